@@ -1,0 +1,11 @@
+#ifndef EXECBRIDGE_CZLIB_H
+#define EXECBRIDGE_CZLIB_H
+#include <zlib.h>
+/* deflateInit/inflateInit are macros; Swift cannot import them. */
+static inline int eb_deflate_init(z_streamp strm, int level) {
+    return deflateInit(strm, level);
+}
+static inline int eb_inflate_init(z_streamp strm) {
+    return inflateInit(strm);
+}
+#endif

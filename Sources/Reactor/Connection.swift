@@ -1,0 +1,351 @@
+import CLibevent
+import COpenSSL
+import Glibc
+
+/// What a connection tells whoever currently speaks on it. The handler can change during the
+/// connection's life (the front door hands over to a frontend after an upgrade).
+public protocol ConnectionHandler: AnyObject {
+    /// Input arrived; consume it with `Connection.consumeInput`.
+    func connectionDidRead(_ connection: Connection)
+    /// The output fell to the low-water mark (0 unless set): a paused producer may go on.
+    func connectionDidDrain(_ connection: Connection)
+    /// The peer closed, or an error occurred. Called once; the connection is already closed.
+    func connectionDidClose(_ connection: Connection, reason: Connection.CloseReason)
+    /// An outgoing connection (or a TLS handshake) completed.
+    func connectionDidConnect(_ connection: Connection)
+}
+
+extension ConnectionHandler {
+    public func connectionDidDrain(_ connection: Connection) {}
+    public func connectionDidConnect(_ connection: Connection) {}
+}
+
+/// A buffered stream socket (plain or TLS) on one loop, wrapping a libevent bufferevent.
+///
+/// Input is read by the kernel into libevent's buffer and handed to the handler as it is, chunk by
+/// chunk, without copying; output is appended once to libevent's buffer and written from there.
+/// The input buffer is bounded by a read high-water mark, so a handler that stops consuming stops
+/// the socket being read.
+public final class Connection {
+    public enum CloseReason: Equatable, Sendable {
+        case peerClosed
+        case error(Int32)
+        case timeout
+        case local
+    }
+
+    public let loop: EventLoop
+    public var handler: ConnectionHandler?
+    public private(set) var isOpen = true
+    public let peer: SocketAddress?
+    public let local: SocketAddress?
+    public let fd: Int32
+    /// Bytes received and sent, for statistics and the audit record.
+    public private(set) var bytesIn = 0
+    public private(set) var bytesOut = 0
+
+    private var bev: OpaquePointer?
+    private var selfRetain: Unmanaged<Connection>?
+    private var readPaused = false
+    private var closeWhenFlushed = false
+    private var lingerTimer: Timer?
+    private var resumeTimer: Timer?
+    private var lingering = false
+    private let ssl: OpaquePointer?
+
+    /// Wraps an accepted or connected descriptor (the connection owns it from now on).
+    /// With `tls`, the bufferevent runs OpenSSL on the descriptor.
+    public init(loop: EventLoop, fd: Int32, tls: TLSContext? = nil, role: TLSContext.Role = .server,
+                serverName: String? = nil, readHighWater: Int = 256 * 1024) {
+        self.loop = loop
+        self.fd = fd
+        self.peer = SocketAddress.peer(of: fd)
+        self.local = SocketAddress.local(of: fd)
+        evutil_make_socket_nonblocking(fd)
+        evutil_make_socket_closeonexec(fd)
+        let options = Int32(BEV_OPT_CLOSE_ON_FREE.rawValue)
+        if let tls {
+            let ssl = SSL_new(tls.context)
+            if let serverName, role == .client { eb_ssl_set_tlsext_host_name(ssl, serverName) }
+            self.ssl = ssl
+            let state = role == .server ? BUFFEREVENT_SSL_ACCEPTING : BUFFEREVENT_SSL_CONNECTING
+            bev = bufferevent_openssl_socket_new(loop.base, fd, ssl, state, options)
+            bufferevent_openssl_set_allow_dirty_shutdown(bev, 1)
+        } else {
+            self.ssl = nil
+            bev = bufferevent_socket_new(loop.base, fd, options)
+        }
+        selfRetain = Unmanaged.passRetained(self)
+        bufferevent_setcb(bev, connectionReadCallback, connectionWriteCallback, connectionEventCallback,
+                          selfRetain!.toOpaque())
+        bufferevent_setwatermark(bev, Int16(EV_READ), 0, readHighWater)
+        bufferevent_enable(bev, Int16(EV_READ | EV_WRITE))
+    }
+
+    /// Opens an outgoing TCP connection; the handler hears `connectionDidConnect` or `connectionDidClose`.
+    public static func connect(loop: EventLoop, to address: SocketAddress, tls: TLSContext? = nil,
+                               serverName: String? = nil, handler: ConnectionHandler) -> Connection? {
+        let family = Int32(address.storage.ss_family)
+        let fd = socket(family, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        evutil_make_socket_nonblocking(fd)
+        let connection = Connection(loop: loop, fd: fd, tls: tls, role: .client, serverName: serverName)
+        connection.handler = handler
+        let rc = address.withSockaddr { sa, len in
+            bufferevent_socket_connect(connection.bev, UnsafeMutablePointer(mutating: sa), Int32(len))
+        }
+        if rc != 0 {
+            connection.finish(.error(errno))
+            return nil
+        }
+        return connection
+    }
+
+    // MARK: Input
+
+    /// Bytes waiting in the input buffer.
+    public var inputCount: Int {
+        guard let bev else { return 0 }
+        return evbuffer_get_length(bufferevent_get_input(bev))
+    }
+
+    /// Hands the buffered input to `body`, chunk by chunk, without copying. `body` returns how many
+    /// bytes of the chunk it consumed; consuming less than the whole chunk stops the walk (the rest
+    /// stays buffered for the next call). Returns the number of bytes consumed.
+    @discardableResult
+    public func consumeInput(_ body: (UnsafeRawBufferPointer) -> Int) -> Int {
+        guard let bev else { return 0 }
+        let input = bufferevent_get_input(bev)
+        var total = 0
+        var vectors = [iovec](repeating: iovec(), count: 8)
+        while evbuffer_get_length(input) > 0 {
+            let n = Int(evbuffer_peek(input, -1, nil, &vectors, Int32(vectors.count)))
+            var consumedHere = 0
+            for i in 0..<min(n, vectors.count) {
+                let chunk = UnsafeRawBufferPointer(start: vectors[i].iov_base, count: vectors[i].iov_len)
+                let used = body(chunk)
+                consumedHere += used
+                if used < chunk.count || self.bev == nil {
+                    if self.bev != nil { evbuffer_drain(input, consumedHere) }
+                    total += consumedHere
+                    bytesIn += total
+                    return total
+                }
+            }
+            evbuffer_drain(input, consumedHere)
+            total += consumedHere
+            if consumedHere == 0 { break }
+        }
+        bytesIn += total
+        return total
+    }
+
+    /// Copies up to `max` input bytes out (for small heads), leaving them buffered.
+    public func peekInput(max: Int) -> [UInt8] {
+        guard let bev else { return [] }
+        let input = bufferevent_get_input(bev)
+        let n = min(max, evbuffer_get_length(input))
+        var out = [UInt8](repeating: 0, count: n)
+        _ = out.withUnsafeMutableBytes { evbuffer_copyout(input, $0.baseAddress, n) }
+        return out
+    }
+
+    public func drainInput(_ count: Int) {
+        guard let bev else { return }
+        evbuffer_drain(bufferevent_get_input(bev), count)
+        bytesIn += count
+    }
+
+    /// Stops reading the socket (backpressure toward the peer); input already buffered stays.
+    public func pauseReading() {
+        guard let bev, !readPaused else { return }
+        readPaused = true
+        bufferevent_disable(bev, Int16(EV_READ))
+    }
+
+    public func resumeReading() {
+        guard let bev, readPaused else { return }
+        readPaused = false
+        bufferevent_enable(bev, Int16(EV_READ))
+        // Input that arrived before the pause has no new read event to announce it.
+        if inputCount > 0 {
+            resumeTimer = Timer(loop: loop, after: 0) { [weak self] in
+                guard let self, self.isOpen, !self.readPaused, !self.lingering, self.inputCount > 0 else { return }
+                self.handler?.connectionDidRead(self)
+            }
+        }
+    }
+
+    public var isReadingPaused: Bool { readPaused }
+
+    // MARK: Output
+
+    public func write(_ bytes: UnsafeRawBufferPointer) {
+        guard let bev, !lingering, bytes.count > 0 else { return }
+        bufferevent_write(bev, bytes.baseAddress, bytes.count)
+        bytesOut += bytes.count
+    }
+
+    public func write(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { write($0) }
+    }
+
+    public func write(_ text: String) {
+        var text = text
+        text.withUTF8 { write(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Bytes written but not yet taken by the kernel.
+    public var outputCount: Int {
+        guard let bev else { return 0 }
+        return evbuffer_get_length(bufferevent_get_output(bev))
+    }
+
+    /// `connectionDidDrain` is called when the output falls to this many bytes.
+    public func setOutputLowWater(_ bytes: Int) {
+        guard let bev else { return }
+        bufferevent_setwatermark(bev, Int16(EV_WRITE), bytes, 0)
+    }
+
+    // MARK: Closing
+
+    /// Flushes the output, then half-closes and waits (at most `linger` seconds) for the peer to
+    /// close. Closing at once could make the kernel reset a socket whose peer still has unread
+    /// data, and the peer would lose the last output (kubernetes/kubernetes#124571).
+    public func closeGracefully(linger: Double = 5) {
+        guard isOpen, !closeWhenFlushed else { return }
+        closeWhenFlushed = true
+        lingerTimer = Timer(loop: loop, after: linger) { [weak self] in self?.finish(.timeout) }
+        if outputCount == 0 { startLinger() }
+    }
+
+    /// Closes now; unsent output is lost.
+    public func close() {
+        finish(.local)
+    }
+
+    private func startLinger() {
+        guard let bev, !lingering else { return }
+        lingering = true
+        if let ssl {
+            SSL_shutdown(ssl)
+            _ = bufferevent_flush(bev, Int16(EV_WRITE), BEV_FLUSH)
+        } else {
+            shutdown(fd, Int32(SHUT_WR))
+        }
+        // Keep reading, and discard, until the peer closes.
+        readPaused = false
+        bufferevent_enable(bev, Int16(EV_READ))
+        drainInput(inputCount)
+    }
+
+    func finish(_ reason: CloseReason) {
+        guard isOpen else { return }
+        isOpen = false
+        lingerTimer?.cancel()
+        lingerTimer = nil
+        resumeTimer?.cancel()
+        resumeTimer = nil
+        if let bev {
+            bufferevent_setcb(bev, nil, nil, nil, nil)
+            bufferevent_disable(bev, Int16(EV_READ | EV_WRITE))
+            bufferevent_free(bev)
+        }
+        bev = nil
+        let handler = self.handler
+        self.handler = nil
+        handler?.connectionDidClose(self, reason: reason)
+        selfRetain?.release()
+        selfRetain = nil
+    }
+
+    // MARK: Callbacks
+
+    fileprivate func readable() {
+        if lingering {
+            drainInput(inputCount)
+            return
+        }
+        handler?.connectionDidRead(self)
+    }
+
+    fileprivate func drained() {
+        if closeWhenFlushed {
+            if outputCount == 0 { startLinger() }
+            return
+        }
+        handler?.connectionDidDrain(self)
+    }
+
+    fileprivate func event(_ what: Int16) {
+        if what & Int16(BEV_EVENT_CONNECTED) != 0 {
+            handler?.connectionDidConnect(self)
+            return
+        }
+        if what & Int16(BEV_EVENT_EOF) != 0 {
+            finish(.peerClosed)
+        } else if what & Int16(BEV_EVENT_ERROR) != 0 {
+            let err = EVUTIL_SOCKET_ERROR()
+            finish(lingering ? .peerClosed : .error(err))
+        } else if what & Int16(BEV_EVENT_TIMEOUT) != 0 {
+            finish(.timeout)
+        }
+    }
+
+    /// The protocol the TLS handshake agreed on by ALPN, if any.
+    public var negotiatedALPN: String? {
+        guard let ssl else { return nil }
+        var data: UnsafePointer<UInt8>?
+        var length: UInt32 = 0
+        SSL_get0_alpn_selected(ssl, &data, &length)
+        guard let data, length > 0 else { return nil }
+        return String(decoding: UnsafeBufferPointer(start: data, count: Int(length)), as: UTF8.self)
+    }
+
+    public var isTLS: Bool { ssl != nil }
+
+    /// The verified peer certificate's subject CN and O values, when TLS verified one.
+    public var peerCertificateSubject: (commonName: String?, organizations: [String])? {
+        guard let ssl, let cert = SSL_get1_peer_certificate(ssl) else { return nil }
+        defer { X509_free(cert) }
+        guard SSL_get_verify_result(ssl) == X509_V_OK else { return nil }
+        let name = X509_get_subject_name(cert)
+        func values(_ nid: Int32) -> [String] {
+            var out: [String] = []
+            var index: Int32 = -1
+            while true {
+                index = X509_NAME_get_index_by_NID(name, nid, index)
+                if index < 0 { break }
+                guard let entry = X509_NAME_get_entry(name, index),
+                      let data = X509_NAME_ENTRY_get_data(entry) else { continue }
+                var utf8: UnsafeMutablePointer<UInt8>?
+                let n = ASN1_STRING_to_UTF8(&utf8, data)
+                if n >= 0, let utf8 {
+                    out.append(String(decoding: UnsafeBufferPointer(start: utf8, count: Int(n)), as: UTF8.self))
+                    CRYPTO_free(utf8, #file, #line)
+                }
+            }
+            return out
+        }
+        return (values(NID_commonName).first, values(NID_organizationName))
+    }
+}
+
+private func EVUTIL_SOCKET_ERROR() -> Int32 { errno }
+
+private func connectionReadCallback(_ bev: OpaquePointer?, _ arg: UnsafeMutableRawPointer?) {
+    let connection = Unmanaged<Connection>.fromOpaque(arg!).takeUnretainedValue()
+    withExtendedLifetime(connection) { connection.readable() }
+}
+
+private func connectionWriteCallback(_ bev: OpaquePointer?, _ arg: UnsafeMutableRawPointer?) {
+    let connection = Unmanaged<Connection>.fromOpaque(arg!).takeUnretainedValue()
+    withExtendedLifetime(connection) { connection.drained() }
+}
+
+private func connectionEventCallback(_ bev: OpaquePointer?, _ what: Int16, _ arg: UnsafeMutableRawPointer?) {
+    let connection = Unmanaged<Connection>.fromOpaque(arg!).takeUnretainedValue()
+    withExtendedLifetime(connection) { connection.event(what) }
+}

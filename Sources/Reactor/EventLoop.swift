@@ -1,0 +1,89 @@
+import CLibevent
+import Glibc
+import Synchronization
+
+/// One libevent `event_base`, driven by one thread. Everything registered on a loop (connections,
+/// timers, file events) must be touched only from that loop's thread; `execute` is the one door in
+/// from other threads, and it is for control (shutdown, statistics), never for payload.
+public final class EventLoop: @unchecked Sendable {
+    let base: OpaquePointer
+    private let inbox = Mutex<[@Sendable () -> Void]>([])
+    private var wakeEvent: OpaquePointer?
+    /// A scratch buffer for reads from pipes and ptys, shared by everything on this loop: a read is
+    /// handed on synchronously, so one buffer per thread is enough.
+    public let scratch: UnsafeMutableRawBufferPointer
+    public let index: Int
+
+    public init(index: Int = 0, scratchSize: Int = 64 * 1024) {
+        Reactor.initializeOnce()
+        guard let base = event_base_new() else { fatalError("event_base_new failed") }
+        self.base = base
+        self.index = index
+        self.scratch = .allocate(byteCount: scratchSize, alignment: 16)
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        wakeEvent = event_new(base, -1, Int16(EV_PERSIST), eventLoopWakeCallback, me)
+        event_add(wakeEvent, nil)
+    }
+
+    deinit {
+        if let wakeEvent { event_free(wakeEvent) }
+        event_base_free(base)
+        scratch.deallocate()
+    }
+
+    /// Runs the loop on the calling thread until `stop()` or until nothing is registered.
+    public func run() {
+        event_base_loop(base, 0)
+    }
+
+    /// Runs until `stop()`, even with nothing registered (the wake event keeps it alive).
+    public func runUntilStopped() {
+        event_base_loop(base, 0)
+    }
+
+    /// Runs one non-blocking pass (tests).
+    public func runOnce(block: Bool = true) {
+        event_base_loop(base, block ? EVLOOP_ONCE : EVLOOP_NONBLOCK)
+    }
+
+    /// Safe from any thread.
+    public func stop() {
+        event_base_loopbreak(base)
+    }
+
+    /// Runs `body` on the loop's thread, soon. Safe from any thread.
+    public func execute(_ body: @escaping @Sendable () -> Void) {
+        inbox.withLock { $0.append(body) }
+        event_active(wakeEvent, Int32(EV_READ), 0)
+    }
+
+    fileprivate func drainInbox() {
+        let work = inbox.withLock { queue -> [@Sendable () -> Void] in
+            let items = queue
+            queue.removeAll()
+            return items
+        }
+        for item in work { item() }
+    }
+
+    /// Wall-clock-free monotonic seconds, for timeouts and statistics.
+    public static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}
+
+private func eventLoopWakeCallback(_ fd: Int32, _ what: Int16, _ arg: UnsafeMutableRawPointer?) {
+    Unmanaged<EventLoop>.fromOpaque(arg!).takeUnretainedValue().drainInbox()
+}
+
+/// Process-wide libevent setup.
+public enum Reactor {
+    private static let once: Void = {
+        evthread_use_pthreads()
+        signal(SIGPIPE, SIG_IGN)
+    }()
+
+    public static func initializeOnce() { _ = once }
+}

@@ -1,0 +1,46 @@
+import CLibevent
+
+/// Readiness of a raw file descriptor (a pipe, a pty master, a pidfd). The descriptor is not
+/// owned: whoever opened it closes it, after releasing or disabling the event.
+public final class FileEvent {
+    public enum Kind { case read, write }
+    private var event: OpaquePointer?
+    private let callback: () -> Void
+    public private(set) var isEnabled = false
+    public let fd: Int32
+
+    public init(loop: EventLoop, fd: Int32, kind: Kind, _ callback: @escaping () -> Void) {
+        self.fd = fd
+        self.callback = callback
+        let what = Int16(kind == .read ? EV_READ : EV_WRITE) | Int16(EV_PERSIST)
+        event = event_new(loop.base, fd, what, fileEventCallback, Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    public func enable() {
+        guard !isEnabled, let event else { return }
+        event_add(event, nil)
+        isEnabled = true
+    }
+
+    public func disable() {
+        guard isEnabled, let event else { return }
+        event_del(event)
+        isEnabled = false
+    }
+
+    /// Frees the event; the descriptor may be closed afterwards.
+    public func invalidate() {
+        if let event { event_free(event) }
+        event = nil
+        isEnabled = false
+    }
+
+    deinit { invalidate() }
+
+    fileprivate func fire() { callback() }
+}
+
+private func fileEventCallback(_ fd: Int32, _ what: Int16, _ arg: UnsafeMutableRawPointer?) {
+    let event = Unmanaged<FileEvent>.fromOpaque(arg!).takeUnretainedValue()
+    withExtendedLifetime(event) { event.fire() }
+}

@@ -1,0 +1,2 @@
+import XCTest
+final class ReactorTestsPlaceholder: XCTestCase { func testNothing() {} }
