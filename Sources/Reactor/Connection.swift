@@ -36,6 +36,8 @@ public final class Connection {
 
     public let loop: EventLoop
     public var handler: ConnectionHandler?
+    /// Told once when the connection closes, after the handler (the server's connection count).
+    public var closeObserver: ((Connection) -> Void)?
     public private(set) var isOpen = true
     public let peer: SocketAddress?
     public let local: SocketAddress?
@@ -48,8 +50,8 @@ public final class Connection {
     private var selfRetain: Unmanaged<Connection>?
     private var readPaused = false
     private var closeWhenFlushed = false
-    private var lingerTimer: Timer?
-    private var resumeTimer: Timer?
+    private var lingerTimer: LoopTimer?
+    private var resumeTimer: LoopTimer?
     private var lingering = false
     private let ssl: OpaquePointer?
 
@@ -171,7 +173,7 @@ public final class Connection {
         bufferevent_enable(bev, Int16(EV_READ))
         // Input that arrived before the pause has no new read event to announce it.
         if inputCount > 0 {
-            resumeTimer = Timer(loop: loop, after: 0) { [weak self] in
+            resumeTimer = LoopTimer(loop: loop, after: 0) { [weak self] in
                 guard let self, self.isOpen, !self.readPaused, !self.lingering, self.inputCount > 0 else { return }
                 self.handler?.connectionDidRead(self)
             }
@@ -217,7 +219,7 @@ public final class Connection {
     public func closeGracefully(linger: Double = 5) {
         guard isOpen, !closeWhenFlushed else { return }
         closeWhenFlushed = true
-        lingerTimer = Timer(loop: loop, after: linger) { [weak self] in self?.finish(.timeout) }
+        lingerTimer = LoopTimer(loop: loop, after: linger) { [weak self] in self?.finish(.timeout) }
         if outputCount == 0 { startLinger() }
     }
 
@@ -257,6 +259,9 @@ public final class Connection {
         let handler = self.handler
         self.handler = nil
         handler?.connectionDidClose(self, reason: reason)
+        let observer = closeObserver
+        closeObserver = nil
+        observer?(self)
         selfRetain?.release()
         selfRetain = nil
     }

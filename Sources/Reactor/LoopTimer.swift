@@ -1,7 +1,7 @@
 import CLibevent
 
 /// A one-shot or repeating timer on a loop. Cancelled by `cancel()` or when released.
-public final class Timer {
+public final class LoopTimer {
     private var event: OpaquePointer?
     private let callback: () -> Void
     private let interval: timeval
@@ -46,7 +46,7 @@ public final class Timer {
 }
 
 private func timerCallback(_ fd: Int32, _ what: Int16, _ arg: UnsafeMutableRawPointer?) {
-    let timer = Unmanaged<Timer>.fromOpaque(arg!).takeUnretainedValue()
+    let timer = Unmanaged<LoopTimer>.fromOpaque(arg!).takeUnretainedValue()
     withExtendedLifetime(timer) { timer.fire() }
 }
 

@@ -1,0 +1,33 @@
+# The two commands of the README: `make run` and `make test`. Both install what they need.
+SWIFT ?= swift
+LISTEN ?= 127.0.0.1:8080
+ARGS ?=
+
+.PHONY: run test build release bench deps clean
+
+deps:
+	@scripts/deps.sh build
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release --product execbridge
+
+# The gateway with the embedded local backend.
+run: release
+	.build/release/execbridge serve --listen $(LISTEN) $(ARGS)
+
+# Unit and end-to-end tests, then the compatibility suite against real third-party clients.
+test:
+	@scripts/deps.sh test
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --parallel --num-workers 2
+	$(SWIFT) build --product execbridge
+	Compat/run.sh --gateway .build/debug/execbridge
+
+bench: release
+	scripts/bench
+
+clean:
+	rm -rf .build Compat/.work

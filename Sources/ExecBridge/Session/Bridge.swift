@@ -1,0 +1,162 @@
+import ExecModel
+import Logging
+import Reactor
+
+/// Pairs one frontend session with one backend session on the same loop and moves session events
+/// between them. It owns what neither side can decide alone: backpressure (a producer is paused
+/// while the other side holds more than the budget), the order of the end (the status goes to the
+/// client only after the backend's output), and what happens when either side disappears.
+public final class Bridge: SessionEndpointDelegate {
+    public let request: ExecRequest
+    public let config: BridgeConfig
+    public private(set) var frontend: SessionEndpoint?
+    public private(set) var backend: SessionEndpoint?
+    public private(set) var outcome: Outcome?
+    /// Payload bytes moved per channel, for the audit record and tests.
+    public private(set) var bytes: [Channel: Int] = [:]
+    /// The most either side ever held toward the other (tests assert it stays near the budget).
+    public private(set) var peakPending = 0
+
+    public struct Outcome: Sendable {
+        public var reason: EndReason
+        public var status: ExecStatus?
+        public var duration: Double
+    }
+
+    private let loop: EventLoop
+    private let logger: Logger
+    private let started = EventLoop.now()
+    private var frontendPaused = false
+    private var backendPaused = false
+    private var idleTimer: LoopTimer?
+    private var idlePeriods = 0
+    private var active = false
+    private var onEnd: ((Bridge) -> Void)?
+
+    public init(request: ExecRequest, loop: EventLoop, config: BridgeConfig, logger: Logger,
+                onEnd: ((Bridge) -> Void)? = nil) {
+        self.request = request
+        self.loop = loop
+        self.config = config
+        self.logger = logger
+        self.onEnd = onEnd
+    }
+
+    /// Starts the session: the frontend has every expected channel; the backend runs the command.
+    public func start(frontend: SessionEndpoint, backend: Backend) {
+        self.frontend = frontend
+        self.backend = backend.startSession(request, on: loop, delegate: self)
+        let period = max(0.05, config.idleTimeout / 4)
+        idleTimer = LoopTimer(loop: loop, after: period, repeats: true) { [weak self] in self?.idleTick() }
+        logger.debug("session started", metadata: ["target": "\(request.target)", "version": "\(request.version)"])
+    }
+
+    // MARK: SessionEndpointDelegate
+
+    public func endpoint(_ endpoint: SessionEndpoint, emitted event: SessionEvent) {
+        guard outcome == nil else { return }
+        active = true
+        if endpoint === frontend {
+            fromFrontend(event)
+        } else if endpoint === backend {
+            fromBackend(event)
+        }
+    }
+
+    public func endpointDidDrain(_ endpoint: SessionEndpoint) {
+        if endpoint === frontend, backendPaused, endpoint.pendingBytes <= config.lowWater {
+            backendPaused = false
+            backend?.setReading(true)
+        } else if endpoint === backend, frontendPaused, endpoint.pendingBytes <= config.lowWater {
+            frontendPaused = false
+            frontend?.setReading(true)
+        }
+    }
+
+    public func endpoint(_ endpoint: SessionEndpoint, didEnd reason: EndReason) {
+        guard outcome == nil else { return }
+        if endpoint === frontend {
+            // The client is gone: nobody can read a status. End the command.
+            end(reason, status: nil)
+        } else if endpoint === backend {
+            // A lost backend must never look like success.
+            let status = ExecStatus.internalError("lost connection to backend")
+            frontend?.receive(.exit(status))
+            end(reason, status: status)
+        }
+    }
+
+    // MARK: Moving events
+
+    private func fromFrontend(_ event: SessionEvent) {
+        guard let backend else { return }
+        switch event {
+        case .data(let channel, let payload):
+            bytes[channel, default: 0] += payload.count
+            backend.receive(event)
+            let pending = backend.pendingBytes
+            peakPending = max(peakPending, pending)
+            if pending > config.channelBudget, !frontendPaused {
+                frontendPaused = true
+                frontend?.setReading(false)
+            }
+        case .halfClose, .resize:
+            backend.receive(event)
+        case .exit:
+            break // frontends do not end sessions with a status
+        }
+    }
+
+    private func fromBackend(_ event: SessionEvent) {
+        guard let frontend else { return }
+        switch event {
+        case .data(let channel, let payload):
+            bytes[channel, default: 0] += payload.count
+            frontend.receive(event)
+            let pending = frontend.pendingBytes
+            peakPending = max(peakPending, pending)
+            if pending > config.channelBudget, !backendPaused {
+                backendPaused = true
+                backend?.setReading(false)
+            }
+        case .halfClose, .resize:
+            frontend.receive(event)
+        case .exit(let status):
+            // The backend emits exit only after its output ended; the frontend writes the status
+            // after that output and tears down in order.
+            frontend.receive(.exit(status))
+            end(.completed, status: status)
+        }
+    }
+
+    private func idleTick() {
+        if active {
+            active = false
+            idlePeriods = 0
+            return
+        }
+        idlePeriods += 1
+        guard idlePeriods >= 4, outcome == nil else { return }
+        logger.info("session idle timeout", metadata: ["target": "\(request.target)"])
+        let status = ExecStatus.failure(message: "session idle for \(Int(config.idleTimeout)) s", reason: "Timeout", code: 504)
+        frontend?.receive(.exit(status))
+        end(.timeout, status: status)
+    }
+
+    private func end(_ reason: EndReason, status: ExecStatus?) {
+        guard outcome == nil else { return }
+        outcome = Outcome(reason: reason, status: status, duration: EventLoop.now() - started)
+        idleTimer?.cancel()
+        idleTimer = nil
+        let frontend = self.frontend
+        let backend = self.backend
+        self.frontend = nil
+        self.backend = nil
+        backend?.terminate(reason)
+        frontend?.terminate(reason)
+        logger.debug("session ended", metadata: ["reason": "\(reason.rawValue)", "status": "\(status.map { "\($0)" } ?? "-")"])
+        let onEnd = self.onEnd
+        self.onEnd = nil
+        onEnd?(self)
+    }
+}

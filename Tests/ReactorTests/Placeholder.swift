@@ -1,2 +1,0 @@
-import XCTest
-final class ReactorTestsPlaceholder: XCTestCase { func testNothing() {} }

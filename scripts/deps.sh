@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian packages ExecBridge builds and tests with, when they are missing.
+# Usage: scripts/deps.sh build   (C libraries for the gateway)
+#        scripts/deps.sh test    (plus the real peers the compatibility suite drives)
+set -euo pipefail
+
+build=(libevent-dev libnghttp2-dev libssl-dev zlib1g-dev pkg-config)
+test=(golang-go golang-github-docker-spdystream-dev nghttp2-client nghttp2-server curl python3-venv procps)
+
+want=("${build[@]}")
+[ "${1:-build}" = test ] && want+=("${test[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps: installing ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
