@@ -1,0 +1,59 @@
+/// Channel protocol version negotiation (spec §2): the client's order wins.
+public enum VersionNegotiation {
+    /// The offers of a header: one per line and comma-folded (proxies join repeated lines: dotnet/yarp#467),
+    /// trimmed, empties dropped. Case is kept: tokens are compared exactly, as Kubernetes does.
+    public static func splitOffers(_ headerLines: [String]) -> [String] {
+        headerLines.flatMap { line in
+            line.split(separator: ",").compactMap { item -> String? in
+                let trimmed = item.trimmingSpaces
+                return trimmed.isEmpty ? nil : trimmed
+            }
+        }
+    }
+
+    /// `X-Stream-Protocol-Version` (SPDY, HTTP/2): the first offered version that is supported.
+    /// No offers at all means a 2015 client: v1 (as Kubernetes ≤ 1.17 did), when v1 is supported.
+    /// No common version → 403 with one `X-Accepted-Stream-Protocol-Versions` line per supported version.
+    public static func negotiate(offered: [String], supported: [ChannelVersion]) -> Result<ChannelVersion, RequestError> {
+        if offered.isEmpty && supported.contains(.v1) { return .success(.v1) }
+        for token in offered {
+            if let version = ChannelVersion(token: token), supported.contains(version) { return .success(version) }
+        }
+        let accepted = supported.map(\.token)
+        return .failure(RequestError(
+            code: 403, reason: "Forbidden",
+            message: "unable to upgrade: unable to negotiate protocol: client supports \(goList(offered)), "
+                + "server accepts \(goList(accepted))",
+            headers: accepted.map { RequestError.HeaderLine("X-Accepted-Stream-Protocol-Versions", $0) }))
+    }
+
+    /// `Sec-WebSocket-Protocol`: `.success(nil)` when nothing was offered (binary, nothing echoed: use
+    /// `WebSocketSubprotocol.unnamed`); otherwise the first offer that is supported; none → 403 with the
+    /// message of Kubernetes' wsstream `handshake`.
+    public static func negotiateWebSocket(offered: [String],
+                                          supported: [WebSocketSubprotocol]) -> Result<WebSocketSubprotocol?, RequestError> {
+        if offered.isEmpty { return .success(nil) }
+        for token in offered {
+            if let match = supported.first(where: { $0.token == token }) { return .success(match) }
+        }
+        return .failure(.forbidden("requested protocol(s) are not supported: \(goList(offered)); "
+                                   + "supports \(goList(supported.map(\.token)))"))
+    }
+
+    /// Go's `%v` of a string slice: `[a b c]`.
+    static func goList(_ items: [String]) -> String {
+        "[" + items.joined(separator: " ") + "]"
+    }
+}
+
+extension StringProtocol {
+    /// Without leading and trailing spaces and tabs (HTTP's OWS).
+    var trimmingSpaces: String {
+        let utf8 = Array(self.utf8)
+        var start = 0
+        var end = utf8.count
+        while start < end && (utf8[start] == 0x20 || utf8[start] == 0x09) { start += 1 }
+        while end > start && (utf8[end - 1] == 0x20 || utf8[end - 1] == 0x09) { end -= 1 }
+        return String(decoding: utf8[start..<end], as: UTF8.self)
+    }
+}

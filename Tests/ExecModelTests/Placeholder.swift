@@ -1,2 +1,0 @@
-import XCTest
-final class ExecModelTestsPlaceholder: XCTestCase { func testNothing() {} }
