@@ -1,0 +1,232 @@
+import CNghttp2
+
+// nghttp2's callbacks: free functions (C function pointers cannot capture), finding their session
+// through user_data. They run inside nghttp2_session_mem_recv / nghttp2_session_send.
+
+extension HTTP2Session {
+    static func installCallbacks(_ callbacks: OpaquePointer) {
+        nghttp2_session_callbacks_set_send_callback(callbacks, writeFrameBytes)
+        nghttp2_session_callbacks_set_send_data_callback(callbacks, writeDataFrame)
+        nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, beginHeaders)
+        nghttp2_session_callbacks_set_on_header_callback(callbacks, collectHeader)
+        nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, frameReceived)
+        nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, dataChunkReceived)
+        nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, streamClosed)
+        nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, frameSent)
+        nghttp2_session_callbacks_set_on_frame_not_send_callback(callbacks, frameNotSent)
+        nghttp2_session_callbacks_set_error_callback2(callbacks, libraryError)
+    }
+}
+
+@inline(__always)
+private func owner(_ userData: UnsafeMutableRawPointer?) -> HTTP2Session? {
+    guard let userData, Int(bitPattern: userData) > 1 else { return nil }
+    return Unmanaged<HTTP2Session>.fromOpaque(userData).takeUnretainedValue()
+}
+
+private let callbackFailure = NGHTTP2_ERR_CALLBACK_FAILURE.rawValue
+private let temporalFailure = NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue
+
+private func writeFrameBytes(_ session: OpaquePointer?, _ data: UnsafePointer<UInt8>?, _ length: Int,
+                             _ flags: Int32, _ userData: UnsafeMutableRawPointer?) -> Int {
+    guard let me = owner(userData) else { return Int(callbackFailure) }
+    me.delegate?.http2Session(me, write: UnsafeRawBufferPointer(start: data, count: length))
+    return length
+}
+
+/// Bodies go from the stream's queue straight to the delegate: header, then payload spans.
+private func writeDataFrame(_ session: OpaquePointer?, _ frame: UnsafeMutablePointer<nghttp2_frame>?,
+                            _ frameHeader: UnsafePointer<UInt8>?, _ length: Int,
+                            _ source: UnsafeMutablePointer<nghttp2_data_source>?,
+                            _ userData: UnsafeMutableRawPointer?) -> Int32 {
+    guard let me = owner(userData), let frame, let frameHeader else { return callbackFailure }
+    let id = frame.pointee.hd.stream_id
+    guard let state = me.streams[id], state.outgoing.count >= length else { return temporalFailure }
+    let padding = frame.pointee.data.padlen
+    me.delegate?.http2Session(me, write: UnsafeRawBufferPointer(start: frameHeader, count: 9))
+    if padding > 0 {
+        var padLength = UInt8(truncatingIfNeeded: padding - 1)
+        withUnsafeBytes(of: &padLength) { me.delegate?.http2Session(me, write: $0) }
+    }
+    var remaining = length
+    while remaining > 0 {
+        // Re-read the span each time: a write may let the producer append, which can move storage.
+        let span = state.outgoing.headSpan(max: remaining)
+        guard span.count > 0 else { return callbackFailure }
+        me.delegate?.http2Session(me, write: span)
+        state.outgoing.drop(span.count)
+        remaining -= span.count
+    }
+    if padding > 1 {
+        let zeros = [UInt8](repeating: 0, count: padding - 1)
+        zeros.withUnsafeBytes { me.delegate?.http2Session(me, write: $0) }
+    }
+    if state.producerWaiting && state.outgoing.count <= me.settings.sendLowWater {
+        state.producerWaiting = false
+        me.drainedStreams.append(id)
+    }
+    return 0
+}
+
+/// nghttp2 asks how much of the stream's body to send: hand it queue bytes without copying, park the
+/// stream when the queue is empty, and end it (or hand over to trailers) once it is drained.
+func readOutgoing(_ session: OpaquePointer?, _ id: Int32, _ buffer: UnsafeMutablePointer<UInt8>?,
+                  _ length: Int, _ flags: UnsafeMutablePointer<UInt32>?,
+                  _ source: UnsafeMutablePointer<nghttp2_data_source>?,
+                  _ userData: UnsafeMutableRawPointer?) -> Int {
+    guard let me = owner(userData), let flags, let state = me.streams[id] else { return Int(temporalFailure) }
+    let queued = state.outgoing.count
+    let n = min(length, queued)
+    if n == 0 && !state.ended {
+        state.deferred = true
+        return Int(NGHTTP2_ERR_DEFERRED.rawValue)
+    }
+    if n > 0 { flags.pointee |= NGHTTP2_DATA_FLAG_NO_COPY.rawValue }
+    if n == queued && state.ended {
+        flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
+        if let trailers = state.trailers {
+            let rv = withNameValues(trailers) { nghttp2_submit_trailer(session, id, $0, $1) }
+            if rv == 0 { flags.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue }
+            state.trailers = nil
+        }
+    }
+    return n
+}
+
+private func beginHeaders(_ session: OpaquePointer?, _ frame: UnsafePointer<nghttp2_frame>?,
+                          _ userData: UnsafeMutableRawPointer?) -> Int32 {
+    guard let me = owner(userData), let frame else { return callbackFailure }
+    guard frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue) else { return 0 }
+    let id = frame.pointee.hd.stream_id
+    let state: StreamState
+    if let existing = me.streams[id] {
+        state = existing
+    } else {
+        state = StreamState(id: id)
+        me.streams[id] = state
+    }
+    state.headers.removeAll(keepingCapacity: true)
+    state.headerListSize = 0
+    return 0
+}
+
+private func collectHeader(_ session: OpaquePointer?, _ frame: UnsafePointer<nghttp2_frame>?,
+                           _ name: UnsafePointer<UInt8>?, _ nameLength: Int,
+                           _ value: UnsafePointer<UInt8>?, _ valueLength: Int, _ flags: UInt8,
+                           _ userData: UnsafeMutableRawPointer?) -> Int32 {
+    guard let me = owner(userData), let frame else { return callbackFailure }
+    guard frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue),
+          let state = me.streams[frame.pointee.hd.stream_id] else { return 0 }
+    // RFC 9113 §6.5.2 size: name + value + 32 per field. nghttp2 does not enforce our limit.
+    state.headerListSize += nameLength + valueLength + 32
+    if state.headerListSize > Int(me.settings.maxHeaderListSize) {
+        _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), state.id,
+                                      HTTP2ErrorCode.protocolError)
+        return temporalFailure
+    }
+    state.headers.append(HTTP2Header(
+        name: String(decoding: UnsafeBufferPointer(start: name, count: nameLength), as: UTF8.self),
+        value: String(decoding: UnsafeBufferPointer(start: value, count: valueLength), as: UTF8.self)))
+    return 0
+}
+
+private func frameReceived(_ session: OpaquePointer?, _ frame: UnsafePointer<nghttp2_frame>?,
+                           _ userData: UnsafeMutableRawPointer?) -> Int32 {
+    guard let me = owner(userData), let frame else { return callbackFailure }
+    let hd = frame.pointee.hd
+    let endStream = hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
+    switch Int(hd.type) {
+    case Int(NGHTTP2_HEADERS.rawValue):
+        guard let state = me.streams[hd.stream_id] else { return 0 }
+        let headers = state.headers
+        state.headers = []
+        state.headerListSize = 0
+        // nghttp2 has checked that pseudo-headers lead: a later block without them is trailers.
+        let isTrailer = frame.pointee.headers.cat == NGHTTP2_HCAT_HEADERS
+            && headers.first?.name.hasPrefix(":") != true
+        state.sawHeaders = true
+        state.announced = true
+        me.delegate?.http2Session(me, didReceiveHeaders: headers, stream: hd.stream_id,
+                                  endStream: endStream, isTrailer: isTrailer)
+        if endStream { me.delegate?.http2Session(me, didReceiveEndStream: hd.stream_id) }
+    case Int(NGHTTP2_DATA.rawValue):
+        if endStream, me.streams[hd.stream_id]?.announced == true {
+            me.delegate?.http2Session(me, didReceiveEndStream: hd.stream_id)
+        }
+    case Int(NGHTTP2_GOAWAY.rawValue):
+        me.delegate?.http2Session(me, didReceiveGoAway: frame.pointee.goaway.last_stream_id,
+                                  errorCode: frame.pointee.goaway.error_code)
+    case Int(NGHTTP2_PING.rawValue):
+        guard hd.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) != 0 else { return 0 }
+        let isShutdownPing = withUnsafeBytes(of: frame.pointee.ping.opaque_data) {
+            $0.elementsEqual(HTTP2Session.shutdownPingData)
+        }
+        if isShutdownPing && me.shutdownStarted {
+            me.submitFinalGoAway()
+        } else {
+            me.delegate?.http2SessionDidReceivePingAck(me)
+        }
+    default:
+        break
+    }
+    return 0
+}
+
+private func dataChunkReceived(_ session: OpaquePointer?, _ flags: UInt8, _ id: Int32,
+                               _ data: UnsafePointer<UInt8>?, _ length: Int,
+                               _ userData: UnsafeMutableRawPointer?) -> Int32 {
+    guard let me = owner(userData) else { return callbackFailure }
+    guard let state = me.streams[id], state.announced else {
+        // Nobody will consume these: give the credit back at once.
+        _ = nghttp2_session_consume(session, id, length)
+        return 0
+    }
+    state.unconsumed += length
+    me.delegate?.http2Session(me, didReceiveData: UnsafeRawBufferPointer(start: data, count: length), stream: id)
+    return 0
+}
+
+private func streamClosed(_ session: OpaquePointer?, _ id: Int32, _ errorCode: UInt32,
+                          _ userData: UnsafeMutableRawPointer?) -> Int32 {
+    guard let me = owner(userData) else { return callbackFailure }
+    guard let state = me.streams.removeValue(forKey: id) else { return 0 }
+    // Bytes the consumer never took would otherwise shrink the connection window for good.
+    if state.unconsumed > 0 { _ = nghttp2_session_consume_connection(session, state.unconsumed) }
+    if state.announced { me.delegate?.http2Session(me, didCloseStream: id, errorCode: errorCode) }
+    return 0
+}
+
+private func frameSent(_ session: OpaquePointer?, _ frame: UnsafePointer<nghttp2_frame>?,
+                       _ userData: UnsafeMutableRawPointer?) -> Int32 {
+    guard let me = owner(userData), let frame else { return callbackFailure }
+    if frame.pointee.hd.type == UInt8(NGHTTP2_GOAWAY.rawValue),
+       frame.pointee.goaway.error_code != HTTP2ErrorCode.noError,
+       !me.terminatedLocally, me.failure == nil {
+        // nghttp2 itself answered a protocol violation: the connection is over.
+        me.failure = .connectionError(errorCode: frame.pointee.goaway.error_code,
+                                      message: me.lastLibraryMessage)
+    }
+    return 0
+}
+
+/// A request whose HEADERS never went out (GOAWAY, session ending) never opens, so nghttp2 reports
+/// no close for it: report one, as refused.
+private func frameNotSent(_ session: OpaquePointer?, _ frame: UnsafePointer<nghttp2_frame>?,
+                          _ errorCode: Int32, _ userData: UnsafeMutableRawPointer?) -> Int32 {
+    guard let me = owner(userData), let frame else { return callbackFailure }
+    let id = frame.pointee.hd.stream_id
+    guard frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue),
+          nghttp2_session_find_stream(session, id) == nil,
+          let state = me.streams.removeValue(forKey: id) else { return 0 }
+    if state.announced {
+        me.delegate?.http2Session(me, didCloseStream: id, errorCode: HTTP2ErrorCode.refusedStream)
+    }
+    return 0
+}
+
+private func libraryError(_ session: OpaquePointer?, _ code: Int32, _ message: UnsafePointer<CChar>?,
+                          _ length: Int, _ userData: UnsafeMutableRawPointer?) -> Int32 {
+    guard let me = owner(userData), let message else { return 0 }
+    me.lastLibraryMessage = String(decoding: UnsafeRawBufferPointer(start: message, count: length), as: UTF8.self)
+    return 0
+}

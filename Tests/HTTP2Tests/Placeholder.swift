@@ -1,2 +1,0 @@
-import XCTest
-final class HTTP2TestsPlaceholder: XCTestCase { func testNothing() {} }
