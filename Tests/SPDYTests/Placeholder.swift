@@ -1,2 +1,0 @@
-import XCTest
-final class SPDYTestsPlaceholder: XCTestCase { func testNothing() {} }
