@@ -14,7 +14,9 @@ const maxErrorStream = 1 << 20
 // codeExitError is client-go's CodeExitError: the remote command ran and exited non-zero.
 type codeExitError struct{ code int }
 
-func (e codeExitError) Error() string { return fmt.Sprintf("command terminated with exit code %d", e.code) }
+func (e codeExitError) Error() string {
+	return fmt.Sprintf("command terminated with exit code %d", e.code)
+}
 
 // status is the part of metav1.Status that client-go's errorDecoderV4 looks at.
 type status struct {
