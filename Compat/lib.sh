@@ -144,22 +144,36 @@ summary() {
     [ "$FAIL_COUNT" -eq 0 ]
 }
 
-# --- running the client --------------------------------------------------------------------------------------
+# --- running the clients -------------------------------------------------------------------------------------
 
-# run_client NAME STDIN_FILE CLIENT_ARGS...: runs spdy-exec-client (URL last among the args) bounded by
-# CASE_TIMEOUT; leaves $CASE_DIR/NAME.out, .err, .report and sets RC.
+# run_cmd NAME STDIN_FILE CMD...: run one case's client bounded by CASE_TIMEOUT; leaves $CASE_DIR/NAME.out and
+# .err (REPORT names NAME.report, which the client may write) and sets RC.
+run_cmd() {
+    local name="$1" input="$2"
+    shift 2
+    OUT="$CASE_DIR/$name.out"
+    ERR="$CASE_DIR/$name.err"
+    REPORT="$CASE_DIR/$name.report"
+    rm -f "$OUT" "$ERR" "$REPORT"
+    if [ -z "$input" ]; then input=/dev/null; fi
+    RC=0
+    timeout -k 5 "$CASE_TIMEOUT" "$@" <"$input" >"$OUT" 2>"$ERR" || RC=$?
+}
+
+# run_client NAME STDIN_FILE CLIENT_ARGS...: the Go SPDY client (URL last among the args).
 run_client() {
     local name="$1" input="$2"
     shift 2
-    local base="$CASE_DIR/$name"
-    rm -f "$base".out "$base".err "$base".report
-    if [ -z "$input" ]; then input=/dev/null; fi
-    RC=0
-    timeout -k 5 "$CASE_TIMEOUT" "$BIN_DIR/spdy-exec-client" -strict -timeout "$((CASE_TIMEOUT - 5))s" \
-        -report "$base.report" "$@" <"$input" >"$base.out" 2>"$base.err" || RC=$?
-    OUT="$base.out"
-    ERR="$base.err"
-    REPORT="$base.report"
+    run_cmd "$name" "$input" "$BIN_DIR/spdy-exec-client" -strict -timeout "$((CASE_TIMEOUT - 5))s" \
+        -report "$CASE_DIR/$name.report" "$@"
+}
+
+# run_h2 NAME STDIN_FILE CLIENT_ARGS...: the Python HTTP/2 client (URL last among the args).
+run_h2() {
+    local name="$1" input="$2"
+    shift 2
+    run_cmd "$name" "$input" python3 "$COMPAT_DIR/h2/h2_exec_client.py" --strict --timeout "$((CASE_TIMEOUT - 5))" \
+        --report "$CASE_DIR/$name.report" "$@"
 }
 
 # report_value KEY: value of KEY in the last run's report ("" when absent).
