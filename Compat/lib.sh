@@ -154,7 +154,8 @@ run_cmd() {
     OUT="$CASE_DIR/$name.out"
     ERR="$CASE_DIR/$name.err"
     REPORT="$CASE_DIR/$name.report"
-    rm -f "$OUT" "$ERR" "$REPORT"
+    STATUS="$CASE_DIR/$name.status"
+    rm -f "$OUT" "$ERR" "$REPORT" "$STATUS"
     if [ -z "$input" ]; then input=/dev/null; fi
     RC=0
     timeout -k 5 "$CASE_TIMEOUT" "$@" <"$input" >"$OUT" 2>"$ERR" || RC=$?
@@ -165,7 +166,7 @@ run_client() {
     local name="$1" input="$2"
     shift 2
     run_cmd "$name" "$input" "$BIN_DIR/spdy-exec-client" -strict -timeout "$((CASE_TIMEOUT - 5))s" \
-        -report "$CASE_DIR/$name.report" "$@"
+        -report "$CASE_DIR/$name.report" -save-error-stream "$CASE_DIR/$name.status" "$@"
 }
 
 # run_h2 NAME STDIN_FILE CLIENT_ARGS...: the Python HTTP/2 client (URL last among the args).
@@ -173,7 +174,7 @@ run_h2() {
     local name="$1" input="$2"
     shift 2
     run_cmd "$name" "$input" python3 "$COMPAT_DIR/h2/h2_exec_client.py" --strict --timeout "$((CASE_TIMEOUT - 5))" \
-        --report "$CASE_DIR/$name.report" "$@"
+        --report "$CASE_DIR/$name.report" --save-error-stream "$CASE_DIR/$name.status" "$@"
 }
 
 # report_value KEY: value of KEY in the last run's report ("" when absent).
@@ -220,6 +221,13 @@ expect_err_contains() {
 expect_out_contains() {
     grep -qF -- "$1" "$OUT" && return 0
     WHY="stdout '$(brief "$OUT")' lacks '$1'"
+    return 1
+}
+
+# expect_status TEXT: the error stream carried exactly TEXT (v4 Status JSON is byte-exact, spec §3).
+expect_status() {
+    [ -f "$STATUS" ] && [ "$(cat "$STATUS")" = "$1" ] && [ "$(wc -c <"$STATUS")" = "${#1}" ] && return 0
+    WHY="error stream '$(brief "$STATUS")', want '$1'"
     return 1
 }
 

@@ -173,6 +173,14 @@ V3=v3.channel.k8s.io
 V2=v2.channel.k8s.io
 V1=channel.k8s.io
 
+# Error-stream bytes, byte-exact (kubelet's v4WriteStatusFunc; v1-v3 carry the message text on failure).
+ST_SUCCESS='{"metadata":{},"status":"Success"}'
+st_exit() { # st_exit CODE DETAIL
+    printf '{"metadata":{},"status":"Failure","message":"command terminated with non-zero exit code: %s","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"%s"}]}}' "$2" "$1"
+}
+ST_EXIT3="$(st_exit 3 'exit status 3')"
+ST_KILLED="$(st_exit 137 'signal: killed')"
+
 # --- cases ---------------------------------------------------------------------------------------------------
 
 [ "$SPDY_CASES" = 1 ] && source "$COMPAT_DIR/cases/spdy.sh"

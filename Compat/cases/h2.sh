@@ -3,12 +3,13 @@
 
 if wanted h2-echo; then
     run_h2 h2-echo "" "$(exec_url main stdout,stderr echo hello)"
-    check h2-echo 'expect_rc 0' 'expect_out hello' 'expect_err ""' "expect_report protocol $V4" 'expect_report streams 3'
+    check h2-echo 'expect_rc 0' 'expect_out hello' 'expect_err ""' "expect_report protocol $V4" 'expect_report streams 3' \
+        'expect_status "$ST_SUCCESS"'
 fi
 
 if wanted h2-exit-3; then
     run_h2 h2-exit-3 "" "$(exec_url main stdout,stderr sh -c 'exit 3')"
-    check h2-exit-3 'expect_rc 3' 'expect_out ""' 'expect_err "command terminated with exit code 3"'
+    check h2-exit-3 'expect_rc 3' 'expect_out ""' 'expect_err "command terminated with exit code 3"' 'expect_status "$ST_EXIT3"'
 fi
 
 if wanted h2-stderr-separate; then

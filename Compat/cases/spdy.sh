@@ -3,7 +3,7 @@
 
 if wanted echo; then
     run_client echo "" "$(exec_url main stdout,stderr echo hello)"
-    check echo 'expect_rc 0' 'expect_out hello' 'expect_err ""' "expect_report protocol $V4"
+    check echo 'expect_rc 0' 'expect_out hello' 'expect_err ""' "expect_report protocol $V4" 'expect_status "$ST_SUCCESS"'
 fi
 
 if wanted echo-alt-form; then
@@ -18,12 +18,12 @@ fi
 
 if wanted exit-3; then
     run_client exit-3 "" "$(exec_url main stdout,stderr sh -c 'exit 3')"
-    check exit-3 'expect_rc 3' 'expect_out ""' 'expect_err "command terminated with exit code 3"'
+    check exit-3 'expect_rc 3' 'expect_out ""' 'expect_err "command terminated with exit code 3"' 'expect_status "$ST_EXIT3"'
 fi
 
 if wanted exit-signal; then
     run_client exit-signal "" "$(exec_url main stdout,stderr sh -c 'kill -9 $$')"
-    check exit-signal 'expect_rc 137' 'expect_err "command terminated with exit code 137"'
+    check exit-signal 'expect_rc 137' 'expect_err "command terminated with exit code 137"' 'expect_status "$ST_KILLED"'
 fi
 
 if wanted stderr-separate; then
@@ -81,11 +81,13 @@ for v in $V4 $V3 $V2 $V1; do
     wanted "$name" || continue
     run_client "$name" "" -versions "$v" "$(exec_url main stdout,stderr sh -c 'echo hi; exit 3')"
     case "$v" in
-    "$V4") check "$name" "expect_report protocol $v" 'expect_out hi' 'expect_rc 3' ;;
+    "$V4") check "$name" "expect_report protocol $v" 'expect_out hi' 'expect_rc 3' 'expect_status "$ST_EXIT3"' ;;
     "$V1") check "$name" "expect_report protocol $v" 'expect_out hi' 'expect_rc 1' \
-        'expect_err_contains "Error executing remote command: command terminated with non-zero exit code"' ;;
+        'expect_err_contains "Error executing remote command: command terminated with non-zero exit code"' \
+        'expect_status "command terminated with non-zero exit code: exit status 3"' ;;
     *) check "$name" "expect_report protocol $v" 'expect_out hi' 'expect_rc 1' \
-        'expect_err_contains "error executing remote command: command terminated with non-zero exit code"' ;;
+        'expect_err_contains "error executing remote command: command terminated with non-zero exit code"' \
+        'expect_status "command terminated with non-zero exit code: exit status 3"' ;;
     esac
 done
 
@@ -93,7 +95,7 @@ for v in $V3 $V2 $V1; do
     name="success-$v"
     wanted "$name" || continue
     run_client "$name" "" -versions "$v" "$(exec_url main stdout,stderr echo ok)"
-    check "$name" "expect_report protocol $v" 'expect_rc 0' 'expect_out ok' 'expect_err ""'
+    check "$name" "expect_report protocol $v" 'expect_rc 0' 'expect_out ok' 'expect_err ""' 'expect_status ""'
 done
 
 if wanted stdin-halfclose-v2; then

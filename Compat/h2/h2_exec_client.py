@@ -121,6 +121,8 @@ def parse_args(argv):
     p.add_argument("--strict", action="store_true",
                    help="v4: an error stream that ends without a Status is a failure")
     p.add_argument("--report", help="write a key=value summary (http_status, protocol, exit, ...) here")
+    p.add_argument("--save-error-stream", metavar="FILE",
+                   help="write the raw error stream (single-stream: the exec-status trailer) to FILE")
     p.add_argument("-v", "--verbose", action="store_true", help="log the steps to stderr")
     opts = p.parse_args(argv)
 
@@ -520,11 +522,17 @@ class Client:
         err = self.by_name["error"]
         self.loop_until(lambda: all(c.ended for c in outputs), what="the end of output")
         self.loop_until(lambda: err.ended, what="the status on the error stream")
+        self.save_status(bytes(err.body))
         if err.body:
             return decode_status(bytes(err.body), self.version)
         if o.strict and self.version >= 4:
             return 1, "error: error stream ended without a status (a lost backend?)"
         return 0, None
+
+    def save_status(self, raw):
+        if self.opts.save_error_stream:
+            with open(self.opts.save_error_stream, "wb") as f:
+                f.write(raw)
 
     def set_version(self, protocol):
         if protocol not in VERSION_NUMBER:
@@ -551,6 +559,7 @@ class Client:
         self.check_answer(ch)
         self.report.setdefault("http_status", ch.status)  # an h2c upgrade already recorded its 101
         self.loop_until(lambda: ch.ended, what="the end of the session")
+        self.save_status(ch.trailers.get("exec-status", "").encode())
         if "exec-exit-code" in ch.trailers:
             text = ch.trailers["exec-exit-code"]
             if not text.isdigit() or int(text) > 255:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 )
 
@@ -32,10 +33,16 @@ type status struct {
 }
 
 // watchErrorStream reads the whole error stream and decodes it per version, like client-go's watchErrorStream.
-func watchErrorStream(r io.Reader, version int, strict bool) <-chan error {
+// savePath, when set, receives the raw bytes (tests compare the Status byte for byte).
+func watchErrorStream(r io.Reader, version int, strict bool, savePath string) <-chan error {
 	ch := make(chan error, 1)
 	go func() {
 		message, err := io.ReadAll(io.LimitReader(r, maxErrorStream))
+		if savePath != "" {
+			if werr := os.WriteFile(savePath, message, 0o644); werr != nil {
+				fmt.Fprintf(os.Stderr, "spdy-exec-client: %v\n", werr)
+			}
+		}
 		switch {
 		case err != nil && err != io.EOF:
 			ch <- fmt.Errorf("error reading from error stream: %w", err)

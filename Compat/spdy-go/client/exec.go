@@ -163,7 +163,7 @@ func (s *session) createStreams(o *options) (err error) {
 // stream copies the channels and returns the remote result (nil = success), following client-go's
 // streamProtocolV1..V4: wait for stdout and stderr to end, then for the error stream.
 func (s *session) stream(o *options) error {
-	errorCh := watchErrorStream(s.errorS, s.version, o.strict)
+	errorCh := watchErrorStream(s.errorS, s.version, o.strict, o.statusPath)
 
 	if s.resizeS != nil && o.resize != nil {
 		// json.Encoder adds the "\n" that the server's json.Decoder stream expects.

@@ -38,6 +38,7 @@ type options struct {
 	v1ErrorGrace    time.Duration
 	strict          bool
 	reportPath      string
+	statusPath      string
 	verbose         bool
 }
 
@@ -75,6 +76,7 @@ func parseOptions() (*options, error) {
 	flag.DurationVar(&o.v1ErrorGrace, "v1-error-grace", 5*time.Second, "v1 only: how long to wait for the error stream once stdout/stderr ended")
 	flag.BoolVar(&o.strict, "strict", false, "v4: treat an error stream that ends without a Status as a failure (client-go reports success)")
 	flag.StringVar(&o.reportPath, "report", "", "write a key=value summary (http_status, protocol, exit, ...) to this file")
+	flag.StringVar(&o.statusPath, "save-error-stream", "", "write the raw bytes received on the error stream to this file")
 	flag.BoolVar(&o.verbose, "v", false, "log the steps to stderr")
 	flag.Parse()
 
