@@ -8,7 +8,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 work="$(cd "$here/.." && pwd)/.work"
 bin="$work/bin"
 skip_marker="$work/SKIP-spdy-go"
-gocode=/usr/share/gocode
+gocode="${SPDY_GOPATH:-/usr/share/gocode}" # where Debian puts moby/spdystream
 mkdir -p "$bin"
 rm -f "$skip_marker"
 
