@@ -1,0 +1,87 @@
+# HTTP/2 generation cases (spec §5), run with the Python h2 client (h2/h2_exec_client.py). Sourced by run.sh.
+# Names start with h2-; "upgrade" cases use the h2c upgrade, the others prior knowledge.
+
+if wanted h2-echo; then
+    run_h2 h2-echo "" "$(exec_url main stdout,stderr echo hello)"
+    check h2-echo 'expect_rc 0' 'expect_out hello' 'expect_err ""' "expect_report protocol $V4" 'expect_report streams 3' \
+        'expect_status "$ST_SUCCESS"'
+fi
+
+if wanted h2-exit-3; then
+    run_h2 h2-exit-3 "" "$(exec_url main stdout,stderr sh -c 'exit 3')"
+    check h2-exit-3 'expect_rc 3' 'expect_out ""' 'expect_err "command terminated with exit code 3"' 'expect_status "$ST_EXIT3"'
+fi
+
+if wanted h2-stderr-separate; then
+    run_h2 h2-stderr-separate "" "$(exec_url alt stdout,stderr sh -c 'echo out; echo err >&2')"
+    check h2-stderr-separate 'expect_rc 0' 'expect_out out' 'expect_err err'
+fi
+
+if wanted h2-stdin-sha256; then
+    run_h2 h2-stdin-sha256 "$BIG" "$(exec_url main stdin,stdout,stderr sha256sum)"
+    check h2-stdin-sha256 'expect_rc 0' "expect_out '$BIG_SHA  -'"
+fi
+
+if wanted h2-roundtrip-10MiB; then
+    run_h2 h2-roundtrip-10MiB "$BIG" "$(exec_url main stdin,stdout,stderr cat)"
+    got="$(sha256sum <"$OUT" | cut -d' ' -f1)"
+    check h2-roundtrip-10MiB 'expect_rc 0' \
+        "[ '$got' = '$BIG_SHA' ] || { WHY=\"stdout sha256 $got ($(stat -c %s "$OUT") bytes), want $BIG_SHA\"; false; }"
+fi
+
+if wanted h2-negotiate-v2; then
+    run_h2 h2-negotiate-v2 "" --versions "$V2" "$(exec_url main stdout,stderr sh -c 'echo hi; exit 3')"
+    check h2-negotiate-v2 "expect_report protocol $V2" 'expect_out hi' 'expect_rc 1' \
+        'expect_err_contains "error executing remote command: command terminated with non-zero exit code"'
+fi
+
+if wanted h2-unknown-version-403; then
+    run_h2 h2-unknown-version-403 "" --versions v9.channel.k8s.io "$(exec_url main stdout echo never)"
+    check h2-unknown-version-403 'expect_report http_status 403' 'expect_rc 1' 'expect_out ""'
+fi
+
+if wanted h2-no-streams-400; then
+    run_h2 h2-no-streams-400 "" "$(exec_url main "" echo never)"
+    check h2-no-streams-400 'expect_report http_status 400' 'expect_rc 1'
+fi
+
+if wanted h2-upgrade-exit-5; then
+    run_h2 h2-upgrade-exit-5 "" --upgrade "$(exec_url main stdout,stderr sh -c 'echo up; exit 5')"
+    check h2-upgrade-exit-5 'expect_report http_status 101' "expect_report protocol $V4" 'expect_out up' 'expect_rc 5'
+fi
+
+if wanted h2-upgrade-stdin; then
+    printf 'abc' >"$CASE_DIR/abc.in"
+    run_h2 h2-upgrade-stdin "$CASE_DIR/abc.in" --upgrade "$(exec_url main stdin,stdout,stderr wc -c)"
+    check h2-upgrade-stdin 'expect_rc 0' 'expect_out 3'
+fi
+
+if wanted h2-upgrade-403; then
+    run_h2 h2-upgrade-403 "" --upgrade --versions v9.channel.k8s.io "$(exec_url main stdout echo never)"
+    check h2-upgrade-403 'expect_report http_status 403' 'expect_rc 1'
+fi
+
+if wanted h2-single-stream-exit-4; then
+    run_h2 h2-single-stream-exit-4 "" --single-stream "$(exec_url main stdout,stderr sh -c 'echo single; echo e >&2; exit 4')"
+    check h2-single-stream-exit-4 'expect_rc 4' 'expect_out_contains single' 'expect_out_contains e'
+fi
+
+if wanted h2-single-stream-stdin; then
+    run_h2 h2-single-stream-stdin "$BIG" --single-stream "$(exec_url main stdin,stdout sha256sum)"
+    check h2-single-stream-stdin 'expect_rc 0' "expect_out '$BIG_SHA  -'"
+fi
+
+if wanted h2-upgrade-single-stream; then
+    run_h2 h2-upgrade-single-stream "" --upgrade --single-stream "$(exec_url main stdout echo plain)"
+    check h2-upgrade-single-stream 'expect_rc 0' 'expect_out plain' 'expect_report http_status 101'
+fi
+
+if wanted h2-tty-resize && [ "$MODE" = gateway ]; then
+    if [ "$TTY_CASES" = 1 ]; then
+        poll='i=0; while [ $i -lt 50 ]; do s=$(stty size); [ "$s" = "40 100" ] && break; i=$((i+1)); sleep 0.1; done; echo "size $s"'
+        run_h2 h2-tty-resize "" --resize 100x40 "$(exec_url main stdout,tty sh -c "$poll")"
+        check h2-tty-resize 'expect_rc 0' 'expect_out_contains "size 40 100"'
+    else
+        skip_case h2-tty-resize "--no-tty"
+    fi
+fi
