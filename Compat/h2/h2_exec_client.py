@@ -485,8 +485,7 @@ class Client:
     def run_channels(self, upgraded):
         o = self.opts
         if upgraded:
-            session = Channel("session", 1)
-            self.channels[1] = session
+            session = self.channels[1]
             self.loop_until(lambda: session.status is not None or session.ended, o.stream_timeout,
                             "the answer to the upgrade request")
             self.check_answer(session)
@@ -545,8 +544,7 @@ class Client:
     def run_single(self, upgraded):
         o = self.opts
         if upgraded:
-            ch = Channel("session", 1)
-            self.channels[1] = ch
+            ch = self.channels[1]
         else:
             sid = self.h2.get_next_available_stream_id()
             ch = Channel("session", sid)
@@ -632,6 +630,8 @@ class Client:
         if o.upgrade:
             leftover = self.upgrade()
             upgraded = True
+            # Stream 1 is the upgrade request: its answer may already sit in the leftover bytes.
+            self.channels[1] = Channel("session", 1)
         else:
             self.h2.initiate_connection()
         # Bigger receive windows than the 64 KiB default: output flows without a round trip per 64 KiB.

@@ -1,0 +1,354 @@
+import ExecModel
+import HTTP1
+import HTTP2
+import Reactor
+
+/// The client side of the HTTP/2 exec generation (spec §5): by h2c upgrade, by prior knowledge,
+/// or over TLS with ALPN h2. Channel streams are opened in client-go's order, each after the
+/// previous answer; the first answer carries the negotiated version.
+///
+/// Like `SPDYExecClient` it is a `SessionEndpoint`, for the upstream backend and for tests.
+public final class HTTP2ExecClient: ConnectionHandler, HTTP2SessionDelegate, SessionEndpoint {
+    public enum Transport: Sendable { case priorKnowledge, upgrade, tls }
+
+    public private(set) var version: ChannelVersion?
+    public private(set) var isReady = false
+    public private(set) var lastFailure: ExecStatus?
+
+    private let options: ExecClientOptions
+    private let transport: Transport
+    private weak var delegate: SessionEndpointDelegate?
+    private var connection: Connection?
+    private var h2: HTTP2Session?
+    private var parser = HTTPResponseParser()
+    private var upgraded = false
+    private var toOpen: [Channel] = []
+    private var streams: [Channel: Int32] = [:]
+    private var channels: [Int32: Channel] = [:]
+    private var pendingOpen: Int32?
+    private var openOutputs: Set<Channel> = []
+    private var errorBytes: [UInt8] = []
+    private var errorEnded = false
+    private var refusal: (status: Int, body: [UInt8])?
+    private var finished = false
+    private var reading = true
+    private var owedCredit: [Int32: Int] = [:]
+    private var queued: [SessionEventCopy] = []
+    private let settings: HTTP2Settings
+
+    public init(options: ExecClientOptions, transport: Transport, delegate: SessionEndpointDelegate) {
+        self.options = options
+        self.transport = transport
+        self.delegate = delegate
+        var settings = HTTP2Settings()
+        settings.initialWindowSize = 256 * 1024
+        self.settings = settings
+    }
+
+    public func start(loop: EventLoop, address: SocketAddress, tls: TLSContext? = nil, serverName: String? = nil) {
+        connection = Connection.connect(loop: loop, to: address, tls: transport == .tls ? tls : nil,
+                                        serverName: serverName, handler: self)
+        if connection == nil { fail("cannot connect to \(address)") }
+    }
+
+    // MARK: ConnectionHandler
+
+    public func connectionDidConnect(_ connection: Connection) {
+        let session = HTTP2Session(role: .client, delegate: self, settings: settings)
+        h2 = session
+        switch transport {
+        case .upgrade:
+            var headers = HTTPHeaders()
+            headers.add("Host", options.authority)
+            headers.add("Connection", "Upgrade, HTTP2-Settings")
+            headers.add("Upgrade", "h2c")
+            headers.add("HTTP2-Settings", HTTP2Session.settingsHeaderValue(settings))
+            for version in options.versions { headers.add("X-Stream-Protocol-Version", version.token) }
+            for (name, value) in options.headers { headers.add(name, value) }
+            connection.write(HTTPRequestHead(method: options.method, target: options.path, headers: headers).serialized())
+        case .priorKnowledge, .tls:
+            do {
+                try session.start()
+                upgraded = true
+                // The first stream is the error channel; its answer tells the version.
+                toOpen = [.error]
+                openNext()
+            } catch {
+                fail("HTTP/2 start failed: \(error)")
+            }
+        }
+    }
+
+    public func connectionDidRead(_ connection: Connection) {
+        if !upgraded { readUpgradeResponse(connection) }
+        guard upgraded, let h2 else { return }
+        connection.consumeInput { chunk in
+            do { try h2.receive(chunk) } catch { fail("HTTP/2 error from server: \(error)") }
+            return chunk.count
+        }
+    }
+
+    public func connectionDidDrain(_ connection: Connection) {
+        h2?.flush()
+        delegate?.endpointDidDrain(self)
+    }
+
+    public func connectionDidClose(_ connection: Connection, reason: Connection.CloseReason) {
+        guard !finished else { return }
+        if let refusal { return refused(refusal.status, refusal.body) }
+        finishWithStatus(closedEarly: true)
+    }
+
+    private func readUpgradeResponse(_ connection: Connection) {
+        var step: HTTPParseStep<HTTPResponseHead> = .needMore
+        connection.consumeInput { chunk in
+            step = parser.feed(chunk)
+            if case .head(_, let consumed) = step { return consumed }
+            return chunk.count
+        }
+        switch step {
+        case .needMore:
+            return
+        case .failure(let error):
+            fail("bad upgrade response: \(error.message)")
+        case .head(let head, _):
+            guard head.status == 101 else {
+                var body: [UInt8] = []
+                connection.consumeInput { chunk in
+                    body.append(contentsOf: chunk)
+                    return chunk.count
+                }
+                refusal = (head.status, body)
+                if let length = Int(head.headers[first: "content-length"] ?? ""), body.count >= length {
+                    refused(head.status, body)
+                }
+                return
+            }
+            do {
+                try h2?.clientUpgraded(headRequest: options.method == "HEAD")
+            } catch {
+                return fail("h2c upgrade failed: \(error)")
+            }
+            upgraded = true
+            pendingOpen = 1 // the upgrade request is stream 1; its answer carries the version
+            h2?.flush()
+        }
+    }
+
+    // MARK: Streams
+
+    private func openNext() {
+        guard let h2 else { return }
+        guard !toOpen.isEmpty else {
+            isReady = true
+            let events = queued
+            queued = []
+            for event in events { event.deliver(to: self) }
+            return
+        }
+        let channel = toOpen.removeFirst()
+        var headers = [HTTP2Header(":method", "POST"), HTTP2Header(":path", options.path),
+                       HTTP2Header(":scheme", transport == .tls ? "https" : "http"),
+                       HTTP2Header(":authority", options.authority), HTTP2Header("streamtype", channel.streamType)]
+        for version in options.versions { headers.append(HTTP2Header("x-stream-protocol-version", version.token)) }
+        for (name, value) in options.headers { headers.append(HTTP2Header(name.lowercased(), value)) }
+        do {
+            let id = try h2.submitRequest(headers: headers, hasBody: channel == .stdin || channel == .resize)
+            streams[channel] = id
+            channels[id] = channel
+            pendingOpen = id
+            if channel == .stdout || channel == .stderr { openOutputs.insert(channel) }
+            h2.flush()
+        } catch {
+            fail("cannot open the \(channel) stream: \(error)")
+        }
+    }
+
+    // MARK: HTTP2SessionDelegate
+
+    public func http2Session(_ s: HTTP2Session, write bytes: UnsafeRawBufferPointer) {
+        connection?.write(bytes)
+    }
+
+    public func http2Session(_ s: HTTP2Session, didReceiveHeaders headers: [HTTP2Header], stream: Int32,
+                             endStream: Bool, isTrailer: Bool) {
+        guard !isTrailer, stream == pendingOpen else { return }
+        pendingOpen = nil
+        let status = Int(headers.first(":status") ?? "") ?? 0
+        guard status == 200 else {
+            refusal = (status, [])
+            return
+        }
+        if version == nil {
+            let chosen = headers.first("x-stream-protocol-version")
+            guard let v = chosen.flatMap(ChannelVersion.init(token:)) else {
+                return fail("server chose no known channel version (\(chosen ?? "none"))")
+            }
+            version = v
+            toOpen = options.channels(for: v).filter { streams[$0] == nil }
+        }
+        openNext()
+    }
+
+    public func http2Session(_ s: HTTP2Session, didReceiveData bytes: UnsafeRawBufferPointer, stream: Int32) {
+        if var refusal, channels[stream] == .error || stream == 1 {
+            refusal.body.append(contentsOf: bytes)
+            self.refusal = refusal
+        }
+        switch channels[stream] {
+        case let channel? where channel == .stdout || channel == .stderr:
+            delegate?.endpoint(self, emitted: .data(channel, bytes))
+            if reading { s.consume(stream: stream, bytes: bytes.count) } else { owedCredit[stream, default: 0] += bytes.count }
+        case .error?:
+            if errorBytes.count < 64 * 1024 { errorBytes.append(contentsOf: bytes) }
+            s.consume(stream: stream, bytes: bytes.count)
+        default:
+            s.consume(stream: stream, bytes: bytes.count)
+        }
+    }
+
+    public func http2Session(_ s: HTTP2Session, didReceiveEndStream stream: Int32) {
+        if let refusal, channels[stream] == .error || stream == 1 { return refused(refusal.status, refusal.body) }
+        guard let channel = channels[stream] else { return }
+        switch channel {
+        case .stdout, .stderr:
+            if openOutputs.remove(channel) != nil { delegate?.endpoint(self, emitted: .halfClose(channel)) }
+        case .error:
+            errorEnded = true
+        default:
+            break
+        }
+        if errorEnded && openOutputs.isEmpty { finishWithStatus(closedEarly: false) }
+    }
+
+    public func http2Session(_ s: HTTP2Session, didCloseStream stream: Int32, errorCode: UInt32) {
+        owedCredit[stream] = nil
+        if errorCode != 0, let channel = channels[stream], channel == .error || channel == .stdout || channel == .stderr {
+            fail("server reset the \(channel) stream (code \(errorCode))")
+        }
+    }
+
+    public func http2Session(_ s: HTTP2Session, streamCanSendMore stream: Int32) {
+        delegate?.endpointDidDrain(self)
+    }
+
+    // MARK: Ending
+
+    private func refused(_ status: Int, _ body: [UInt8]) {
+        var message = "\(status) \(HTTPResponseHead.reasonPhrase(status))"
+        var reason = "InternalError"
+        if let json = try? JSONValue.parse(body), let m = json["message"]?.stringValue {
+            message = m
+            reason = json["reason"]?.stringValue ?? reason
+        } else if !body.isEmpty {
+            message = String(decoding: body, as: UTF8.self)
+        }
+        complete(.failure(message: message, reason: reason, code: status))
+    }
+
+    private func finishWithStatus(closedEarly: Bool) {
+        guard !finished else { return }
+        guard let version else { return fail("connection closed before the session started") }
+        for channel in openOutputs { delegate?.endpoint(self, emitted: .halfClose(channel)) }
+        openOutputs.removeAll()
+        if closedEarly && errorBytes.isEmpty && version.hasStatusJSON {
+            return fail("lost connection to backend")
+        }
+        complete(ExecStatus.decode(errorBytes, version: version))
+    }
+
+    private func complete(_ status: ExecStatus) {
+        guard !finished else { return }
+        finished = true
+        lastFailure = status.exitCode == nil ? status : nil
+        delegate?.endpoint(self, emitted: .exit(status))
+        h2?.terminate(errorCode: 0)
+        h2?.flush()
+        connection?.closeGracefully(linger: 1)
+    }
+
+    private func fail(_ message: String) {
+        guard !finished else { return }
+        finished = true
+        lastFailure = .internalError(message)
+        delegate?.endpoint(self, didEnd: .backendGone)
+        connection?.close()
+    }
+
+    /// Closes the socket at once, as a killed client would.
+    public func abort() {
+        finished = true
+        connection?.close()
+    }
+
+    // MARK: SessionEndpoint
+
+    public func receive(_ event: SessionEvent) {
+        guard !finished, let h2 else { return }
+        guard isReady else {
+            queued.append(SessionEventCopy(event))
+            return
+        }
+        switch event {
+        case .data(.stdin, let bytes):
+            if let id = streams[.stdin] { _ = try? h2.sendData(bytes, stream: id) }
+        case .halfClose(.stdin):
+            if let id = streams[.stdin] { try? h2.endStream(id) }
+        case .resize(let size):
+            if let id = streams[.resize] { _ = size.encoded.withUnsafeBytes { try? h2.sendData($0, stream: id) } }
+        default:
+            break
+        }
+        h2.flush()
+    }
+
+    public var pendingBytes: Int {
+        let stdin = streams[.stdin].map { h2?.pendingBytes(stream: $0) ?? 0 } ?? 0
+        return stdin + (connection?.outputCount ?? 0) + queued.reduce(0) { $0 + $1.size }
+    }
+
+    public func setReading(_ on: Bool) {
+        reading = on
+        guard on, let h2 else { return }
+        for (stream, bytes) in owedCredit { h2.consume(stream: stream, bytes: bytes) }
+        owedCredit.removeAll()
+        h2.flush()
+    }
+
+    public func terminate(_ reason: EndReason) {
+        guard !finished else { return }
+        finished = true
+        h2?.terminate(errorCode: reason == .completed ? 0 : HTTP2ErrorCode.cancel)
+        h2?.flush()
+        connection?.closeGracefully(linger: 1)
+    }
+}
+
+/// A session event kept past its call (a client queues input until its streams exist).
+struct SessionEventCopy {
+    enum Kind { case data(Channel, [UInt8]), halfClose(Channel), resize(TerminalSize) }
+    let kind: Kind?
+
+    init(_ event: SessionEvent) {
+        switch event {
+        case .data(let channel, let bytes): kind = .data(channel, Array(bytes))
+        case .halfClose(let channel): kind = .halfClose(channel)
+        case .resize(let size): kind = .resize(size)
+        case .exit: kind = nil
+        }
+    }
+
+    var size: Int {
+        if case .data(_, let bytes)? = kind { return bytes.count }
+        return 0
+    }
+
+    func deliver(to endpoint: SessionEndpoint) {
+        switch kind {
+        case .data(let channel, let bytes)?: bytes.withUnsafeBytes { endpoint.receive(.data(channel, $0)) }
+        case .halfClose(let channel)?: endpoint.receive(.halfClose(channel))
+        case .resize(let size)?: endpoint.receive(.resize(size))
+        case nil: break
+        }
+    }
+}

@@ -1,0 +1,351 @@
+import ExecModel
+import HTTP1
+import Logging
+import Reactor
+import SPDY
+
+/// The client side of a SPDY/3.1 exec session, as client-go's executor behaves: the upgrade
+/// request, streams opened in client-go's order each after the previous reply, stdin with FIN on
+/// EOF, resize JSON, pings, and the status read from the error stream.
+///
+/// It is a `SessionEndpoint`: toward the upstream it is the gateway's backend session; in tests
+/// and `execbridge exec` a small delegate collects its events.
+public final class SPDYExecClient: ConnectionHandler, SPDYSessionDelegate, SessionEndpoint {
+    public private(set) var upgradeResponse: HTTPResponseHead?
+    public private(set) var version: ChannelVersion?
+    /// Whether every channel stream is open (stdin may be sent from then on).
+    public private(set) var isReady = false
+
+    private let options: ExecClientOptions
+    private weak var delegate: SessionEndpointDelegate?
+    private var connection: Connection?
+    private var parser = HTTPResponseParser()
+    private var refusedBody: [UInt8] = []
+    private var refusedLength: Int?
+    private var session: SPDYSession?
+    private var toOpen: [Channel] = []
+    private var streams: [Channel: UInt32] = [:]
+    private var channels: [UInt32: Channel] = [:]
+    private var pendingOpen: UInt32?
+    private var errorBytes: [UInt8] = []
+    private var openOutputs: Set<Channel> = []
+    private var errorEnded = false
+    private var finished = false
+    private var queuedStdin: [UInt8] = []
+    private var queuedStdinFin = false
+    private var queuedResize: TerminalSize?
+    private var pingTimer: LoopTimer?
+    private let pingInterval: Double
+
+    public init(options: ExecClientOptions, delegate: SessionEndpointDelegate, pingInterval: Double = 5) {
+        self.options = options
+        self.delegate = delegate
+        self.pingInterval = pingInterval
+    }
+
+    /// Connects and upgrades. Everything after is reported through the delegate.
+    public func start(loop: EventLoop, address: SocketAddress, tls: TLSContext? = nil, serverName: String? = nil) {
+        connection = Connection.connect(loop: loop, to: address, tls: tls, serverName: serverName, handler: self)
+        if connection == nil {
+            fail(.internalError("cannot connect to \(address)"), reason: .backendGone)
+        }
+    }
+
+    // MARK: ConnectionHandler
+
+    public func connectionDidConnect(_ connection: Connection) {
+        var headers = HTTPHeaders()
+        headers.add("Host", options.authority)
+        headers.add("Connection", "Upgrade")
+        headers.add("Upgrade", "SPDY/3.1")
+        for version in options.versions { headers.add("X-Stream-Protocol-Version", version.token) }
+        for (name, value) in options.headers { headers.add(name, value) }
+        headers.add("Content-Length", "0")
+        let head = HTTPRequestHead(method: options.method, target: options.path, version: .http11, headers: headers)
+        connection.write(head.serialized())
+    }
+
+    public func connectionDidRead(_ connection: Connection) {
+        if session == nil {
+            readUpgradeResponse(connection)
+        }
+        guard let session, connection.isOpen else { return }
+        connection.consumeInput { chunk in
+            session.receive(chunk)
+            return chunk.count
+        }
+    }
+
+    public func connectionDidDrain(_ connection: Connection) {
+        delegate?.endpointDidDrain(self)
+    }
+
+    public func connectionDidClose(_ connection: Connection, reason: Connection.CloseReason) {
+        pingTimer?.cancel()
+        guard !finished else { return }
+        if upgradeResponse == nil || (upgradeResponse?.status != 101) {
+            if let response = upgradeResponse {
+                refused(response)
+            } else {
+                fail(.internalError("connection to backend closed before the upgrade (\(reason))"), reason: .backendGone)
+            }
+            return
+        }
+        // The server closed: whatever status arrived is final; none at all is a lost backend
+        // for v4+ (they always send one), and success for v1–v3 only after a clean end.
+        finishWithStatus(closedEarly: !errorEnded)
+    }
+
+    private func readUpgradeResponse(_ connection: Connection) {
+        if let response = upgradeResponse {
+            // Collecting the body of a refusal.
+            connection.consumeInput { chunk in
+                refusedBody.append(contentsOf: chunk.prefix(64 * 1024 - refusedBody.count))
+                return chunk.count
+            }
+            if let refusedLength, refusedBody.count >= refusedLength { refused(response) }
+            return
+        }
+        var step: HTTPParseStep<HTTPResponseHead> = .needMore
+        connection.consumeInput { chunk in
+            step = parser.feed(chunk)
+            if case .head(_, let consumed) = step { return consumed }
+            return chunk.count
+        }
+        switch step {
+        case .needMore:
+            return
+        case .failure(let error):
+            fail(.internalError("bad upgrade response from backend: \(error.message)"), reason: .backendGone)
+        case .head(let head, _):
+            upgradeResponse = head
+            guard head.status == 101 else {
+                refusedLength = Int(head.headers[first: "content-length"] ?? "")
+                readUpgradeResponse(connection)
+                if refusedLength == 0 { refused(head) }
+                return
+            }
+            let chosen = head.headers[first: "x-stream-protocol-version"]
+            if let chosen {
+                guard let v = ChannelVersion(token: chosen) else {
+                    return fail(.internalError("backend chose unknown protocol version \(chosen)"), reason: .backendGone)
+                }
+                version = v
+            } else {
+                version = .v1
+            }
+            session = SPDYSession(role: .client, delegate: self)
+            toOpen = options.channels(for: version!)
+            openNext()
+            pingTimer = LoopTimer(loop: connection.loop, after: pingInterval, repeats: true) { [weak self] in
+                _ = self?.session?.ping()
+            }
+        }
+    }
+
+    private func refused(_ head: HTTPResponseHead) {
+        guard !finished else { return }
+        let text = String(decoding: refusedBody, as: UTF8.self)
+        // A Status body passes on as it is; anything else becomes the message.
+        var message = text.isEmpty ? "\(head.status) \(head.reason)" : text
+        var reason = "InternalError"
+        if let status = try? JSONValue.parse(refusedBody), let m = status["message"]?.stringValue {
+            message = m
+            reason = status["reason"]?.stringValue ?? reason
+        }
+        if (300..<400).contains(head.status) {
+            message = "backend redirected the exec request (\(head.status)); redirects are not followed"
+        }
+        fail(.failure(message: message, reason: reason, code: head.status), reason: .completed)
+    }
+
+    // MARK: Streams
+
+    private func openNext() {
+        guard let session else { return }
+        guard !toOpen.isEmpty else {
+            isReady = true
+            flushQueued()
+            return
+        }
+        let channel = toOpen.removeFirst()
+        guard let id = try? session.openStream(headers: ["streamtype": channel.streamType]) else {
+            return fail(.internalError("cannot open the \(channel) stream"), reason: .backendGone)
+        }
+        streams[channel] = id
+        channels[id] = channel
+        pendingOpen = id
+        if channel == .stdout || channel == .stderr { openOutputs.insert(channel) }
+    }
+
+    private func flushQueued() {
+        if !queuedStdin.isEmpty {
+            let bytes = queuedStdin
+            queuedStdin = []
+            bytes.withUnsafeBytes { receive(.data(.stdin, $0)) }
+        }
+        if queuedStdinFin { receive(.halfClose(.stdin)) }
+        if let size = queuedResize { receive(.resize(size)) }
+        queuedResize = nil
+    }
+
+    // MARK: SPDYSessionDelegate
+
+    public func spdySession(_ s: SPDYSession, write bytes: UnsafeRawBufferPointer) {
+        connection?.write(bytes)
+    }
+
+    public func spdySession(_ s: SPDYSession, didOpenStream id: UInt32, headers: SPDYHeaders, fin: Bool) {
+        s.reset(id, status: .refusedStream) // servers open no streams in exec
+    }
+
+    public func spdySession(_ s: SPDYSession, didReceiveReply id: UInt32, headers: SPDYHeaders, fin: Bool) {
+        if id == pendingOpen {
+            pendingOpen = nil
+            openNext()
+        }
+        if fin { spdySession(s, didReceiveFin: id) }
+    }
+
+    public func spdySession(_ s: SPDYSession, didReceiveHeaders id: UInt32, headers: SPDYHeaders, fin: Bool) {
+        if fin { spdySession(s, didReceiveFin: id) }
+    }
+
+    public func spdySession(_ s: SPDYSession, didReceiveData bytes: UnsafeRawBufferPointer, stream id: UInt32) {
+        guard let channel = channels[id] else { return }
+        switch channel {
+        case .stdout, .stderr:
+            delegate?.endpoint(self, emitted: .data(channel, bytes))
+        case .error:
+            if errorBytes.count + bytes.count <= 64 * 1024 { errorBytes.append(contentsOf: bytes) }
+        case .stdin, .resize:
+            break
+        }
+    }
+
+    public func spdySession(_ s: SPDYSession, didReceiveFin id: UInt32) {
+        guard let channel = channels[id] else { return }
+        switch channel {
+        case .stdout, .stderr:
+            if openOutputs.remove(channel) != nil { delegate?.endpoint(self, emitted: .halfClose(channel)) }
+        case .error:
+            errorEnded = true
+        default:
+            break
+        }
+        if errorEnded && openOutputs.isEmpty { finishWithStatus(closedEarly: false) }
+    }
+
+    public func spdySession(_ s: SPDYSession, didResetStream id: UInt32, status: SPDYRstStatus, byPeer: Bool) {
+        // Classic servers reset streams after writing the status: treat as the end of that stream.
+        spdySession(s, didReceiveFin: id)
+    }
+
+    public func spdySession(_ s: SPDYSession, didReceiveGoAway lastGoodStreamID: UInt32, status: SPDYGoAwayStatus) {}
+    public func spdySession(_ s: SPDYSession, didReceivePingAck id: UInt32) {}
+
+    public func spdySession(_ s: SPDYSession, didFail error: SPDYError) {
+        fail(.internalError("SPDY protocol error from backend: \(error)"), reason: .backendGone)
+        connection?.close()
+    }
+
+    // MARK: Ending
+
+    private func finishWithStatus(closedEarly: Bool) {
+        guard !finished, let version else { return }
+        for channel in openOutputs { delegate?.endpoint(self, emitted: .halfClose(channel)) }
+        openOutputs.removeAll()
+        if closedEarly && errorBytes.isEmpty && version.hasStatusJSON {
+            return fail(.internalError("lost connection to backend"), reason: .backendGone)
+        }
+        finished = true
+        pingTimer?.cancel()
+        let status = ExecStatus.decode(errorBytes, version: version)
+        delegate?.endpoint(self, emitted: .exit(status))
+        session?.goAway(status: .ok)
+        connection?.closeGracefully(linger: 1)
+    }
+
+    private func fail(_ status: ExecStatus, reason: EndReason) {
+        guard !finished else { return }
+        finished = true
+        pingTimer?.cancel()
+        if reason == .backendGone {
+            delegate?.endpoint(self, didEnd: .backendGone)
+        } else {
+            delegate?.endpoint(self, emitted: .exit(status))
+        }
+        lastFailure = status
+        connection?.close()
+    }
+
+    /// Why the session failed without a status from the server (for tests and the CLI).
+    public private(set) var lastFailure: ExecStatus?
+
+    /// Closes the socket at once, as a killed client would.
+    public func abort() {
+        finished = true
+        connection?.close()
+    }
+
+    // MARK: SessionEndpoint
+
+    public func receive(_ event: SessionEvent) {
+        guard !finished else { return }
+        guard isReady, let session else {
+            switch event {
+            case .data(.stdin, let bytes): queuedStdin.append(contentsOf: bytes)
+            case .halfClose(.stdin): queuedStdinFin = true
+            case .resize(let size): queuedResize = size
+            default: break
+            }
+            return
+        }
+        switch event {
+        case .data(.stdin, let bytes):
+            guard let id = streams[.stdin] else { return }
+            if !heldStdin.isEmpty {
+                heldStdin.append(contentsOf: bytes)
+                return
+            }
+            // A peer that does SPDY/3.1 flow control may take less than all: hold the rest.
+            let sent = (try? session.sendData(bytes, on: id)) ?? bytes.count
+            if sent < bytes.count { heldStdin.append(contentsOf: bytes[sent...]) }
+        case .halfClose(.stdin):
+            guard let id = streams[.stdin] else { return }
+            if heldStdin.isEmpty { try? session.finish(id) } else { finAfterHeld = true }
+        case .resize(let size):
+            if let id = streams[.resize] { size.encoded.withUnsafeBytes { try? session.sendData($0, on: id) } }
+        default:
+            break
+        }
+    }
+
+    public var pendingBytes: Int { (connection?.outputCount ?? 0) + queuedStdin.count + heldStdin.count }
+
+    private var heldStdin: [UInt8] = []
+    private var finAfterHeld = false
+
+    public func spdySession(_ s: SPDYSession, didUpdateSendWindow id: UInt32) {
+        guard !heldStdin.isEmpty, let stdin = streams[.stdin] else { return }
+        let sent = heldStdin.withUnsafeBytes { (try? s.sendData($0, on: stdin)) ?? $0.count }
+        heldStdin.removeFirst(sent)
+        if heldStdin.isEmpty && finAfterHeld {
+            finAfterHeld = false
+            try? s.finish(stdin)
+        }
+        delegate?.endpointDidDrain(self)
+    }
+
+    public func setReading(_ on: Bool) {
+        if on { connection?.resumeReading() } else { connection?.pauseReading() }
+    }
+
+    public func terminate(_ reason: EndReason) {
+        pingTimer?.cancel()
+        guard !finished else { return }
+        finished = true
+        session?.goAway(status: .ok)
+        connection?.closeGracefully(linger: 1)
+    }
+}

@@ -1,0 +1,79 @@
+import Logging
+import Reactor
+
+public enum ExecBridgeVersion {
+    public static let string = "0.1.0"
+}
+
+/// What `execbridge serve` was given on the command line.
+public struct ServeOptions: Sendable {
+    public var listen: [String]
+    public var threads: Int?
+    public var backend: String
+    public var inventory: String?
+    public var tlsCert: String?
+    public var tlsKey: String?
+    public var logFormat: String
+    public var logLevel: String
+    public var channelBudget: Int
+    public var streamCreationTimeout: Double
+    public var idleTimeout: Double
+    public var headTimeout: Double
+    public var drainTimeout: Double
+
+    public init(listen: [String], threads: Int?, backend: String, inventory: String?, tlsCert: String?,
+                tlsKey: String?, logFormat: String, logLevel: String, channelBudget: Int,
+                streamCreationTimeout: Double, idleTimeout: Double, headTimeout: Double, drainTimeout: Double) {
+        self.listen = listen
+        self.threads = threads
+        self.backend = backend
+        self.inventory = inventory
+        self.tlsCert = tlsCert
+        self.tlsKey = tlsKey
+        self.logFormat = logFormat
+        self.logLevel = logLevel
+        self.channelBudget = channelBudget
+        self.streamCreationTimeout = streamCreationTimeout
+        self.idleTimeout = idleTimeout
+        self.headTimeout = headTimeout
+        self.drainTimeout = drainTimeout
+    }
+}
+
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// `execbridge serve`: builds the configuration, starts the gateway, and returns after a
+/// SIGINT/SIGTERM drain.
+public enum ServeMain {
+    public static func run(_ options: ServeOptions) throws {
+        let format = ConsoleLogHandler.Format(rawValue: options.logFormat) ?? .text
+        let level = Logger.Level(rawValue: options.logLevel) ?? .info
+        LoggingSystem.bootstrap { label in ConsoleLogHandler(label: label, format: format, level: level) }
+        let logger = Logger(label: "execbridge")
+        let config = try makeConfig(options, logger: logger)
+        let gateway = Gateway(config: config)
+        try gateway.start()
+        gateway.stopOnSignals()
+        gateway.wait()
+        logger.info("stopped")
+    }
+
+    public static func makeConfig(_ options: ServeOptions, logger: Logger) throws -> GatewayConfig {
+        let backend = try BackendFactory.make(options, logger: logger)
+        var config = GatewayConfig(logger: logger, makeBackend: backend)
+        config.listen = options.listen
+        if let threads = options.threads { config.threads = threads }
+        if let cert = options.tlsCert, let key = options.tlsKey {
+            config.tls = try TLSContext(certificate: cert, key: key)
+        }
+        config.headTimeout = options.headTimeout
+        config.drainTimeout = options.drainTimeout
+        config.bridge.channelBudget = options.channelBudget
+        config.bridge.streamCreationTimeout = options.streamCreationTimeout
+        config.bridge.idleTimeout = options.idleTimeout
+        return config
+    }
+}

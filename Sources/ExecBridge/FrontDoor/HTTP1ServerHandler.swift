@@ -1,0 +1,280 @@
+import ExecModel
+import HTTP1
+import Logging
+import Reactor
+
+/// Serves HTTP/1.1 on a fresh connection until an exec request upgrades it: health checks,
+/// errors as Kubernetes Status bodies, and the hand-off to a frontend.
+final class HTTP1ServerHandler: ConnectionHandler, Drainable {
+    private enum State { case sniffing, readingHead, skippingBody(Int), upgradeBody(HTTPRequestHead, ExecRequest, Int), handedOff, closing }
+
+    /// An h2c upgrade request's body is read whole before the switch (RFC 9113 §3.2 left this to
+    /// HTTP/1.1); it is stdin of a single-stream session. Bounded.
+    static let maxUpgradeBody = 1024 * 1024
+    private var upgradeBody: [UInt8] = []
+
+    private let connection: Connection
+    private let worker: Worker
+    private var parser: HTTPRequestParser
+    private var state: State = .sniffing
+    private var headTimer: LoopTimer?
+    private var receivedSinceLastRequest = false
+    private var draining = false
+
+    init(connection: Connection, worker: Worker) {
+        self.connection = connection
+        self.worker = worker
+        self.parser = HTTPRequestParser(limits: worker.config.headLimits)
+        armHeadTimer(worker.config.headTimeout)
+    }
+
+    private var logger: Logger { worker.config.logger }
+
+    // MARK: ConnectionHandler
+
+    func connectionDidConnect(_ connection: Connection) {
+        // A TLS handshake finished: ALPN h2 means HTTP/2 from the first byte.
+        if connection.negotiatedALPN == "h2", case .sniffing = state {
+            handOffToHTTP2()
+        }
+    }
+
+    func connectionDidRead(_ connection: Connection) {
+        while connection.isOpen, connection.inputCount > 0 {
+            switch state {
+            case .sniffing:
+                if connection.negotiatedALPN == "h2" { return handOffToHTTP2() }
+                let first = connection.peekInput(max: FrontDoor.http2Preface.count)
+                if first == Array(FrontDoor.http2Preface.prefix(first.count)) {
+                    if first.count < FrontDoor.http2Preface.count { return } // wait for the rest
+                    return handOffToHTTP2()
+                }
+                state = .readingHead
+            case .readingHead:
+                receivedSinceLastRequest = true
+                var step: HTTPParseStep<HTTPRequestHead> = .needMore
+                connection.consumeInput { chunk in
+                    step = parser.feed(chunk)
+                    switch step {
+                    case .needMore: return chunk.count
+                    case .head(_, let consumed): return consumed
+                    case .failure: return chunk.count
+                    }
+                }
+                switch step {
+                case .needMore:
+                    return
+                case .failure(let error):
+                    let reason = HTTPResponseHead.reasonPhrase(error.status)
+                    respond(RequestError(code: error.status, reason: statusReason(error.status),
+                                         message: error.message.isEmpty ? reason : error.message), close: true)
+                    return
+                case .head(let head, _):
+                    parser = HTTPRequestParser(limits: worker.config.headLimits)
+                    headTimer?.cancel()
+                    handle(head)
+                }
+            case .upgradeBody(let head, let request, let remaining):
+                connection.consumeInput { chunk in
+                    let n = min(chunk.count, remaining - upgradeBody.count)
+                    upgradeBody.append(contentsOf: chunk.prefix(n))
+                    return n
+                }
+                if upgradeBody.count == remaining {
+                    state = .handedOff
+                    let body = upgradeBody
+                    upgradeBody = []
+                    Upgrades.h2c(connection: connection, head: head, request: request, worker: worker,
+                                 body: body, handOff: handOff)
+                }
+            case .skippingBody(let remaining):
+                let n = min(remaining, connection.inputCount)
+                connection.drainInput(n)
+                state = remaining - n == 0 ? .readingHead : .skippingBody(remaining - n)
+            case .handedOff, .closing:
+                return
+            }
+        }
+    }
+
+    func connectionDidClose(_ connection: Connection, reason: Connection.CloseReason) {
+        headTimer?.cancel()
+        headTimer = nil
+    }
+
+    func drain() {
+        draining = true
+        if case .readingHead = state, !receivedSinceLastRequest { connection.close() }
+        if case .sniffing = state { connection.close() }
+    }
+
+    // MARK: Requests
+
+    private func handle(_ head: HTTPRequestHead) {
+        let path = head.target.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.target
+        let keepAlive = wantsKeepAlive(head)
+        if let error = bodyError(head) {
+            respond(error, close: true)
+            return
+        }
+        // (A request body on a plain request is skipped after the answer; an upgrade's is read.)
+        if path == "/healthz" || path == "/readyz" || path == "/livez" {
+            respondText(200, "ok", keepAlive: keepAlive, head: head)
+            return
+        }
+        guard let routed = ExecRouter.route(method: head.method, target: head.target) else {
+            respond(RequestError.notFound("the server could not find the requested resource"),
+                    close: !keepAlive, head: head)
+            return
+        }
+        switch routed {
+        case .failure(let error):
+            respond(error, close: true)
+        case .success(let request):
+            upgrade(request, head: head)
+        }
+    }
+
+    private func upgrade(_ request: ExecRequest, head: HTTPRequestHead) {
+        let headers = head.headers
+        let kind = UpgradeKind.detect(connectionTokens: headers.tokens("connection"),
+                                      upgradeTokens: headers.tokens("upgrade"),
+                                      hasHTTP2Settings: headers.contains("http2-settings"))
+        if kind == .none {
+            let asked = headers.tokens("connection").contains("upgrade")
+            respond(.badRequest(asked ? "unable to upgrade: missing upgrade headers in request"
+                                      : "Upgrade request required"), close: true)
+            return
+        }
+        if let error = worker.backend.check(request) {
+            respond(error, close: true)
+            return
+        }
+        logger.debug("exec request", metadata: ["target": "\(request.target)", "upgrade": "\(kind.rawValue)",
+                                                "path": "\(request.pathForm.rawValue)"])
+        switch kind {
+        case .spdy:
+            Upgrades.spdy(connection: connection, head: head, request: request, worker: worker, handOff: handOff)
+        case .h2c:
+            let length = Int(head.headers[first: "content-length"] ?? "0") ?? 0
+            if length > HTTP1ServerHandler.maxUpgradeBody {
+                respond(RequestError(code: 413, reason: "RequestEntityTooLarge",
+                                     message: "an h2c upgrade request body is limited to \(HTTP1ServerHandler.maxUpgradeBody) bytes"),
+                        close: true)
+            } else if length > 0 {
+                state = .upgradeBody(head, request, length)
+            } else {
+                Upgrades.h2c(connection: connection, head: head, request: request, worker: worker, body: [], handOff: handOff)
+            }
+        case .websocket:
+            respond(RequestError(code: 501, reason: "NotImplemented",
+                                 message: "the WebSocket channel protocol is not supported yet; use SPDY/3.1 or HTTP/2"),
+                    close: true)
+        case .none:
+            break
+        }
+    }
+
+    /// Called by an upgrade once the connection belongs to a frontend (or was answered with an error).
+    private func handOff(_ outcome: Upgrades.Outcome) {
+        switch outcome {
+        case .refused(let error):
+            respond(error, close: true)
+        case .upgraded:
+            state = .handedOff
+            headTimer?.cancel()
+            headTimer = nil
+        }
+    }
+
+    private func handOffToHTTP2() {
+        state = .handedOff
+        headTimer?.cancel()
+        headTimer = nil
+        Upgrades.http2PriorKnowledge(connection: connection, worker: worker)
+    }
+
+    // MARK: Answers
+
+    private func respondText(_ status: Int, _ text: String, keepAlive: Bool, head: HTTPRequestHead) {
+        var headers = HTTPHeaders()
+        headers.add("Content-Type", "text/plain; charset=utf-8")
+        send(status: status, headers: headers, body: Array(text.utf8), close: !keepAlive, head: head)
+    }
+
+    private func respond(_ error: RequestError, close: Bool, head: HTTPRequestHead? = nil) {
+        var headers = HTTPHeaders()
+        headers.add("Content-Type", "application/json")
+        for line in error.headers { headers.add(line.name, line.value) }
+        send(status: error.code, headers: headers, body: Array(error.statusJSON.utf8), close: close, head: head)
+    }
+
+    private func send(status: Int, headers: HTTPHeaders, body: [UInt8], close: Bool, head: HTTPRequestHead?) {
+        var headers = headers
+        headers.add("Content-Length", String(body.count))
+        let closing = close || draining
+        if closing { headers.add("Connection", "close") }
+        connection.write(HTTPResponseHead(status: status, headers: headers).serialized())
+        if head?.method != "HEAD" { connection.write(body) }
+        if closing {
+            state = .closing
+            headTimer?.cancel()
+            connection.closeGracefully(linger: 2)
+        } else {
+            receivedSinceLastRequest = false
+            if let head, let length = Int(head.headers[first: "content-length"] ?? "0"), length > 0 {
+                state = .skippingBody(length)
+            } else {
+                state = .readingHead
+            }
+            armHeadTimer(worker.config.keepAliveTimeout)
+        }
+    }
+
+    private func armHeadTimer(_ seconds: Double) {
+        headTimer?.cancel()
+        headTimer = LoopTimer(loop: connection.loop, after: seconds) { [weak self] in self?.headTimedOut() }
+    }
+
+    private func headTimedOut() {
+        guard connection.isOpen else { return }
+        switch state {
+        case .readingHead where receivedSinceLastRequest, .sniffing where connection.inputCount > 0:
+            respond(RequestError(code: 408, reason: "Timeout", message: "request head not received in time"), close: true)
+        case .upgradeBody:
+            respond(RequestError(code: 408, reason: "Timeout", message: "request body not received in time"), close: true)
+        case .readingHead, .sniffing, .skippingBody:
+            connection.close()
+        case .handedOff, .closing:
+            break
+        }
+    }
+
+    private func wantsKeepAlive(_ head: HTTPRequestHead) -> Bool {
+        let tokens = head.headers.tokens("connection")
+        if head.version == .http10 { return tokens.contains("keep-alive") }
+        return !tokens.contains("close")
+    }
+
+    /// Bodies are only skipped on plain requests; a chunked one is refused rather than parsed.
+    private func bodyError(_ head: HTTPRequestHead) -> RequestError? {
+        if head.headers.contains("transfer-encoding") {
+            return RequestError(code: 411, reason: "LengthRequired", message: "chunked request bodies are not accepted here")
+        }
+        if let length = head.headers[first: "content-length"], Int(length) == nil || Int(length)! < 0 {
+            return .badRequest("invalid Content-Length")
+        }
+        return nil
+    }
+
+    private func statusReason(_ code: Int) -> String {
+        switch code {
+        case 400: return "BadRequest"
+        case 408: return "Timeout"
+        case 414: return "RequestURITooLong"
+        case 431: return "RequestHeaderFieldsTooLarge"
+        case 505: return "HTTPVersionNotSupported"
+        default: return "BadRequest"
+        }
+    }
+}

@@ -1,0 +1,272 @@
+import ExecModel
+import HTTP2
+import Logging
+import Reactor
+
+/// The current generation toward a client: an HTTP/2 connection (h2c upgrade, prior knowledge,
+/// or TLS with ALPN h2). Plain requests (health checks) are answered on their stream; the first
+/// exec stream defines the connection's one session (spec §5), which `HTTP2ExecSession` runs.
+final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drainable {
+    let connection: Connection
+    let worker: Worker
+    private(set) var h2: HTTP2Session!
+    private var exec: HTTP2ExecSession?
+    /// Streams whose request body nobody wants: credited back as it arrives.
+    private var ignoredBodies: Set<Int32> = []
+    private var keepalive: LoopTimer?
+    private var sawTraffic = false
+    private var closing = false
+
+    var config: BridgeConfig { worker.config.bridge }
+    var logger: Logger { worker.config.logger }
+
+    init(connection: Connection, worker: Worker) {
+        self.connection = connection
+        self.worker = worker
+        var settings = HTTP2Settings()
+        settings.maxConcurrentStreams = 16
+        settings.maxHeaderListSize = 64 * 1024
+        // The client may send this much stdin before the backend took any.
+        settings.initialWindowSize = UInt32(worker.config.bridge.channelBudget)
+        self.h2 = HTTP2Session(role: .server, delegate: self, settings: settings)
+        connection.setOutputLowWater(worker.config.bridge.lowWater)
+        keepalive = LoopTimer(loop: connection.loop, after: config.keepaliveInterval, repeats: true) { [weak self] in
+            self?.keepaliveTick()
+        }
+    }
+
+    /// A connection that spoke HTTP/2 from its first byte.
+    static func priorKnowledge(connection: Connection, worker: Worker) {
+        let handler = HTTP2ServerConnection(connection: connection, worker: worker)
+        connection.handler = handler
+        do {
+            try handler.h2.start()
+        } catch {
+            connection.close()
+            return
+        }
+        handler.flush()
+        if connection.inputCount > 0 { handler.connectionDidRead(connection) }
+    }
+
+    /// The h2c upgrade: the HTTP/1.1 request is stream 1.
+    static func upgraded(connection: Connection, worker: Worker, settingsHeader: String, headRequest: Bool,
+                         request: ExecRequest, channelMode: Bool, body: [UInt8]) -> Bool {
+        let handler = HTTP2ServerConnection(connection: connection, worker: worker)
+        do {
+            try handler.h2.upgradeFromHTTP1(http2SettingsHeader: settingsHeader, headRequest: headRequest)
+        } catch {
+            return false
+        }
+        connection.handler = handler
+        let session = HTTP2ExecSession(owner: handler, request: request,
+                                       mode: channelMode ? .channels(upgradeStream: 1) : .single(stream: 1))
+        handler.exec = session
+        session.begin(onStream: 1, streamType: nil)
+        // The upgrade request's body (read over HTTP/1.1) is all the stdin a single-stream
+        // session gets: nothing more can arrive on stream 1.
+        if !channelMode {
+            if !body.isEmpty { body.withUnsafeBytes { session.upgradeBody($0) } }
+            session.streamEnded(1)
+        }
+        handler.flush()
+        if connection.inputCount > 0 { handler.connectionDidRead(connection) }
+        return true
+    }
+
+    // MARK: Output
+
+    /// Writes what nghttp2 has ready, unless the socket already holds a budget's worth: then the
+    /// rest waits for `connectionDidDrain`, and nghttp2's queues (bounded) hold it.
+    func flush() {
+        guard connection.isOpen, connection.outputCount < config.channelBudget else { return }
+        h2.flush()
+        closeIfDone()
+    }
+
+    func respond(_ stream: Int32, status: Int, contentType: String, body: [UInt8], extra: [HTTP2Header] = []) {
+        var headers = [HTTP2Header(":status", String(status))]
+        headers.append(HTTP2Header("content-type", contentType))
+        headers.append(HTTP2Header("content-length", String(body.count)))
+        headers.append(contentsOf: extra)
+        do {
+            try h2.submitResponse(stream: stream, headers: headers, hasBody: !body.isEmpty)
+            if !body.isEmpty {
+                try body.withUnsafeBytes { _ = try h2.sendData($0, stream: stream) }
+                try h2.endStream(stream)
+            }
+        } catch {
+            h2.resetStream(stream, errorCode: HTTP2ErrorCode.internalError)
+        }
+        flush()
+    }
+
+    func respond(_ stream: Int32, error: RequestError) {
+        respond(stream, status: error.code, contentType: "application/json", body: Array(error.statusJSON.utf8),
+                extra: error.headers.map { HTTP2Header($0.name.lowercased(), $0.value) })
+    }
+
+    // MARK: ConnectionHandler
+
+    func connectionDidRead(_ connection: Connection) {
+        sawTraffic = true
+        connection.consumeInput { chunk in
+            do {
+                try h2.receive(chunk)
+            } catch {
+                logger.info("HTTP/2 protocol error from client", metadata: ["error": "\(error)"])
+                closing = true
+                h2.flush()
+                connection.closeGracefully(linger: 1)
+            }
+            return chunk.count
+        }
+        closeIfDone()
+    }
+
+    func connectionDidDrain(_ connection: Connection) {
+        flush()
+        exec?.outputDrained()
+    }
+
+    func connectionDidClose(_ connection: Connection, reason: Connection.CloseReason) {
+        keepalive?.cancel()
+        lingerTimer?.cancel()
+        exec?.connectionClosed()
+        exec = nil
+    }
+
+    func drain() {
+        if exec == nil { sessionEnded() }
+    }
+
+    /// After the session ended (or on a connection that only served plain requests after a
+    /// GOAWAY), close once nghttp2 has nothing more to say or hear.
+    func sessionEnded() {
+        closing = true
+        flush()
+        closeIfDone()
+    }
+
+    /// Once the last byte of every stream is out, the client has what it needs and closes the
+    /// connection itself; GOAWAY follows only if it does not, after the linger time. Sent at
+    /// once, GOAWAY races the client's reading: Python's h2 fails on any frame behind it, and
+    /// curl 7.88 sometimes drops DATA that arrives in the same read as GOAWAY.
+    private func closeIfDone() {
+        guard closing, connection.isOpen, !h2.wantsWrite, exec?.outputPending != true, lingerTimer == nil else { return }
+        lingerTimer = LoopTimer(loop: connection.loop, after: config.closeLinger) { [weak self] in self?.goAway() }
+    }
+
+    private func goAway() {
+        guard connection.isOpen, !goAwaySent else { return }
+        goAwaySent = true
+        h2.terminate(errorCode: HTTP2ErrorCode.noError)
+        h2.flush()
+        connection.closeGracefully(linger: 1)
+    }
+
+    private var goAwaySent = false
+    private var lingerTimer: LoopTimer?
+
+    private func keepaliveTick() {
+        if !sawTraffic {
+            h2.ping()
+            flush()
+        }
+        sawTraffic = false
+    }
+
+    // MARK: HTTP2SessionDelegate
+
+    func http2Session(_ s: HTTP2Session, write bytes: UnsafeRawBufferPointer) {
+        connection.write(bytes)
+    }
+
+    func http2Session(_ s: HTTP2Session, didReceiveHeaders headers: [HTTP2Header], stream: Int32,
+                      endStream: Bool, isTrailer: Bool) {
+        guard !isTrailer else { return }
+        let method = headers.first(":method") ?? ""
+        let path = headers.first(":path") ?? ""
+        if let exec {
+            exec.additionalStream(stream, method: method, path: path, headers: headers)
+            return
+        }
+        if method == "CONNECT" {
+            ignoredBodies.insert(stream)
+            respond(stream, error: RequestError(code: 501, reason: "NotImplemented",
+                                                message: "CONNECT is not supported here"))
+            return
+        }
+        let bare = path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? path
+        if bare == "/healthz" || bare == "/readyz" || bare == "/livez" {
+            ignoredBodies.insert(stream)
+            respond(stream, status: 200, contentType: "text/plain; charset=utf-8", body: Array("ok".utf8))
+            return
+        }
+        guard let routed = ExecRouter.route(method: method, target: path) else {
+            ignoredBodies.insert(stream)
+            respond(stream, error: .notFound("the server could not find the requested resource"))
+            return
+        }
+        switch routed {
+        case .failure(let error):
+            ignoredBodies.insert(stream)
+            respond(stream, error: error)
+        case .success(var request):
+            if let error = worker.backend.check(request) {
+                ignoredBodies.insert(stream)
+                respond(stream, error: error)
+                return
+            }
+            request.generation = .http2
+            let streamType = headers.first("streamtype")
+            let offered = VersionNegotiation.splitOffers(headers.filter { $0.name == "x-stream-protocol-version" }.map(\.value))
+            let session: HTTP2ExecSession
+            if streamType != nil || !offered.isEmpty {
+                switch VersionNegotiation.negotiate(offered: offered, supported: Upgrades.http2Versions) {
+                case .failure(let error):
+                    ignoredBodies.insert(stream)
+                    respond(stream, error: error)
+                    return
+                case .success(let version):
+                    request.version = version
+                    request.offeredVersions = offered
+                }
+                session = HTTP2ExecSession(owner: self, request: request, mode: .channels(upgradeStream: nil))
+            } else {
+                // A plain HTTP/2 client (curl): the stream is the session; the status goes in trailers.
+                request.version = .v4
+                session = HTTP2ExecSession(owner: self, request: request, mode: .single(stream: stream))
+            }
+            exec = session
+            session.begin(onStream: stream, streamType: streamType)
+            if endStream { session.streamEnded(stream) }
+        }
+    }
+
+    func http2Session(_ s: HTTP2Session, didReceiveData bytes: UnsafeRawBufferPointer, stream: Int32) {
+        if let exec, exec.owns(stream) {
+            exec.data(bytes, stream: stream)
+        } else {
+            s.consume(stream: stream, bytes: bytes.count)
+        }
+    }
+
+    func http2Session(_ s: HTTP2Session, didReceiveEndStream stream: Int32) {
+        if let exec, exec.owns(stream) { exec.streamEnded(stream) }
+    }
+
+    func http2Session(_ s: HTTP2Session, didCloseStream stream: Int32, errorCode: UInt32) {
+        ignoredBodies.remove(stream)
+        if let exec, exec.owns(stream) { exec.streamClosed(stream, errorCode: errorCode) }
+    }
+
+    func http2Session(_ s: HTTP2Session, streamCanSendMore stream: Int32) {
+        exec?.outputDrained()
+    }
+
+    func http2Session(_ s: HTTP2Session, didReceiveGoAway lastStreamID: Int32, errorCode: UInt32) {
+        // The client is leaving; once our part is done, so are we.
+        if closing, lingerTimer != nil { goAway() }
+    }
+}

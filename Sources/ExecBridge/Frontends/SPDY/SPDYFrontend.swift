@@ -1,0 +1,290 @@
+import ExecModel
+import Logging
+import Reactor
+import SPDY
+
+/// The legacy generation toward a client: a SPDY/3.1 connection whose streams, told apart by
+/// `streamtype`, are the channels of one exec session.
+///
+/// The real peer is moby/spdystream: it drops DATA that arrives before a stream's SYN_REPLY, has
+/// no flow control, and stops reading at GOAWAY. So each stream is answered as it arrives, output
+/// waits for the reply, backpressure toward the client is the socket's own, and GOAWAY comes only
+/// after every channel was finished.
+final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoint {
+    private let connection: Connection
+    private let worker: Worker
+    private var request: ExecRequest
+    private var session: SPDYSession!
+    private var streams: [Channel: UInt32] = [:]
+    private var channels: [UInt32: Channel] = [:]
+    private var bridge: Bridge?
+    private var resize = ResizeDecoder()
+    /// stdin that a 2015 client wrote before every stream existed, bounded by the channel budget.
+    private var earlyStdin: [UInt8] = []
+    private var earlyStdinFin = false
+    private var creationTimer: LoopTimer?
+    private var keepalive: LoopTimer?
+    private var sawTraffic = false
+    private var ended = false
+    private var reading = true
+    /// Output a flow-controlling peer's window did not take yet (spdystream never limits us).
+    private var heldOutput: [Channel: [UInt8]] = [:]
+    private var finAfterHeld: Set<Channel> = []
+
+    private var config: BridgeConfig { worker.config.bridge }
+    private var logger: Logger { worker.config.logger }
+
+    init(connection: Connection, request: ExecRequest, worker: Worker) {
+        self.connection = connection
+        self.request = request
+        self.worker = worker
+        self.session = SPDYSession(role: .server, delegate: self)
+        connection.setOutputLowWater(worker.config.bridge.lowWater)
+        creationTimer = LoopTimer(loop: connection.loop, after: config.streamCreationTimeout) { [weak self] in
+            self?.streamCreationTimedOut()
+        }
+        keepalive = LoopTimer(loop: connection.loop, after: config.keepaliveInterval, repeats: true) { [weak self] in
+            self?.keepaliveTick()
+        }
+    }
+
+    // MARK: ConnectionHandler
+
+    func connectionDidRead(_ connection: Connection) {
+        guard reading else { return }
+        sawTraffic = true
+        connection.consumeInput { chunk in
+            session.receive(chunk)
+            return chunk.count
+        }
+    }
+
+    func connectionDidDrain(_ connection: Connection) {
+        bridge?.endpointDidDrain(self)
+    }
+
+    func connectionDidClose(_ connection: Connection, reason: Connection.CloseReason) {
+        creationTimer?.cancel()
+        keepalive?.cancel()
+        if let bridge, !ended {
+            ended = true
+            bridge.endpoint(self, didEnd: .clientGone)
+        }
+        bridge = nil
+        session = nil
+    }
+
+    // MARK: SPDYSessionDelegate
+
+    func spdySession(_ s: SPDYSession, write bytes: UnsafeRawBufferPointer) {
+        connection.write(bytes)
+    }
+
+    func spdySession(_ s: SPDYSession, didOpenStream id: UInt32, headers: SPDYHeaders, fin: Bool) {
+        // Reply at once: client-go waits for each reply before it opens the next stream.
+        try? s.reply(to: id)
+        guard let type = headers["streamtype"], let channel = Channel(streamType: type.lowercased()) else {
+            logger.debug("ignoring stream of unknown type", metadata: ["streamtype": "\(headers["streamtype"] ?? "-")"])
+            return
+        }
+        guard streams[channel] == nil, bridge == nil || channel == .resize else {
+            s.reset(id, status: .protocolError)
+            return
+        }
+        streams[channel] = id
+        channels[id] = channel
+        if fin { spdySession(s, didReceiveFin: id) }
+        startIfReady()
+    }
+
+    func spdySession(_ s: SPDYSession, didReceiveReply id: UInt32, headers: SPDYHeaders, fin: Bool) {}
+
+    func spdySession(_ s: SPDYSession, didReceiveData bytes: UnsafeRawBufferPointer, stream id: UInt32) {
+        switch channels[id] {
+        case .stdin:
+            if let bridge {
+                bridge.endpoint(self, emitted: .data(.stdin, bytes))
+            } else {
+                earlyStdin.append(contentsOf: bytes)
+                if earlyStdin.count > config.channelBudget { setReading(false) }
+            }
+        case .resize:
+            deliverResize(bytes)
+        default:
+            break // nothing else flows from the client
+        }
+    }
+
+    func spdySession(_ s: SPDYSession, didReceiveFin id: UInt32) {
+        guard channels[id] == .stdin else { return }
+        if let bridge {
+            bridge.endpoint(self, emitted: .halfClose(.stdin))
+        } else {
+            earlyStdinFin = true
+        }
+    }
+
+    func spdySession(_ s: SPDYSession, didResetStream id: UInt32, status: SPDYRstStatus, byPeer: Bool) {
+        // A reset output channel is no longer written; the session goes on (kubectl resets
+        // streams only as it leaves, and then the connection closes).
+        if let channel = channels[id] {
+            streams[channel] = nil
+            channels[id] = nil
+        }
+    }
+
+    func spdySession(_ s: SPDYSession, didReceiveGoAway lastGoodStreamID: UInt32, status: SPDYGoAwayStatus) {
+        // The client is leaving; the connection's close ends the session.
+    }
+
+    func spdySession(_ s: SPDYSession, didUpdateSendWindow id: UInt32) {
+        flushHeldOutput()
+    }
+
+    func spdySession(_ s: SPDYSession, didFail error: SPDYError) {
+        logger.info("SPDY protocol error from client", metadata: ["error": "\(error)"])
+        connection.closeGracefully(linger: config.closeLinger)
+    }
+
+    // MARK: Session start
+
+    private func startIfReady() {
+        guard bridge == nil, !ended, request.expectedChannels.isSubset(of: Set(streams.keys)) else { return }
+        creationTimer?.cancel()
+        creationTimer = nil
+        let bridge = Bridge(request: request, loop: connection.loop, config: config, logger: logger,
+                            onEnd: worker.bridgeEnded)
+        self.bridge = bridge
+        bridge.start(frontend: self, backend: worker.backend)
+        if !earlyStdin.isEmpty {
+            let early = earlyStdin
+            earlyStdin = []
+            early.withUnsafeBytes { bridge.endpoint(self, emitted: .data(.stdin, $0)) }
+        }
+        if earlyStdinFin { bridge.endpoint(self, emitted: .halfClose(.stdin)) }
+        if !reading, earlyStdin.isEmpty { setReading(true) }
+    }
+
+    private func deliverResize(_ bytes: UnsafeRawBufferPointer) {
+        do {
+            for size in try resize.feed(bytes) {
+                bridge?.endpoint(self, emitted: .resize(size))
+            }
+        } catch {
+            logger.info("bad resize data from client; ignoring the resize stream")
+            if let id = streams[.resize] { session.reset(id, status: .protocolError) }
+        }
+    }
+
+    private func streamCreationTimedOut() {
+        guard bridge == nil, !ended else { return }
+        logger.info("timed out waiting for client to create streams",
+                    metadata: ["have": "\(streams.keys.map(\.streamType).sorted())"])
+        finishSession(with: .internalError("timed out waiting for client to create streams"))
+    }
+
+    private func keepaliveTick() {
+        guard let session, !ended else { return }
+        if !sawTraffic { _ = session.ping() }
+        sawTraffic = false
+    }
+
+    // MARK: SessionEndpoint
+
+    func receive(_ event: SessionEvent) {
+        guard let session, !ended else { return }
+        switch event {
+        case .data(let channel, let bytes):
+            guard let id = streams[channel] else { return }
+            if heldOutput[channel] != nil {
+                heldOutput[channel]!.append(contentsOf: bytes)
+                return
+            }
+            let sent = (try? session.sendData(bytes, on: id)) ?? bytes.count
+            if sent < bytes.count { heldOutput[channel] = Array(bytes[sent...]) }
+        case .halfClose(let channel):
+            guard let id = streams[channel] else { return }
+            if heldOutput[channel] != nil {
+                finAfterHeld.insert(channel)
+                return
+            }
+            try? session.finish(id)
+            streams[channel] = nil
+        case .resize:
+            break
+        case .exit(let status):
+            finishSession(with: status)
+        }
+    }
+
+    private func flushHeldOutput() {
+        guard let session else { return }
+        for (channel, bytes) in heldOutput {
+            guard let id = streams[channel] else {
+                heldOutput[channel] = nil
+                continue
+            }
+            let sent = bytes.withUnsafeBytes { (try? session.sendData($0, on: id)) ?? $0.count }
+            if sent < bytes.count {
+                heldOutput[channel] = Array(bytes[sent...])
+            } else {
+                heldOutput[channel] = nil
+                if finAfterHeld.remove(channel) != nil {
+                    try? session.finish(id)
+                    streams[channel] = nil
+                }
+            }
+        }
+        if heldOutput.isEmpty, let status = statusAfterHeld {
+            statusAfterHeld = nil
+            ended = false
+            finishSession(with: status)
+        } else {
+            bridge?.endpointDidDrain(self)
+        }
+    }
+    private var statusAfterHeld: ExecStatus?
+
+    /// The modern teardown: the last output was written, stdout/stderr get FIN, the status goes on
+    /// the error stream with FIN, then GOAWAY, then the socket closes once the client is done.
+    private func finishSession(with status: ExecStatus) {
+        guard let session, !ended else { return }
+        ended = true
+        if !heldOutput.isEmpty {
+            // The last output is still waiting for window: the status follows it.
+            statusAfterHeld = status
+            return
+        }
+        for channel in [Channel.stdout, .stderr] {
+            if let id = streams[channel] { try? session.finish(id) }
+        }
+        if let id = streams[.error] {
+            let bytes = status.encoded(for: request.version)
+            if !bytes.isEmpty { bytes.withUnsafeBytes { try? session.sendData($0, on: id) } }
+            try? session.finish(id)
+        }
+        session.goAway(status: .ok)
+        keepalive?.cancel()
+        creationTimer?.cancel()
+        connection.closeGracefully(linger: config.closeLinger)
+    }
+
+    var pendingBytes: Int { connection.outputCount + heldOutput.values.reduce(0) { $0 + $1.count } }
+
+    func setReading(_ on: Bool) {
+        reading = on
+        if on { connection.resumeReading() } else { connection.pauseReading() }
+    }
+
+    func terminate(_ reason: EndReason) {
+        bridge = nil
+        switch reason {
+        case .completed:
+            break // finishSession already runs the orderly teardown
+        case .clientGone:
+            connection.close()
+        case .backendGone, .timeout, .shutdown:
+            if !ended { finishSession(with: .internalError("session ended: \(reason.rawValue)")) }
+        }
+    }
+}

@@ -1,0 +1,81 @@
+import Glibc
+import Logging
+import Reactor
+
+/// The running gateway: one worker per loop thread, each with its own listener on every address.
+public final class Gateway: @unchecked Sendable {
+    public let config: GatewayConfig
+    public private(set) var addresses: [SocketAddress] = []
+    private let group: LoopGroup
+    private var workers: [Worker] = []
+    private var signals: [SignalWatch] = []
+
+    public init(config: GatewayConfig) {
+        self.config = config
+        self.group = LoopGroup(count: config.threads)
+    }
+
+    /// Binds every address on every loop and starts the loop threads.
+    public func start() throws {
+        var bound: [SocketAddress] = []
+        for text in config.listen {
+            bound.append(try SocketAddress(parsing: text))
+        }
+        workers = group.loops.map { Worker(loop: $0, config: config) }
+        // The first loop binds; the others join the same port (port 0 resolved once).
+        for i in bound.indices {
+            let actual = try workers[0].listen(on: bound[i])
+            bound[i] = actual
+            for worker in workers.dropFirst() { _ = try worker.listen(on: actual) }
+        }
+        addresses = bound
+        group.start()
+        for address in addresses {
+            config.logger.info("listening", metadata: ["address": "\(address)", "threads": "\(workers.count)",
+                                                       "tls": "\(config.tls != nil)"])
+        }
+    }
+
+    /// Stops on SIGINT or SIGTERM: stop accepting, let sessions finish (at most the drain
+    /// timeout), then return from `wait()`.
+    public func stopOnSignals() {
+        let loop = group.loops[0]
+        for sig in [SIGINT, SIGTERM] {
+            signals.append(SignalWatch(loop: loop, signal: sig) { [weak self] signal in
+                self?.config.logger.info("signal received, draining", metadata: ["signal": "\(signal)"])
+                self?.shutdown()
+            })
+        }
+    }
+
+    /// Safe from any thread.
+    public func shutdown() {
+        for worker in workers {
+            let w = UncheckedBox(worker)
+            worker.loop.execute { w.value.drain() }
+        }
+    }
+
+    /// Blocks until every loop has stopped.
+    public func wait() {
+        group.join()
+        signals.removeAll()
+    }
+
+    /// Connections each loop has accepted.
+    public var acceptedPerLoop: [Int] { workers.map { $0.accepted.load(ordering: .relaxed) } }
+
+    /// Sessions ended so far, over all loops.
+    public var sessionsEnded: Int { workers.reduce(0) { $0 + $1.sessionsEnded.load(ordering: .relaxed) } }
+    /// The most bytes any ended session held toward one side (the channel budget bounds it).
+    public var peakPending: Int { workers.map { $0.peakPending.load(ordering: .relaxed) }.max() ?? 0 }
+
+    /// Live connections per loop (tests and metrics); safe from any thread only after `wait()`.
+    public var loops: [EventLoop] { group.loops }
+}
+
+/// A value moved to another thread on purpose (the receiver is the only one to touch it).
+struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}

@@ -1,0 +1,30 @@
+import HTTP1
+import Logging
+import Reactor
+
+/// Everything `execbridge serve` was told.
+public struct GatewayConfig: Sendable {
+    /// Addresses to listen on (`HOST:PORT`); port 0 picks one free port shared by every loop.
+    public var listen: [String] = ["127.0.0.1:8080"]
+    public var threads: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    /// TLS on every listener (ALPN h2 and http/1.1) when set.
+    public var tls: TLSContext?
+    public var headLimits = HTTPParseLimits()
+    /// A request head must arrive within this many seconds (408 otherwise).
+    public var headTimeout: Double = 10
+    /// An idle keep-alive connection is closed after this many seconds.
+    public var keepAliveTimeout: Double = 60
+    /// On SIGINT/SIGTERM, sessions may finish for this long before they are cut.
+    public var drainTimeout: Double = 30
+    public var bridge = BridgeConfig()
+    /// One backend per loop, so that nothing on the data path is shared between threads.
+    public var makeBackend: @Sendable (EventLoop) -> Backend
+    public var logger: Logger
+
+    public init(logger: Logger, makeBackend: @escaping @Sendable (EventLoop) -> Backend) {
+        self.logger = logger
+        self.makeBackend = makeBackend
+    }
+}
+
+import Glibc

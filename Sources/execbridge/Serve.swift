@@ -1,0 +1,73 @@
+import ArgumentParser
+import ExecBridge
+import Logging
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the gateway.")
+
+    @Option(name: .long, help: "Address to listen on, HOST:PORT (repeatable).")
+    var listen: [String] = []
+
+    @Option(name: .long, help: "Event loop threads (default: number of cores).")
+    var threads: Int?
+
+    @Option(name: .long, help: "Where sessions run: local (the embedded backend).")
+    var backend: String = "local"
+
+    @Option(name: .long, help: "Inventory YAML of pods and containers for the local backend.")
+    var inventory: String?
+
+    @Option(name: .customLong("tls-cert"), help: "PEM certificate chain: serve TLS (ALPN h2, http/1.1).")
+    var tlsCert: String?
+
+    @Option(name: .customLong("tls-key"), help: "PEM private key for --tls-cert.")
+    var tlsKey: String?
+
+    @Option(name: .customLong("log-format"), help: "text or json.")
+    var logFormat: String = "text"
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    @Option(name: .customLong("channel-budget"), help: "Bytes buffered per session direction before the producer is paused.")
+    var channelBudget: Int = 256 * 1024
+
+    @Option(name: .customLong("stream-creation-timeout"), help: "Seconds a client has to open its channel streams.")
+    var streamCreationTimeout: Double = 30
+
+    @Option(name: .customLong("idle-timeout"), help: "Seconds without traffic before a session is ended.")
+    var idleTimeout: Double = 4 * 3600
+
+    @Option(name: .customLong("head-timeout"), help: "Seconds for a request head to arrive (408 after).")
+    var headTimeout: Double = 10
+
+    @Option(name: .customLong("drain-timeout"), help: "Seconds sessions may finish after SIGINT/SIGTERM.")
+    var drainTimeout: Double = 30
+
+    func validate() throws {
+        guard ["text", "json"].contains(logFormat) else {
+            throw ValidationError("--log-format must be text or json")
+        }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        if let threads, threads < 1 || threads > 256 { throw ValidationError("--threads must be 1…256") }
+        guard (tlsCert == nil) == (tlsKey == nil) else {
+            throw ValidationError("--tls-cert and --tls-key go together")
+        }
+        guard channelBudget >= 4096 else { throw ValidationError("--channel-budget must be at least 4096") }
+    }
+
+    func run() throws {
+        let options = ServeOptions(
+            listen: listen.isEmpty ? ["127.0.0.1:8080"] : listen, threads: threads, backend: backend,
+            inventory: inventory, tlsCert: tlsCert, tlsKey: tlsKey, logFormat: logFormat, logLevel: logLevel,
+            channelBudget: channelBudget, streamCreationTimeout: streamCreationTimeout, idleTimeout: idleTimeout,
+            headTimeout: headTimeout, drainTimeout: drainTimeout)
+        do {
+            try ServeMain.run(options)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class ExecBridgeTestsPlaceholder: XCTestCase { func testNothing() {} }
