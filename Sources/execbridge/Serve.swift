@@ -11,11 +11,11 @@ struct Serve: ParsableCommand {
     @Option(name: .long, help: "Event loop threads (default: number of cores).")
     var threads: Int?
 
-    @Option(name: .long, help: "Where sessions run: local (the embedded backend).")
-    var backend: String = "local"
+    @OptionGroup(title: "Backend")
+    var backendOptions: BackendOptions
 
-    @Option(name: .long, help: "Inventory YAML of pods and containers for the local backend.")
-    var inventory: String?
+    @OptionGroup(title: "Security")
+    var securityOptions: SecurityOptions
 
     @Option(name: .customLong("tls-cert"), help: "PEM certificate chain: serve TLS (ALPN h2, http/1.1).")
     var tlsCert: String?
@@ -60,8 +60,8 @@ struct Serve: ParsableCommand {
 
     func run() throws {
         let options = ServeOptions(
-            listen: listen.isEmpty ? ["127.0.0.1:8080"] : listen, threads: threads, backend: backend,
-            inventory: inventory, tlsCert: tlsCert, tlsKey: tlsKey, logFormat: logFormat, logLevel: logLevel,
+            listen: listen.isEmpty ? ["127.0.0.1:8080"] : listen, threads: threads,
+            backend: backendOptions.settings(), security: securityOptions.settings(), tlsCert: tlsCert, tlsKey: tlsKey, logFormat: logFormat, logLevel: logLevel,
             channelBudget: channelBudget, streamCreationTimeout: streamCreationTimeout, idleTimeout: idleTimeout,
             headTimeout: headTimeout, drainTimeout: drainTimeout)
         do {

@@ -3,13 +3,13 @@ import Reactor
 
 /// `--backend`: which backend each loop gets.
 enum BackendFactory {
-    static func make(_ options: ServeOptions, logger: Logger) throws -> @Sendable (EventLoop) -> Backend {
-        switch options.backend {
+    static func make(_ settings: BackendSettings, logger: Logger) throws -> @Sendable (EventLoop) -> Backend {
+        switch settings.backend {
         case "local":
-            let inventory = try options.inventory.map { try Inventory.load(path: $0) }
+            let inventory = try settings.inventory.map { try Inventory.load(path: $0) }
             return { _ in LocalBackend(inventory: inventory, logger: logger) }
         default:
-            throw ConfigurationError("unsupported --backend \(options.backend): this build serves the embedded backend (local)")
+            throw ConfigurationError("unsupported --backend \(settings.backend): this build serves the embedded backend (local)")
         }
     }
 }

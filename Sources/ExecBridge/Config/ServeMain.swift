@@ -9,8 +9,8 @@ public enum ExecBridgeVersion {
 public struct ServeOptions: Sendable {
     public var listen: [String]
     public var threads: Int?
-    public var backend: String
-    public var inventory: String?
+    public var backend: BackendSettings
+    public var security: SecuritySettings
     public var tlsCert: String?
     public var tlsKey: String?
     public var logFormat: String
@@ -21,13 +21,13 @@ public struct ServeOptions: Sendable {
     public var headTimeout: Double
     public var drainTimeout: Double
 
-    public init(listen: [String], threads: Int?, backend: String, inventory: String?, tlsCert: String?,
+    public init(listen: [String], threads: Int?, backend: BackendSettings, security: SecuritySettings, tlsCert: String?,
                 tlsKey: String?, logFormat: String, logLevel: String, channelBudget: Int,
                 streamCreationTimeout: Double, idleTimeout: Double, headTimeout: Double, drainTimeout: Double) {
         self.listen = listen
         self.threads = threads
         self.backend = backend
-        self.inventory = inventory
+        self.security = security
         self.tlsCert = tlsCert
         self.tlsKey = tlsKey
         self.logFormat = logFormat
@@ -62,7 +62,7 @@ public enum ServeMain {
     }
 
     public static func makeConfig(_ options: ServeOptions, logger: Logger) throws -> GatewayConfig {
-        let backend = try BackendFactory.make(options, logger: logger)
+        let backend = try BackendFactory.make(options.backend, logger: logger)
         var config = GatewayConfig(logger: logger, makeBackend: backend)
         config.listen = options.listen
         if let threads = options.threads { config.threads = threads }
@@ -74,6 +74,7 @@ public enum ServeMain {
         config.bridge.channelBudget = options.channelBudget
         config.bridge.streamCreationTimeout = options.streamCreationTimeout
         config.bridge.idleTimeout = options.idleTimeout
+        try options.security.install(into: &config)
         return config
     }
 }

@@ -6,7 +6,7 @@ import Reactor
 /// Serves HTTP/1.1 on a fresh connection until an exec request upgrades it: health checks,
 /// errors as Kubernetes Status bodies, and the hand-off to a frontend.
 final class HTTP1ServerHandler: ConnectionHandler, Drainable {
-    private enum State { case sniffing, readingHead, skippingBody(Int), upgradeBody(HTTPRequestHead, ExecRequest, Int), handedOff, closing }
+    private enum State { case sniffing, readingHead, skippingBody(Int), upgradeBody(HTTPRequestHead, ExecRequest, RequestContext, Int), handedOff, closing }
 
     /// An h2c upgrade request's body is read whole before the switch (RFC 9113 §3.2 left this to
     /// HTTP/1.1); it is stdin of a single-stream session. Bounded.
@@ -74,7 +74,7 @@ final class HTTP1ServerHandler: ConnectionHandler, Drainable {
                     headTimer?.cancel()
                     handle(head)
                 }
-            case .upgradeBody(let head, let request, let remaining):
+            case .upgradeBody(let head, let request, let context, let remaining):
                 connection.consumeInput { chunk in
                     let n = min(chunk.count, remaining - upgradeBody.count)
                     upgradeBody.append(contentsOf: chunk.prefix(n))
@@ -84,8 +84,8 @@ final class HTTP1ServerHandler: ConnectionHandler, Drainable {
                     state = .handedOff
                     let body = upgradeBody
                     upgradeBody = []
-                    Upgrades.h2c(connection: connection, head: head, request: request, worker: worker,
-                                 body: body, handOff: handOff)
+                    Upgrades.h2c(connection: connection, head: head, request: request, context: context,
+                                 worker: worker, body: body, handOff: handOff)
                 }
             case .skippingBody(let remaining):
                 let n = min(remaining, connection.inputCount)
@@ -118,11 +118,24 @@ final class HTTP1ServerHandler: ConnectionHandler, Drainable {
             return
         }
         // (A request body on a plain request is skipped after the answer; an upgrade's is read.)
-        if path == "/healthz" || path == "/readyz" || path == "/livez" {
-            respondText(200, "ok", keepAlive: keepAlive, head: head)
-            return
-        }
+        let context = RequestContext(method: head.method, target: head.target,
+                                     headers: head.headers.pairs.map { ($0.name.lowercased(), $0.value) },
+                                     connection: connection)
         guard let routed = ExecRouter.route(method: head.method, target: head.target) else {
+            let query = head.target.split(separator: "?", maxSplits: 1).dropFirst().first.map(String.init)
+            if let answer = worker.pipeline.plain(PlainRequest(method: head.method, path: path, query: query, context: context)) {
+                var headers = HTTPHeaders()
+                headers.add("Content-Type", answer.contentType)
+                for (name, value) in answer.headers { headers.add(name, value) }
+                send(status: answer.status, headers: headers, body: answer.body, close: !keepAlive, head: head)
+                return
+            }
+            if let passthrough = worker.passthrough, passthrough.take(connection, head: head, context: context) {
+                state = .handedOff
+                headTimer?.cancel()
+                headTimer = nil
+                return
+            }
             respond(RequestError.notFound("the server could not find the requested resource"),
                     close: !keepAlive, head: head)
             return
@@ -131,11 +144,12 @@ final class HTTP1ServerHandler: ConnectionHandler, Drainable {
         case .failure(let error):
             respond(error, close: true)
         case .success(let request):
-            upgrade(request, head: head)
+            upgrade(request, head: head, context: context)
         }
     }
 
-    private func upgrade(_ request: ExecRequest, head: HTTPRequestHead) {
+    private func upgrade(_ request: ExecRequest, head: HTTPRequestHead, context: RequestContext) {
+        var request = request
         let headers = head.headers
         let kind = UpgradeKind.detect(connectionTokens: headers.tokens("connection"),
                                       upgradeTokens: headers.tokens("upgrade"),
@@ -146,7 +160,7 @@ final class HTTP1ServerHandler: ConnectionHandler, Drainable {
                                       : "Upgrade request required"), close: true)
             return
         }
-        if let error = worker.backend.check(request) {
+        if let error = worker.pipeline.admit(&request, context: context) {
             respond(error, close: true)
             return
         }
@@ -154,7 +168,7 @@ final class HTTP1ServerHandler: ConnectionHandler, Drainable {
                                                 "path": "\(request.pathForm.rawValue)"])
         switch kind {
         case .spdy:
-            Upgrades.spdy(connection: connection, head: head, request: request, worker: worker, handOff: handOff)
+            Upgrades.spdy(connection: connection, head: head, request: request, context: context, worker: worker, handOff: handOff)
         case .h2c:
             let length = Int(head.headers[first: "content-length"] ?? "0") ?? 0
             if length > HTTP1ServerHandler.maxUpgradeBody {
@@ -162,14 +176,13 @@ final class HTTP1ServerHandler: ConnectionHandler, Drainable {
                                      message: "an h2c upgrade request body is limited to \(HTTP1ServerHandler.maxUpgradeBody) bytes"),
                         close: true)
             } else if length > 0 {
-                state = .upgradeBody(head, request, length)
+                state = .upgradeBody(head, request, context, length)
             } else {
-                Upgrades.h2c(connection: connection, head: head, request: request, worker: worker, body: [], handOff: handOff)
+                Upgrades.h2c(connection: connection, head: head, request: request, context: context, worker: worker, body: [], handOff: handOff)
             }
         case .websocket:
-            respond(RequestError(code: 501, reason: "NotImplemented",
-                                 message: "the WebSocket channel protocol is not supported yet; use SPDY/3.1 or HTTP/2"),
-                    close: true)
+            Upgrades.websocket(connection: connection, head: head, request: request, context: context, worker: worker,
+                               handOff: handOff)
         case .none:
             break
         }
@@ -195,12 +208,6 @@ final class HTTP1ServerHandler: ConnectionHandler, Drainable {
     }
 
     // MARK: Answers
-
-    private func respondText(_ status: Int, _ text: String, keepAlive: Bool, head: HTTPRequestHead) {
-        var headers = HTTPHeaders()
-        headers.add("Content-Type", "text/plain; charset=utf-8")
-        send(status: status, headers: headers, body: Array(text.utf8), close: !keepAlive, head: head)
-    }
 
     private func respond(_ error: RequestError, close: Bool, head: HTTPRequestHead? = nil) {
         var headers = HTTPHeaders()

@@ -15,7 +15,7 @@ enum Upgrades {
     static let spdyVersions: [ChannelVersion] = [.v4, .v3, .v2, .v1]
     static let http2Versions: [ChannelVersion] = [.v5, .v4, .v3, .v2, .v1]
 
-    static func spdy(connection: Connection, head: HTTPRequestHead, request: ExecRequest, worker: Worker,
+    static func spdy(connection: Connection, head: HTTPRequestHead, request: ExecRequest, context: RequestContext, worker: Worker,
                      handOff: (Outcome) -> Void) {
         var request = request
         let offered = VersionNegotiation.splitOffers(head.headers.values("x-stream-protocol-version"))
@@ -33,7 +33,7 @@ enum Upgrades {
             if !offered.isEmpty { headers.add("X-Stream-Protocol-Version", version.token) }
             connection.write(HTTPResponseHead(status: 101, headers: headers).serialized())
             handOff(.upgraded)
-            let frontend = SPDYFrontend(connection: connection, request: request, worker: worker)
+            let frontend = SPDYFrontend(connection: connection, request: request, context: context, worker: worker)
             connection.handler = frontend
             // Frames the client sent right behind its request are already buffered.
             if connection.inputCount > 0 { frontend.connectionDidRead(connection) }
@@ -45,7 +45,7 @@ extension Upgrades {
     /// The h2c upgrade of spec §5 item 1: with `X-Stream-Protocol-Version` the session is in
     /// channel-stream mode (stream 1 answers with the chosen version); without, stream 1 itself
     /// is a single-stream session (item 7).
-    static func h2c(connection: Connection, head: HTTPRequestHead, request: ExecRequest, worker: Worker,
+    static func h2c(connection: Connection, head: HTTPRequestHead, request: ExecRequest, context: RequestContext, worker: Worker,
                     body: [UInt8], handOff: (Outcome) -> Void) {
         var request = request
         request.generation = .http2
@@ -72,7 +72,7 @@ extension Upgrades {
         connection.write(HTTPResponseHead(status: 101, headers: headers).serialized())
         handOff(.upgraded)
         if !HTTP2ServerConnection.upgraded(connection: connection, worker: worker, settingsHeader: settings,
-                                           headRequest: head.method == "HEAD", request: request,
+                                           headRequest: head.method == "HEAD", request: request, context: context,
                                            channelMode: channelMode, body: body) {
             connection.close()
         }

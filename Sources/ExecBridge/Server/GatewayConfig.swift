@@ -20,6 +20,8 @@ public struct GatewayConfig: Sendable {
     /// One backend per loop, so that nothing on the data path is shared between threads.
     public var makeBackend: @Sendable (EventLoop) -> Backend
     public var logger: Logger
+    /// Discovery, security, audit: each adds itself to every worker's request pipeline.
+    var pipelineExtensions: [any PipelineExtension] = []
 
     public init(logger: Logger, makeBackend: @escaping @Sendable (EventLoop) -> Backend) {
         self.logger = logger

@@ -7,6 +7,9 @@ final class Worker {
     let loop: EventLoop
     let config: GatewayConfig
     let backend: Backend
+    private(set) var pipeline: RequestPipeline!
+    /// Forwards requests that are not the gateway's own (upstream backends only).
+    var passthrough: PassthroughHandler?
     private(set) var isDraining = false
     private var listeners: [Listener] = []
     private var connections: [ObjectIdentifier: Connection] = [:]
@@ -22,6 +25,7 @@ final class Worker {
         self.loop = loop
         self.config = config
         self.backend = config.makeBackend(loop)
+        self.pipeline = RequestPipeline(worker: self)
     }
 
     func listen(on address: SocketAddress) throws -> SocketAddress {
@@ -52,6 +56,7 @@ final class Worker {
     func bridgeEnded(_ bridge: Bridge) {
         sessionsEnded.add(1, ordering: .relaxed)
         peakPending.max(bridge.peakPending, ordering: .relaxed)
+        pipeline.sessionEnded(bridge, context: bridge.context)
     }
 
     /// Stop accepting; idle connections close now, sessions may finish until the drain timeout.

@@ -16,6 +16,8 @@ public final class Bridge: SessionEndpointDelegate {
     public private(set) var bytes: [Channel: Int] = [:]
     /// The most either side ever held toward the other (tests assert it stays near the budget).
     public private(set) var peakPending = 0
+    /// The request as the front door saw it (peer, headers), for the audit record.
+    public var context: RequestContext?
 
     public struct Outcome: Sendable {
         public var reason: EndReason

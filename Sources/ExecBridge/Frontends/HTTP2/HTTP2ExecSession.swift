@@ -19,6 +19,7 @@ final class HTTP2ExecSession: SessionEndpoint {
 
     private unowned let owner: HTTP2ServerConnection
     private var request: ExecRequest
+    private let context: RequestContext
     private let mode: Mode
     private var streams: [Channel: Int32] = [:]
     private var channels: [Int32: Channel] = [:]
@@ -34,9 +35,10 @@ final class HTTP2ExecSession: SessionEndpoint {
     private var h2: HTTP2Session { owner.h2 }
     private var logger: Logger { owner.logger }
 
-    init(owner: HTTP2ServerConnection, request: ExecRequest, mode: Mode) {
+    init(owner: HTTP2ServerConnection, request: ExecRequest, context: RequestContext, mode: Mode) {
         self.owner = owner
         self.request = request
+        self.context = context
         self.mode = mode
     }
 
@@ -115,6 +117,7 @@ final class HTTP2ExecSession: SessionEndpoint {
         let bridge = Bridge(request: request, loop: owner.connection.loop, config: owner.config, logger: logger,
                             onEnd: owner.worker.bridgeEnded)
         self.bridge = bridge
+        bridge.context = context
         bridge.start(frontend: self, backend: owner.worker.backend)
     }
 

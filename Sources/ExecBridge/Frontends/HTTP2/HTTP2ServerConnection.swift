@@ -51,7 +51,7 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
 
     /// The h2c upgrade: the HTTP/1.1 request is stream 1.
     static func upgraded(connection: Connection, worker: Worker, settingsHeader: String, headRequest: Bool,
-                         request: ExecRequest, channelMode: Bool, body: [UInt8]) -> Bool {
+                         request: ExecRequest, context: RequestContext, channelMode: Bool, body: [UInt8]) -> Bool {
         let handler = HTTP2ServerConnection(connection: connection, worker: worker)
         do {
             try handler.h2.upgradeFromHTTP1(http2SettingsHeader: settingsHeader, headRequest: headRequest)
@@ -59,7 +59,7 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
             return false
         }
         connection.handler = handler
-        let session = HTTP2ExecSession(owner: handler, request: request,
+        let session = HTTP2ExecSession(owner: handler, request: request, context: context,
                                        mode: channelMode ? .channels(upgradeStream: 1) : .single(stream: 1))
         handler.exec = session
         session.begin(onStream: 1, streamType: nil)
@@ -192,20 +192,25 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
             return
         }
         if method == "CONNECT" {
+            if extendedConnect(stream, headers: headers) { return }
             ignoredBodies.insert(stream)
             respond(stream, error: RequestError(code: 501, reason: "NotImplemented",
                                                 message: "CONNECT is not supported here"))
             return
         }
-        let bare = path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? path
-        if bare == "/healthz" || bare == "/readyz" || bare == "/livez" {
-            ignoredBodies.insert(stream)
-            respond(stream, status: 200, contentType: "text/plain; charset=utf-8", body: Array("ok".utf8))
-            return
-        }
+        let context = RequestContext(method: method, target: path,
+                                     headers: headers.filter { !$0.name.hasPrefix(":") }.map { ($0.name, $0.value) },
+                                     connection: connection)
         guard let routed = ExecRouter.route(method: method, target: path) else {
             ignoredBodies.insert(stream)
-            respond(stream, error: .notFound("the server could not find the requested resource"))
+            let parts = path.split(separator: "?", maxSplits: 1).map(String.init)
+            if let answer = worker.pipeline.plain(PlainRequest(method: method, path: parts.first ?? path,
+                                                               query: parts.count > 1 ? parts[1] : nil, context: context)) {
+                respond(stream, status: answer.status, contentType: answer.contentType, body: answer.body,
+                        extra: answer.headers.map { HTTP2Header($0.name.lowercased(), $0.value) })
+            } else {
+                respond(stream, error: .notFound("the server could not find the requested resource"))
+            }
             return
         }
         switch routed {
@@ -213,7 +218,7 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
             ignoredBodies.insert(stream)
             respond(stream, error: error)
         case .success(var request):
-            if let error = worker.backend.check(request) {
+            if let error = worker.pipeline.admit(&request, context: context) {
                 ignoredBodies.insert(stream)
                 respond(stream, error: error)
                 return
@@ -232,11 +237,11 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
                     request.version = version
                     request.offeredVersions = offered
                 }
-                session = HTTP2ExecSession(owner: self, request: request, mode: .channels(upgradeStream: nil))
+                session = HTTP2ExecSession(owner: self, request: request, context: context, mode: .channels(upgradeStream: nil))
             } else {
                 // A plain HTTP/2 client (curl): the stream is the session; the status goes in trailers.
                 request.version = .v4
-                session = HTTP2ExecSession(owner: self, request: request, mode: .single(stream: stream))
+                session = HTTP2ExecSession(owner: self, request: request, context: context, mode: .single(stream: stream))
             }
             exec = session
             session.begin(onStream: stream, streamType: streamType)

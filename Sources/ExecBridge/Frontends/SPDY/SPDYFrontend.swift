@@ -14,6 +14,7 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
     private let connection: Connection
     private let worker: Worker
     private var request: ExecRequest
+    private let context: RequestContext
     private var session: SPDYSession!
     private var streams: [Channel: UInt32] = [:]
     private var channels: [UInt32: Channel] = [:]
@@ -34,9 +35,10 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
     private var config: BridgeConfig { worker.config.bridge }
     private var logger: Logger { worker.config.logger }
 
-    init(connection: Connection, request: ExecRequest, worker: Worker) {
+    init(connection: Connection, request: ExecRequest, context: RequestContext, worker: Worker) {
         self.connection = connection
         self.request = request
+        self.context = context
         self.worker = worker
         self.session = SPDYSession(role: .server, delegate: self)
         connection.setOutputLowWater(worker.config.bridge.lowWater)
@@ -155,6 +157,7 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
         let bridge = Bridge(request: request, loop: connection.loop, config: config, logger: logger,
                             onEnd: worker.bridgeEnded)
         self.bridge = bridge
+        bridge.context = context
         bridge.start(frontend: self, backend: worker.backend)
         if !earlyStdin.isEmpty {
             let early = earlyStdin
