@@ -1,5 +1,67 @@
 #ifndef EXECBRIDGE_CSYSTEM_H
 #define EXECBRIDGE_CSYSTEM_H
+/* Process, pty and pidfd helpers for the local backend. The .c files define _GNU_SOURCE
+ * privately; this header must not (Swift imports it next to the system modules). */
+#include <stddef.h>
 #include <sys/types.h>
+
+/* A pidfd for `pid` (readable once the process has exited), or -1 with errno. */
 int eb_pidfd_open(pid_t pid);
+
+/* ---- Pseudo-terminals ---- */
+
+/* Opens a pty master (O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK), grants and unlocks it and
+ * writes the slave's path into `slave_name`. Returns the master fd, or -1 with errno. */
+int eb_pty_open(char *slave_name, size_t name_len);
+/* TIOCSWINSZ / TIOCGWINSZ (ioctl is variadic and does not import). 0, or -1 with errno. */
+int eb_pty_set_size(int fd, unsigned short rows, unsigned short cols);
+int eb_pty_get_size(int fd, unsigned short *rows, unsigned short *cols);
+/* The terminal's end-of-file character (c_cc[VEOF]), or ^D when it cannot be read. */
+int eb_pty_eof_char(int fd);
+
+/* ---- Wait statuses (macros do not import) ---- */
+int eb_wifexited(int status);
+int eb_wexitstatus(int status);
+int eb_wifsignaled(int status);
+int eb_wtermsig(int status);
+
+/* ---- Spawning ---- */
+
+/* pipe2(fds, O_CLOEXEC): no child spawned by another thread meanwhile inherits either end. */
+int eb_pipe_cloexec(int fds[2]);
+
+/* Which step of starting the child failed (for the error message). */
+enum {
+    EB_SPAWN_STEP_EXEC = 0,       /* execve itself (or posix_spawn as a whole) */
+    EB_SPAWN_STEP_FORK = 1,       /* fork / pipe in the parent */
+    EB_SPAWN_STEP_STDIO = 2,      /* opening the terminal or /dev/null, dup2 */
+    EB_SPAWN_STEP_CREDENTIALS = 3,/* setgroups / setgid / setuid */
+    EB_SPAWN_STEP_CHDIR = 4,      /* the working directory */
+};
+
+typedef struct eb_spawn_request {
+    /* Resolved executable path (no PATH search happens here). */
+    const char *path;
+    /* NULL-terminated. */
+    char *const *argv;
+    char *const *envp;
+    /* NULL: keep the gateway's directory. */
+    const char *working_dir;
+    /* Descriptors that become the child's 0, 1, 2; -1 means /dev/null. Ignored with tty_path. */
+    int stdio[3];
+    /* Non-NULL: the pty slave to open as 0/1/2 and make the controlling terminal of a new
+     * session. NULL: the child leads a new process group (so the group can be signalled). */
+    const char *tty_path;
+    /* Non-zero: become uid/gid with `groups` before exec (the gateway must be root). */
+    int switch_user;
+    uid_t uid;
+    gid_t gid;
+    const gid_t *groups;
+    size_t ngroups;
+} eb_spawn_request;
+
+/* Starts the child. Returns 0 and sets *pid, or returns an errno and sets *failed_step
+ * (one of EB_SPAWN_STEP_*); a child that failed to exec has already been reaped. */
+int eb_spawn(const eb_spawn_request *request, pid_t *pid, int *failed_step);
+
 #endif

@@ -1,0 +1,60 @@
+import ExecModel
+import Logging
+import Reactor
+
+/// The embedded backend: runs each session's command as a local child process (pipes, or a pty
+/// for `tty`), with the working directory, environment and user of its inventory entry.
+public final class LocalBackend: Backend, Sendable {
+    /// Nil: every target is accepted and runs with the defaults (directory `/`, minimal env, the
+    /// gateway's own user).
+    public let inventory: Inventory?
+    /// How long a terminated command gets after hangup/stdin EOF before SIGTERM, and after SIGTERM
+    /// before SIGKILL.
+    public let graceSeconds: Double
+    private let logger: Logger
+
+    public init(inventory: Inventory?, logger: Logger? = nil, graceSeconds: Double = 5) {
+        self.inventory = inventory
+        self.logger = logger ?? Logger(label: "execbridge.local", factory: { _ in SwiftLogNoOpLogHandler() })
+        self.graceSeconds = graceSeconds
+    }
+
+    /// 404 for an unknown namespace, pod or container (with an inventory); 400 when the container is
+    /// omitted and the pod has several, or for `attach` (there is no running process to attach to).
+    public func check(_ request: ExecRequest) -> RequestError? {
+        if request.kind == .attach {
+            return .badRequest("attach is not supported by the local backend")
+        }
+        guard let inventory else { return nil }
+        if case .failure(let error) = inventory.lookup(request.target) { return error }
+        return nil
+    }
+
+    public func startSession(_ request: ExecRequest, on loop: EventLoop,
+                             delegate: SessionEndpointDelegate) -> SessionEndpoint {
+        startProcessSession(request, on: loop, delegate: delegate)
+    }
+
+    /// `startSession` with the concrete type (pid, container) for callers that want it.
+    public func startProcessSession(_ request: ExecRequest, on loop: EventLoop,
+                                    delegate: SessionEndpointDelegate?) -> LocalProcessSession {
+        var container: ContainerSpec?
+        if let inventory {
+            switch inventory.lookup(request.target) {
+            case .success(let found):
+                container = found
+            case .failure(let error):
+                return LocalProcessSession(failing: .failure(message: error.message, reason: error.reason, code: error.code),
+                                           request: request, loop: loop, delegate: delegate, logger: logger)
+            }
+        }
+        if request.kind == .attach {
+            return LocalProcessSession(failing: .internalError("attach is not supported by the local backend"),
+                                       request: request, loop: loop, delegate: delegate, logger: logger)
+        }
+        var sessionLogger = logger
+        sessionLogger[metadataKey: "target"] = "\(request.target)"
+        return LocalProcessSession(request: request, container: container, loop: loop, delegate: delegate,
+                                   logger: sessionLogger, graceSeconds: graceSeconds)
+    }
+}
