@@ -5,7 +5,7 @@ import Reactor
 import XCTest
 
 final class LocalBackendOutputTests: XCTestCase {
-    func testStdoutAndStderrStaySeparateAndExitComesLast() {
+    func testStdoutAndStderrStaySeparateAndExitComesLast() throws {
         let harness = LocalBackendHarness()
         let result = harness.runToExit(LocalBackendHarness.request(
             ["sh", "-c", "printf 'to out'; printf 'to err' >&2; printf ' again'"]))
@@ -16,6 +16,9 @@ final class LocalBackendOutputTests: XCTestCase {
         XCTAssertTrue(result.log.contains("halfClose:stdout"))
         XCTAssertTrue(result.log.contains("halfClose:stderr"))
         XCTAssertEqual(result.eventsAfterExit, 0)
+        let pid = try XCTUnwrap(result.pid)
+        XCTAssertFalse(LocalBackendProcFS.processExists(pid))
+        XCTAssertTrue(LocalBackendProcFS.isReaped(pid))
     }
 
     func testArgvIsPassedExactlyWithoutAShell() {

@@ -14,6 +14,8 @@ final class LocalBackendRecorder: SessionEndpointDelegate {
     var drains = 0
     var largestChunk = 0
     var ended: EndReason?
+    /// The child's pid, filled by `LocalBackendHarness.runToExit`.
+    var pid: pid_t?
     /// Called for every data event instead of collecting the bytes when set.
     var onData: ((Channel, UnsafeRawBufferPointer) -> Void)?
     var onDrain: (() -> Void)?
@@ -92,7 +94,7 @@ final class LocalBackendHarness {
                    recorder: LocalBackendRecorder = LocalBackendRecorder()) -> LocalBackendRecorder {
         let session = backend.startProcessSession(request, on: loop, delegate: recorder)
         run(until: { recorder.status != nil })
-        withExtendedLifetime(session) {}
+        recorder.pid = session.pid
         return recorder
     }
 }
