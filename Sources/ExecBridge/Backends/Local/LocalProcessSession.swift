@@ -192,19 +192,19 @@ public final class LocalProcessSession: SessionEndpoint {
             }
         } else {
             if request.stdin {
-                guard let fds = makePipe() else { return failToStart(pipeFailure()) }
+                guard let fds = makePipe(parentEnd: 1) else { return failToStart(pipeFailure()) }
                 childEnds.append(fds.read)
                 stdio.0 = fds.read
                 stdinFD = fds.write
             }
             if request.stdout {
-                guard let fds = makePipe() else { return failToStart(pipeFailure()) }
+                guard let fds = makePipe(parentEnd: 0) else { return failToStart(pipeFailure()) }
                 childEnds.append(fds.write)
                 stdio.1 = fds.write
                 outputs.append(OutputEnd(channel: .stdout, fd: fds.read, forwards: true, owned: true))
             }
             if request.stderr {
-                guard let fds = makePipe() else { return failToStart(pipeFailure()) }
+                guard let fds = makePipe(parentEnd: 0) else { return failToStart(pipeFailure()) }
                 childEnds.append(fds.write)
                 stdio.2 = fds.write
                 outputs.append(OutputEnd(channel: .stderr, fd: fds.read, forwards: true, owned: true))
@@ -245,9 +245,18 @@ public final class LocalProcessSession: SessionEndpoint {
         }
     }
 
-    private func makePipe() -> (read: Int32, write: Int32)? {
+    /// A pipe with both ends close-on-exec; the parent's end (`parentEnd` 0 or 1) non-blocking.
+    private func makePipe(parentEnd: Int) -> (read: Int32, write: Int32)? {
         var fds: [Int32] = [-1, -1]
         guard eb_pipe_cloexec(&fds) == 0 else { return nil }
+        let flags = fcntl(fds[parentEnd], F_GETFL)
+        guard flags >= 0, fcntl(fds[parentEnd], F_SETFL, flags | O_NONBLOCK) == 0 else {
+            let error = errno
+            close(fds[0])
+            close(fds[1])
+            errno = error
+            return nil
+        }
         return (fds[0], fds[1])
     }
 
