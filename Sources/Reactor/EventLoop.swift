@@ -31,11 +31,6 @@ public final class EventLoop: @unchecked Sendable {
         scratch.deallocate()
     }
 
-    /// Runs the loop on the calling thread until `stop()` or until nothing is registered.
-    public func run() {
-        event_base_loop(base, 0)
-    }
-
     /// Runs until `stop()`, even with nothing registered (the wake event keeps it alive).
     public func runUntilStopped() {
         event_base_loop(base, 0)

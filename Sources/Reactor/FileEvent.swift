@@ -5,6 +5,8 @@ import CLibevent
 public final class FileEvent {
     public enum Kind { case read, write }
     private var event: OpaquePointer?
+    /// Held so that the event_base outlives every event registered on it.
+    private let loop: EventLoop
     private let callback: () -> Void
     public private(set) var isEnabled = false
     public let fd: Int32
@@ -12,6 +14,7 @@ public final class FileEvent {
     public init(loop: EventLoop, fd: Int32, kind: Kind, _ callback: @escaping () -> Void) {
         self.fd = fd
         self.callback = callback
+        self.loop = loop
         let what = Int16(kind == .read ? EV_READ : EV_WRITE) | Int16(EV_PERSIST)
         event = event_new(loop.base, fd, what, fileEventCallback, Unmanaged.passUnretained(self).toOpaque())
     }

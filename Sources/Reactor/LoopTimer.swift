@@ -3,12 +3,15 @@ import CLibevent
 /// A one-shot or repeating timer on a loop. Cancelled by `cancel()` or when released.
 public final class LoopTimer {
     private var event: OpaquePointer?
+    /// Held so that the event_base outlives every event registered on it.
+    private let loop: EventLoop
     private let callback: () -> Void
     private let interval: timeval
     private let repeats: Bool
 
     public init(loop: EventLoop, after seconds: Double, repeats: Bool = false, _ callback: @escaping () -> Void) {
         self.callback = callback
+        self.loop = loop
         self.repeats = repeats
         self.interval = timeval(seconds: seconds)
         let flags: Int16 = repeats ? Int16(EV_PERSIST) : 0
