@@ -99,3 +99,29 @@ final class FrontDoorTests: XCTestCase {
         XCTAssertTrue(counts.allSatisfy { $0 > 0 }, "accepted per loop: \(counts)")
     }
 }
+
+/// The inventory decides which targets exist, before any upgrade.
+final class InventoryFrontDoorTests: XCTestCase {
+    func testUnknownPodIs404AndKnownPodRunsInItsWorkingDirectory() throws {
+        let inventory = try Inventory(yaml: """
+            pods:
+              - namespace: default
+                name: web
+                containers:
+                  - name: app
+                    workingDir: /tmp
+                    env: {GREETING: hallo}
+            """)
+        let harness = try GatewayHarness(backend: { _ in LocalBackend(inventory: inventory, graceSeconds: 1) })
+        let socket = try RawSocket(port: harness.port)
+        socket.send("POST /proxy/nodes/n1/exec/default/nope/app?command=date&output=1 HTTP/1.1\r\nHost: gw\r\n"
+                    + "Connection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: v4.channel.k8s.io\r\n\r\n")
+        let response = try XCTUnwrap(socket.readResponse())
+        XCTAssertEqual(response.status, 404)
+        XCTAssertTrue(response.body.contains(#"pods \"nope\" not found"#), response.body)
+
+        let r = ExecRun().run(.h2Prior, port: harness.port, path: SessionCases.path(["sh", "-c", "pwd; echo $GREETING"]))
+        XCTAssertEqual(r.stdoutText, "/tmp\nhallo\n")
+        XCTAssertEqual(r.status, .success)
+    }
+}

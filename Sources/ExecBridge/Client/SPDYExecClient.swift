@@ -315,7 +315,7 @@ public final class SPDYExecClient: ConnectionHandler, SPDYSessionDelegate, Sessi
             guard let id = streams[.stdin] else { return }
             if heldStdin.isEmpty { try? session.finish(id) } else { finAfterHeld = true }
         case .resize(let size):
-            if let id = streams[.resize] { size.encoded.withUnsafeBytes { try? session.sendData($0, on: id) } }
+            if let id = streams[.resize] { _ = size.encoded.withUnsafeBytes { try? session.sendData($0, on: id) } }
         default:
             break
         }

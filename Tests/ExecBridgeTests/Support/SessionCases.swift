@@ -60,8 +60,7 @@ struct SessionCases {
     }
 
     func stdinHalfClose(megabytes: Int = 10, file: StaticString = #filePath, line: UInt = #line) {
-        var generator = SystemRandomNumberGenerator()
-        let input = (0..<megabytes * 1024 * 1024).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let input = randomBytes(megabytes * 1024 * 1024)
         let r = run(["cat"], flags: "input=1&output=1&error=1", stdin: input, timeout: 120)
         XCTAssertEqual(r.stdout.count, input.count, file: file, line: line)
         XCTAssertTrue(r.stdout == input, "stdin bytes differ from stdout bytes", file: file, line: line)
@@ -138,6 +137,25 @@ struct SessionCases {
         XCTAssertLessThanOrEqual(harness.gateway.peakPending, budget + 128 * 1024, file: file, line: line)
         XCTAssertGreaterThan(harness.gateway.peakPending, 0, file: file, line: line)
     }
+}
+
+/// Pseudo-random bytes, fast even in a debug build (xorshift64*, eight bytes a step).
+func randomBytes(_ count: Int, seed: UInt64 = 0x9E37_79B9_7F4A_7C15) -> [UInt8] {
+    var state = seed
+    var out = [UInt8](repeating: 0, count: count)
+    out.withUnsafeMutableBytes { raw in
+        var i = 0
+        while i < count {
+            state ^= state >> 12
+            state ^= state << 25
+            state ^= state >> 27
+            var word = (state &* 0x2545_F491_4F6C_DD1D).littleEndian
+            let n = min(8, count - i)
+            withUnsafeBytes(of: &word) { raw.baseAddress!.advanced(by: i).copyMemory(from: $0.baseAddress!, byteCount: n) }
+            i += n
+        }
+    }
+    return out
 }
 
 extension ExecRun {

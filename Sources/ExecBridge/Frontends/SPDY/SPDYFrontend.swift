@@ -263,7 +263,7 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
         }
         if let id = streams[.error] {
             let bytes = status.encoded(for: request.version)
-            if !bytes.isEmpty { bytes.withUnsafeBytes { try? session.sendData($0, on: id) } }
+            if !bytes.isEmpty { _ = bytes.withUnsafeBytes { try? session.sendData($0, on: id) } }
             try? session.finish(id)
         }
         session.goAway(status: .ok)
