@@ -1,5 +1,7 @@
 @testable import ExecBridge
 import ExecModel
+import Glibc
+import Reactor
 import XCTest
 
 /// The legacy generation end to end: the in-repo SPDY client, the gateway, the local backend.
@@ -30,6 +32,19 @@ final class SPDYSessionTests: XCTestCase {
     func testStreamCreationTimeout() throws {
         harness = try GatewayHarness { $0.bridge.streamCreationTimeout = 0.5 }
         SessionCases(.spdy, harness: harness).streamCreationTimeout()
+    }
+
+    func testIdleSessionIsEndedWithATimeoutStatusAndNoProcessLeft() throws {
+        harness = try GatewayHarness { $0.bridge.idleTimeout = 0.4 }
+        let marker = "\(Int.random(in: 100_000...999_999))"
+        let r = SessionCases(.spdy, harness: harness).run(["sleep", marker], timeout: 10)
+        guard case .failure(_, let reason, _)? = r.status else {
+            return XCTFail("expected a Timeout failure, got \(String(describing: r.status))")
+        }
+        XCTAssertEqual(reason, "Timeout")
+        let deadline = EventLoop.now() + 10
+        while !processes(containing: "sleep \(marker)").isEmpty && EventLoop.now() < deadline { usleep(50_000) }
+        XCTAssertEqual(processes(containing: "sleep \(marker)"), [])
     }
 
     func testLegacyClientWithoutVersionHeaderGetsV1() {

@@ -31,6 +31,8 @@ final class HTTP2ExecSession: SessionEndpoint {
     private var owedCredit: [Int32: Int] = [:]
     private var reading = true
     private var ended = false
+    private var earlyStdin: [UInt8] = []
+    private var earlyStdinEnded = false
 
     private var h2: HTTP2Session { owner.h2 }
     private var logger: Logger { owner.logger }
@@ -119,6 +121,13 @@ final class HTTP2ExecSession: SessionEndpoint {
         self.bridge = bridge
         bridge.context = context
         bridge.start(frontend: self, backend: owner.worker.backend)
+        if !earlyStdin.isEmpty {
+            let early = earlyStdin
+            earlyStdin = []
+            early.withUnsafeBytes { bridge.endpoint(self, emitted: .data(.stdin, $0)) }
+        }
+        if earlyStdinEnded { bridge.endpoint(self, emitted: .halfClose(.stdin)) }
+        if reading { setReading(true) }
     }
 
     func data(_ bytes: UnsafeRawBufferPointer, stream: Int32) {
@@ -132,9 +141,10 @@ final class HTTP2ExecSession: SessionEndpoint {
             bridge?.endpoint(self, emitted: .data(.stdin, bytes))
             if reading { h2.consume(stream: stream, bytes: bytes.count) } else { owedCredit[stream, default: 0] += bytes.count }
         case .stdin:
-            // Before every channel exists the bytes cannot go anywhere; they stay uncredited, so
-            // the client's window bounds them. (They are lost: a client must not write early.)
-            h2.consume(stream: stream, bytes: bytes.count)
+            // Before every channel exists the bytes wait here, uncredited: the client's stream
+            // window (the channel budget) bounds them. They go to the backend at start.
+            earlyStdin.append(contentsOf: bytes)
+            owedCredit[stream, default: 0] += bytes.count
         case .resize:
             h2.consume(stream: stream, bytes: bytes.count)
             do {
@@ -160,7 +170,8 @@ final class HTTP2ExecSession: SessionEndpoint {
         case .single(let s): isStdin = stream == s && request.stdin
         case .channels: isStdin = channels[stream] == .stdin
         }
-        if isStdin { bridge?.endpoint(self, emitted: .halfClose(.stdin)) }
+        guard isStdin else { return }
+        if let bridge { bridge.endpoint(self, emitted: .halfClose(.stdin)) } else { earlyStdinEnded = true }
     }
 
     func streamClosed(_ stream: Int32, errorCode: UInt32) {

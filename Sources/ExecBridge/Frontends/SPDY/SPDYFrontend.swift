@@ -240,8 +240,7 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
         }
         if heldOutput.isEmpty, let status = statusAfterHeld {
             statusAfterHeld = nil
-            ended = false
-            finishSession(with: status)
+            writeStatusAndGoAway(status)
         } else {
             bridge?.endpointDidDrain(self)
         }
@@ -251,13 +250,20 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
     /// The modern teardown: the last output was written, stdout/stderr get FIN, the status goes on
     /// the error stream with FIN, then GOAWAY, then the socket closes once the client is done.
     private func finishSession(with status: ExecStatus) {
-        guard let session, !ended else { return }
+        guard session != nil, !ended else { return }
         ended = true
+        keepalive?.cancel()
+        creationTimer?.cancel()
         if !heldOutput.isEmpty {
             // The last output is still waiting for window: the status follows it.
             statusAfterHeld = status
             return
         }
+        writeStatusAndGoAway(status)
+    }
+
+    private func writeStatusAndGoAway(_ status: ExecStatus) {
+        guard let session else { return }
         for channel in [Channel.stdout, .stderr] {
             if let id = streams[channel] { try? session.finish(id) }
         }
@@ -267,8 +273,6 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
             try? session.finish(id)
         }
         session.goAway(status: .ok)
-        keepalive?.cancel()
-        creationTimer?.cancel()
         connection.closeGracefully(linger: config.closeLinger)
     }
 
