@@ -125,3 +125,26 @@ final class GatewayLifecycleTests: XCTestCase {
         XCTAssertEqual(openDescriptors(), before)
     }
 }
+
+extension ServeCommandTests {
+    func testDrainTimeoutEndsSessionsAndLeavesNoProcess() throws {
+        let marker = "\(Int.random(in: 100_000...999_999))"
+        let (process, _, port) = try start(["serve", "--listen", "127.0.0.1:0", "--drain-timeout", "0.5"])
+        defer { if process.isRunning { process.terminate() } }
+        let run = ExecRun()
+        var signalled = false
+        run.onTick = { r in
+            if !signalled && !processes(containing: "sleep \(marker)").isEmpty {
+                signalled = true
+                kill(process.processIdentifier, SIGTERM)
+            }
+        }
+        run.run(.spdy, port: port, path: SessionCases.path(["sleep", marker], "input=1&output=1&error=1"), timeout: 20)
+        XCTAssertTrue(signalled)
+        let deadline = Date().addingTimeInterval(20)
+        while process.isRunning && Date() < deadline { usleep(50_000) }
+        XCTAssertFalse(process.isRunning)
+        XCTAssertEqual(process.terminationStatus, 0)
+        XCTAssertEqual(processes(containing: "sleep \(marker)"), [], "a child outlived the gateway")
+    }
+}

@@ -15,6 +15,7 @@ final class Worker {
     private var connections: [ObjectIdentifier: Connection] = [:]
     private var drainTimer: LoopTimer?
     private var stopCheck: LoopTimer?
+    private var stopCheckStarted: Double?
     /// Connections accepted so far (read from other threads by statistics and tests).
     let accepted = Atomic<Int>(0)
     /// Sessions ended, and the most bytes any one of them held toward a side (budget checks).
@@ -81,7 +82,13 @@ final class Worker {
         guard connections.isEmpty else { return }
         // Let backends reap what they started (a process ended at the drain timeout needs its grace).
         let activeSessions = (backend as? BackendActivity)?.activeSessions ?? 0
-        if activeSessions == 0 {
+        if stopCheckStarted == nil { stopCheckStarted = EventLoop.now() }
+        // A child that ignores even SIGKILL (uninterruptible sleep) must not hold the exit forever.
+        let waitedTooLong = EventLoop.now() - (stopCheckStarted ?? 0) > 15
+        if activeSessions == 0 || waitedTooLong {
+            if waitedTooLong {
+                config.logger.warning("stopping with processes still unreaped", metadata: ["sessions": "\(activeSessions)"])
+            }
             drainTimer?.cancel()
             stopCheck?.cancel()
             loop.stop()

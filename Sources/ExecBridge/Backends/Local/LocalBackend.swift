@@ -4,7 +4,7 @@ import Reactor
 
 /// The embedded backend: runs each session's command as a local child process (pipes, or a pty
 /// for `tty`), with the working directory, environment and user of its inventory entry.
-public final class LocalBackend: Backend, Sendable {
+public final class LocalBackend: Backend, BackendActivity, Sendable {
     /// Nil: every target is accepted and runs with the defaults (directory `/`, minimal env, the
     /// gateway's own user).
     public let inventory: Inventory?
@@ -12,6 +12,9 @@ public final class LocalBackend: Backend, Sendable {
     /// before SIGKILL.
     public let graceSeconds: Double
     private let logger: Logger
+
+    /// Children of this process not yet reaped (all loops: they drain together).
+    public var activeSessions: Int { LocalProcessSession.live.load(ordering: .relaxed) }
 
     public init(inventory: Inventory?, logger: Logger? = nil, graceSeconds: Double = 5) {
         self.inventory = inventory

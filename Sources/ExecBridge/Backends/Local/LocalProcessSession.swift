@@ -1,3 +1,4 @@
+import Synchronization
 import CSystem
 import ExecModel
 import Glibc
@@ -63,6 +64,7 @@ public final class LocalProcessSession: SessionEndpoint {
         self.logger = logger
         self.graceSeconds = graceSeconds
         keepAlive = self
+        Self.live.add(1, ordering: .relaxed)
         // Start on the next loop turn: a resize or stdin the bridge hands over right after
         // `startSession` then reaches the child before it runs (a lost first resize is
         // kubernetes/kubernetes#47990), and start failures arrive on a later turn as promised.
@@ -79,12 +81,17 @@ public final class LocalProcessSession: SessionEndpoint {
         self.logger = logger
         self.graceSeconds = 0
         keepAlive = self
+        Self.live.add(1, ordering: .relaxed)
         launchTimer = LoopTimer(loop: loop, after: 0) { [weak self] in
             guard let self, !self.terminated else { return }
             self.launched = true
             self.failToStart(status)
         }
     }
+
+    /// Sessions of this process not yet released (children not yet reaped): a draining gateway
+    /// waits for them, so that no child outlives it.
+    static let live = Atomic<Int>(0)
 
     deinit {
         // Reached only after `release`; kept as a last guard against a leaked descriptor.
@@ -510,6 +517,7 @@ public final class LocalProcessSession: SessionEndpoint {
     private func release() {
         guard !released else { return }
         released = true
+        Self.live.subtract(1, ordering: .relaxed)
         launchTimer?.cancel()
         launchTimer = nil
         escalation?.cancel()
