@@ -67,13 +67,16 @@ public enum ServeMain {
         config.listen = options.listen
         if let threads = options.threads { config.threads = threads }
         if let cert = options.tlsCert, let key = options.tlsKey {
-            config.tls = try TLSContext(certificate: cert, key: key)
+            // With --client-ca, the handshake asks for a client certificate (not required: callers
+            // without one fall through to a bearer token or anonymous).
+            config.tls = try TLSContext(certificate: cert, key: key, clientCA: options.security.clientCA)
         }
         config.headTimeout = options.headTimeout
         config.drainTimeout = options.drainTimeout
         config.bridge.channelBudget = options.channelBudget
         config.bridge.streamCreationTimeout = options.streamCreationTimeout
         config.bridge.idleTimeout = options.idleTimeout
+        // Refuses unsafe configurations (no authentication on a non-loopback address) before any bind.
         try options.security.install(into: &config)
         return config
     }

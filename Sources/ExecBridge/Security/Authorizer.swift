@@ -1,0 +1,60 @@
+import ExecModel
+import Logging
+
+/// May this caller exec here? Evaluated as the verb `create` on `pods/exec` (`pods/attach`)
+/// whatever the HTTP method: a GET is no less an exec than a POST (kubernetes/kubernetes#133515).
+///
+/// Members of `cluster-admin` or `system:masters` may exec anywhere. Everyone else never reaches a
+/// privileged container (the inventory's `privileged: true`, or the policy's `privileged` list),
+/// whatever the rules say; other targets need a matching rule, or any identity at all when there
+/// is no policy file.
+final class Authorizer: AdmissionStep {
+    static let adminGroups: Set<String> = ["cluster-admin", "system:masters"]
+
+    private let policy: AccessPolicy?
+    private let inventory: Inventory?
+    private let logger: Logger
+
+    init(policy: AccessPolicy?, inventory: Inventory?, logger: Logger) {
+        self.policy = policy
+        self.inventory = inventory
+        self.logger = logger
+    }
+
+    func admit(_ request: inout ExecRequest, context: RequestContext) -> RequestError? {
+        let identity = request.identity
+        if identity.groups.contains(where: Self.adminGroups.contains) { return nil }
+        var target = request.target
+        var privileged = false
+        // The local backend knows its containers, and which one an omitted name means.
+        if let inventory, case .success(let container) = inventory.lookup(target) {
+            privileged = container.privileged
+            target.container = container.name
+        }
+        if policy?.namesPrivileged(target) == true { privileged = true }
+        let denial: RequestError?
+        if privileged {
+            let which = target.container.map { "container \"\($0)\"" } ?? "the container"
+            denial = Self.forbidden(request, identity: identity,
+                                    reason: "\(which) is privileged: exec into privileged containers is reserved to members of cluster-admin or system:masters")
+        } else if let policy, !policy.allows(identity, target) {
+            denial = Self.forbidden(request, identity: identity, reason: nil)
+        } else {
+            denial = nil
+        }
+        if denial != nil {
+            logger.info("exec denied", metadata: ["user": "\(identity.user)", "target": "\(request.target)",
+                                                  "privileged": "\(privileged)"])
+        }
+        return denial
+    }
+
+    /// Kubernetes' RBAC wording, with the reason appended as the apiserver appends one.
+    static func forbidden(_ request: ExecRequest, identity: Identity, reason: String?) -> RequestError {
+        let resource = request.kind == .attach ? "pods/attach" : "pods/exec"
+        var message = "pods \"\(request.target.pod)\" is forbidden: User \"\(identity.user)\" cannot create resource "
+            + "\"\(resource)\" in API group \"\" in the namespace \"\(request.target.namespace)\""
+        if let reason { message += ": " + reason }
+        return .forbidden(message)
+    }
+}
