@@ -20,6 +20,8 @@ public struct ServeOptions: Sendable {
     public var idleTimeout: Double
     public var headTimeout: Double
     public var drainTimeout: Double
+    /// `--trace-frames FILE`: decoded frame records of every SPDY and HTTP/2 connection.
+    public var traceFrames: String?
 
     public init(listen: [String], threads: Int?, backend: BackendSettings, security: SecuritySettings, tlsCert: String?,
                 tlsKey: String?, logFormat: String, logLevel: String, channelBudget: Int,
@@ -75,6 +77,8 @@ public enum ServeMain {
         config.bridge.streamCreationTimeout = options.streamCreationTimeout
         config.bridge.idleTimeout = options.idleTimeout
         try options.security.install(into: &config)
+        config.serveDiscovery()
+        if let path = options.traceFrames { try config.traceFrames(to: path) }
         return config
     }
 }
