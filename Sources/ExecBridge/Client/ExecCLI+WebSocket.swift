@@ -8,6 +8,8 @@ extension ExecCLI {
     struct StartableClient {
         var endpoint: SessionEndpoint
         var start: (EventLoop, SocketAddress, TLSContext?, String?) -> Void
+        /// Every channel is open: input may flow.
+        var isReady: () -> Bool
     }
 
     static func makeWebSocketClient(options: ExecClientOptions, secure: Bool,

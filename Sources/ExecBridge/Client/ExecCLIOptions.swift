@@ -87,9 +87,7 @@ public struct ExecCLIOptions: Sendable {
         var client = ExecClientOptions(authority: parsed.authority, path: target, stdin: request.stdin,
                                        stdout: request.stdout, stderr: request.stderr, tty: request.tty)
         if let versions {
-            if wireProtocol != .ws, versions.contains(.v5) {
-                throw ExecCLIError.usage("--version-list: v5 exists only over WebSocket")
-            }
+            // Offered as given, even where the server will refuse them: that is what the option is for.
             client.versions = versions
         } else if wireProtocol == .ws {
             client.versions = [.v5, .v4, .v3, .v2, .v1]

@@ -74,17 +74,18 @@ final class ExecCLISession: SessionEndpointDelegate {
                 return ExecCLI.fail(ExecCLIError.usage("--protocol ws: the WebSocket client is not part of this build"))
             }
             client = c.endpoint
+            isReady = c.isReady
             c.start(loop, address, tls, serverName)
         }
         watchSignals()
-        if resolved.client.stdin { startStdin() }
-        if resolved.client.tty, let size = TerminalMode.size(of: 0) ?? TerminalMode.size(of: 1) {
-            client?.receive(.resize(size))
-        }
+        // Input waits until every channel stream exists, and is then given from a timer, not from
+        // inside the client's protocol callbacks (the HTTP/2 client cannot flush from there).
+        readiness = LoopTimer(loop: loop, after: 0.005, repeats: true) { [unowned self] in self.checkReady() }
         while exitCode == nil {
             loop.runOnce()
         }
         reportLost()
+        readiness?.cancel()
         stdinEvent?.invalidate()
         stdinTimer?.cancel()
         signals.forEach { $0.cancel() }
@@ -92,6 +93,25 @@ final class ExecCLISession: SessionEndpointDelegate {
         let linger = EventLoop.now() + 0.05
         while EventLoop.now() < linger { loop.runOnce(block: false) }
         return exitCode ?? 1
+    }
+
+    private var readiness: LoopTimer?
+    private var isReady: (() -> Bool)?
+
+    private func checkReady() {
+        let ready: Bool
+        if let c = client as? SPDYExecClient { ready = c.isReady } else if let c = client as? HTTP2ExecClient {
+            ready = c.isReady
+        } else {
+            ready = isReady?() ?? true
+        }
+        guard ready, exitCode == nil else { return }
+        readiness?.cancel()
+        readiness = nil
+        if resolved.client.tty, let size = TerminalMode.size(of: 0) ?? TerminalMode.size(of: 1) {
+            client?.receive(.resize(size))
+        }
+        if resolved.client.stdin { startStdin() }
     }
 
     private func makeTLS() throws -> TLSContext? {

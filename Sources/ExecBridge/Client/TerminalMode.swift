@@ -71,7 +71,7 @@ enum TerminalRestore {
                 var action = sigaction()
                 action.__sigaction_handler.sa_handler = terminalRestoreOnSignal
                 sigemptyset(&action.sa_mask)
-                action.sa_flags = Int32(SA_RESETHAND)
+                action.sa_flags = Int32(truncatingIfNeeded: SA_RESETHAND)
                 sigaction(signal, &action, nil)
             }
         }
