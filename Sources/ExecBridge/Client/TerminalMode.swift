@@ -58,6 +58,9 @@ enum TerminalRestore {
     nonisolated(unsafe) static var savedFD: Int32 = -1
     nonisolated(unsafe) static var saved = termios()
     nonisolated(unsafe) static var handlersInstalled = false
+    /// The actions these handlers replaced (the Swift runtime's crash reporter, or the default),
+    /// put back before the signal is raised again. Sized once, never reallocated.
+    nonisolated(unsafe) static var previous: [sigaction] = Array(repeating: .init(), count: 65)
 
     static let fatalSignals: [Int32] = [SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGABRT, SIGFPE, SIGQUIT]
 
@@ -71,8 +74,7 @@ enum TerminalRestore {
                 var action = sigaction()
                 action.__sigaction_handler.sa_handler = terminalRestoreOnSignal
                 sigemptyset(&action.sa_mask)
-                action.sa_flags = Int32(truncatingIfNeeded: SA_RESETHAND)
-                sigaction(signal, &action, nil)
+                sigaction(signal, &action, &previous[Int(signal)])
             }
         }
     }
@@ -94,6 +96,10 @@ private func terminalRestoreAtExit() {
 
 private func terminalRestoreOnSignal(_ signal: Int32) {
     TerminalRestore.restoreNow()
-    // SA_RESETHAND put the default action back: the re-raised signal ends the process as it would have.
+    // The replaced action comes back, so the re-raised signal ends the process (and reports a crash)
+    // exactly as it would have.
+    TerminalRestore.previous.withUnsafeMutableBufferPointer { actions in
+        _ = sigaction(signal, &actions[Int(signal)], nil)
+    }
     raise(signal)
 }
