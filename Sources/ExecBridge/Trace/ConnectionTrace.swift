@@ -36,6 +36,7 @@ final class ConnectionTrace {
 
     /// The HTTP/1.1 request that upgraded the connection and the gateway's 101 (SPDY, h2c).
     func upgraded(_ request: ExecRequest, context: RequestContext) {
+        upgradedConnection = true
         append(Self.upgradeRecord(generation: generation.rawValue, method: context.method, target: context.target,
                                   headers: context.headers))
         var response = [TraceRecord.Field("status", "101")]
@@ -48,14 +49,23 @@ final class ConnectionTrace {
     /// Bytes the gateway read from the client.
     func client(_ bytes: UnsafeRawBufferPointer) {
         guard !ended else { return }
+        sawClient = true
         fromClient.decode(bytes) { append($0) }
     }
 
     /// Bytes the gateway wrote to the client.
     func server(_ bytes: UnsafeRawBufferPointer) {
         guard !ended else { return }
+        // A prior-knowledge HTTP/2 connection was handed over because its preface arrived: the
+        // gateway answers only after it, though the frontend consumes those bytes later.
+        if generation == .h2, !sawClient, !upgradedConnection, let decoder = fromClient as? HTTP2TraceDecoder {
+            decoder.announcePreface { append($0) }
+        }
         fromServer.decode(bytes) { append($0) }
     }
+
+    private var sawClient = false
+    private var upgradedConnection = false
 
     /// Writes the block; later bytes are ignored.
     func end() {

@@ -34,6 +34,15 @@ final class HTTP2TraceDecoder: FrameTraceDecoder {
         if let inflater { nghttp2_hd_inflate_del(inflater) }
     }
 
+    private var prefaceAnnounced = false
+
+    /// Records the client's preface now, before its bytes are seen (they are still checked then).
+    func announcePreface(_ emit: (TraceRecord) -> Void) {
+        guard !prefaceAnnounced, prefaceLeft == Self.preface.count else { return }
+        prefaceAnnounced = true
+        emit(record("PREFACE", []))
+    }
+
     func decode(_ bytes: UnsafeRawBufferPointer, _ emit: (TraceRecord) -> Void) {
         guard !failed else { return }
         var p = 0
@@ -46,7 +55,7 @@ final class HTTP2TraceDecoder: FrameTraceDecoder {
             }
             prefaceLeft -= take
             p = take
-            if prefaceLeft == 0 { emit(record("PREFACE", [])) }
+            if prefaceLeft == 0 && !prefaceAnnounced { emit(record("PREFACE", [])) }
         }
         while p < bytes.count && !failed {
             guard let current = frame else {
