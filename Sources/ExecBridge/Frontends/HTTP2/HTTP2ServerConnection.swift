@@ -17,7 +17,7 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
     private var sawTraffic = false
     private var closing = false
     /// `--trace-frames`: the decoded frames of this connection.
-    private var trace: ConnectionTrace?
+    private let trace: ConnectionTrace?
 
     var config: BridgeConfig { worker.config.bridge }
     var logger: Logger { worker.config.logger }
