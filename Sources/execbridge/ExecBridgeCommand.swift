@@ -5,7 +5,7 @@ struct ExecBridgeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "execbridge",
         abstract: "A gateway for remote command execution in containers (SPDY/3.1, HTTP/2).",
-        subcommands: [Serve.self, Version.self],
+        subcommands: [Serve.self, ExecCommand.self, Version.self],
         defaultSubcommand: Serve.self)
 }
 

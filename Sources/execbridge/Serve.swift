@@ -41,6 +41,9 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("head-timeout"), help: "Seconds for a request head to arrive (408 after).")
     var headTimeout: Double = 10
 
+    @Option(name: .customLong("trace-frames"), help: "Write decoded frame records of every SPDY/HTTP/2 connection to this file.")
+    var traceFrames: String?
+
     @Option(name: .customLong("drain-timeout"), help: "Seconds sessions may finish after SIGINT/SIGTERM.")
     var drainTimeout: Double = 30
 
@@ -59,11 +62,12 @@ struct Serve: ParsableCommand {
     }
 
     func run() throws {
-        let options = ServeOptions(
+        var options = ServeOptions(
             listen: listen.isEmpty ? ["127.0.0.1:8080"] : listen, threads: threads,
             backend: backendOptions.settings(), security: securityOptions.settings(), tlsCert: tlsCert, tlsKey: tlsKey, logFormat: logFormat, logLevel: logLevel,
             channelBudget: channelBudget, streamCreationTimeout: streamCreationTimeout, idleTimeout: idleTimeout,
             headTimeout: headTimeout, drainTimeout: drainTimeout)
+        options.traceFrames = traceFrames
         do {
             try ServeMain.run(options)
         } catch {

@@ -20,6 +20,8 @@ public struct ServeOptions: Sendable {
     public var idleTimeout: Double
     public var headTimeout: Double
     public var drainTimeout: Double
+    /// `--trace-frames FILE`: decoded frame records of every SPDY and HTTP/2 connection.
+    public var traceFrames: String?
 
     public init(listen: [String], threads: Int?, backend: BackendSettings, security: SecuritySettings, tlsCert: String?,
                 tlsKey: String?, logFormat: String, logLevel: String, channelBudget: Int,
@@ -78,6 +80,8 @@ public enum ServeMain {
         config.bridge.idleTimeout = options.idleTimeout
         // Refuses unsafe configurations (no authentication on a non-loopback address) before any bind.
         try options.security.install(into: &config)
+        config.serveDiscovery()
+        if let path = options.traceFrames { try config.traceFrames(to: path) }
         return config
     }
 }

@@ -16,6 +16,8 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
     private var keepalive: LoopTimer?
     private var sawTraffic = false
     private var closing = false
+    /// `--trace-frames`: the decoded frames of this connection.
+    private let trace: ConnectionTrace?
 
     var config: BridgeConfig { worker.config.bridge }
     var logger: Logger { worker.config.logger }
@@ -28,6 +30,7 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
         settings.maxHeaderListSize = 64 * 1024
         // The client may send this much stdin before the backend took any.
         settings.initialWindowSize = UInt32(worker.config.bridge.channelBudget)
+        self.trace = FrameTrace.begin(worker: worker, generation: .h2, upgrade: nil)
         self.h2 = HTTP2Session(role: .server, delegate: self, settings: settings)
         connection.setOutputLowWater(worker.config.bridge.lowWater)
         keepalive = LoopTimer(loop: connection.loop, after: config.keepaliveInterval, repeats: true) { [weak self] in
@@ -53,6 +56,7 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
     static func upgraded(connection: Connection, worker: Worker, settingsHeader: String, headRequest: Bool,
                          request: ExecRequest, context: RequestContext, channelMode: Bool, body: [UInt8]) -> Bool {
         let handler = HTTP2ServerConnection(connection: connection, worker: worker)
+        handler.trace?.upgraded(request, context: context)
         do {
             try handler.h2.upgradeFromHTTP1(http2SettingsHeader: settingsHeader, headRequest: headRequest)
         } catch {
@@ -111,6 +115,7 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
     func connectionDidRead(_ connection: Connection) {
         sawTraffic = true
         connection.consumeInput { chunk in
+            trace?.client(chunk)
             do {
                 try h2.receive(chunk)
             } catch {
@@ -130,6 +135,7 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
     }
 
     func connectionDidClose(_ connection: Connection, reason: Connection.CloseReason) {
+        trace?.end()
         keepalive?.cancel()
         lingerTimer?.cancel()
         exec?.connectionClosed()
@@ -179,6 +185,7 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
     // MARK: HTTP2SessionDelegate
 
     func http2Session(_ s: HTTP2Session, write bytes: UnsafeRawBufferPointer) {
+        trace?.server(bytes)
         connection.write(bytes)
     }
 

@@ -31,6 +31,8 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
     /// Output a flow-controlling peer's window did not take yet (spdystream never limits us).
     private var heldOutput: [Channel: [UInt8]] = [:]
     private var finAfterHeld: Set<Channel> = []
+    /// `--trace-frames`: the decoded frames of this connection.
+    private let trace: ConnectionTrace?
 
     private var config: BridgeConfig { worker.config.bridge }
     private var logger: Logger { worker.config.logger }
@@ -40,6 +42,7 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
         self.request = request
         self.context = context
         self.worker = worker
+        self.trace = FrameTrace.begin(worker: worker, generation: .spdy, upgrade: (request, context))
         self.session = SPDYSession(role: .server, delegate: self)
         connection.setOutputLowWater(worker.config.bridge.lowWater)
         creationTimer = LoopTimer(loop: connection.loop, after: config.streamCreationTimeout) { [weak self] in
@@ -56,6 +59,7 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
         guard reading else { return }
         sawTraffic = true
         connection.consumeInput { chunk in
+            trace?.client(chunk)
             session.receive(chunk)
             return chunk.count
         }
@@ -66,6 +70,7 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
     }
 
     func connectionDidClose(_ connection: Connection, reason: Connection.CloseReason) {
+        trace?.end()
         creationTimer?.cancel()
         keepalive?.cancel()
         if let bridge, !ended {
@@ -79,6 +84,7 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
     // MARK: SPDYSessionDelegate
 
     func spdySession(_ s: SPDYSession, write bytes: UnsafeRawBufferPointer) {
+        trace?.server(bytes)
         connection.write(bytes)
     }
 

@@ -1,0 +1,76 @@
+import ExecModel
+import Glibc
+import Synchronization
+
+/// Where `serve --trace-frames FILE` writes: one file shared by every loop. Each connection's
+/// records are written as one block when the connection ends, so concurrent sessions do not
+/// interleave. A write error stops tracing (the gateway itself goes on).
+public final class FrameTraceSink: Sendable {
+    private let fd: Mutex<Int32>
+    private let nextConnection = Atomic<Int>(1)
+
+    /// Opens (truncates) `path`.
+    public init(path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0o644)
+        guard fd >= 0 else {
+            throw ConfigurationError("--trace-frames \(path): \(String(cString: strerror(errno)))")
+        }
+        self.fd = Mutex(fd)
+    }
+
+    deinit {
+        fd.withLock { if $0 >= 0 { close($0) } }
+    }
+
+    func connectionNumber() -> Int {
+        nextConnection.add(1, ordering: .relaxed).oldValue
+    }
+
+    func write(block: String) {
+        var bytes = Array(block.utf8)
+        fd.withLock { fd in
+            guard fd >= 0 else { return }
+            var offset = 0
+            while offset < bytes.count {
+                let n = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 {
+                    close(fd)
+                    fd = -1
+                    return
+                }
+                offset += n
+            }
+        }
+        bytes.removeAll()
+    }
+}
+
+/// Carries the sink to every worker (through `GatewayConfig.pipelineExtensions`); the frontends
+/// ask `FrameTrace.begin` for a per-connection trace.
+struct FrameTraceExtension: PipelineExtension {
+    let sink: FrameTraceSink
+
+    func install(into pipeline: RequestPipeline, worker: Worker) {}
+}
+
+enum FrameTrace {
+    /// A trace for a new connection, or nil when tracing is off (the common case: one array scan).
+    /// `upgrade`: the HTTP/1.1 request that switched the connection to `generation`, if any.
+    static func begin(worker: Worker, generation: TraceGeneration,
+                      upgrade: (ExecRequest, RequestContext)?) -> ConnectionTrace? {
+        for case let trace as FrameTraceExtension in worker.config.pipelineExtensions {
+            let connection = ConnectionTrace(sink: trace.sink, generation: generation)
+            if let (request, context) = upgrade { connection.upgraded(request, context: context) }
+            return connection
+        }
+        return nil
+    }
+}
+
+extension GatewayConfig {
+    /// `--trace-frames FILE`.
+    public mutating func traceFrames(to path: String) throws {
+        pipelineExtensions.append(FrameTraceExtension(sink: try FrameTraceSink(path: path)))
+    }
+}
