@@ -23,6 +23,7 @@ final class HTTP2PriorKnowledgeSessionTests: XCTestCase {
     func testStderrIsSeparate() { cases.stderrSeparate() }
     func testStdinHalfCloseThroughCat10MiB() { cases.stdinHalfClose() }
     func testTTYResize() { cases.ttyResize() }
+    func testInputBeforeStreamsExist() { cases.earlyInput() }
     func testEveryVersion() { cases.versions() }
     func testCommandNotFound() { cases.notFoundCommand() }
     func testClientKilledLeavesNoProcess() { cases.clientKilledLeavesNoProcess() }
@@ -54,6 +55,7 @@ final class HTTP2UpgradeSessionTests: XCTestCase {
     func testStderrIsSeparate() { cases.stderrSeparate() }
     func testStdinHalfCloseThroughCat10MiB() { cases.stdinHalfClose() }
     func testTTYResize() { cases.ttyResize() }
+    func testInputBeforeStreamsExist() { cases.earlyInput() }
     func testEveryVersion() { cases.versions() }
     func testClientKilledLeavesNoProcess() { cases.clientKilledLeavesNoProcess() }
 
@@ -89,5 +91,6 @@ final class HTTP2TLSSessionTests: XCTestCase {
     func testExitCodesAreKept() { cases.exitCodes() }
     func testStdinHalfCloseThroughCat10MiB() { cases.stdinHalfClose() }
     func testTTYResize() { cases.ttyResize() }
+    func testInputBeforeStreamsExist() { cases.earlyInput() }
     func testClientKilledLeavesNoProcess() { cases.clientKilledLeavesNoProcess() }
 }

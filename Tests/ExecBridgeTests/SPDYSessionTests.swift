@@ -24,6 +24,7 @@ final class SPDYSessionTests: XCTestCase {
     func testStderrIsSeparate() { cases.stderrSeparate() }
     func testStdinHalfCloseThroughCat10MiB() { cases.stdinHalfClose() }
     func testTTYResize() { cases.ttyResize() }
+    func testInputBeforeStreamsExist() { cases.earlyInput() }
     func testEveryVersion() { cases.versions() }
     func testCommandNotFound() { cases.notFoundCommand() }
     func testClientKilledLeavesNoProcess() { cases.clientKilledLeavesNoProcess() }

@@ -284,8 +284,10 @@ public final class HTTP2ExecClient: ConnectionHandler, HTTP2SessionDelegate, Ses
     // MARK: SessionEndpoint
 
     public func receive(_ event: SessionEvent) {
-        guard !finished, let h2 else { return }
-        guard isReady else {
+        guard !finished else { return }
+        // Before the connection and every channel stream exist, input waits (bounded by the
+        // caller's own pendingBytes check, which counts it).
+        guard isReady, let h2 else {
             queued.append(SessionEventCopy(event))
             return
         }

@@ -24,6 +24,8 @@ final class ExecRun: SessionEndpointDelegate {
     private var resizes: [TerminalSize]
     /// Called on each loop turn once the session is ready (tests that act mid-session).
     var onTick: ((ExecRun) -> Void)?
+    /// Hand stdin and resizes to the client at once, before its streams exist (it must queue them).
+    var early = false
 
     var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
     var stderrText: String { String(decoding: stderr, as: UTF8.self) }
@@ -58,6 +60,14 @@ final class ExecRun: SessionEndpointDelegate {
             client = c
             c.start(loop: loop, address: address, tls: tls, serverName: "localhost")
         }
+        if early {
+            for size in resizes { client.receive(.resize(size)) }
+            resizes = []
+            if let stdin {
+                stdin.withUnsafeBytes { client.receive(.data(.stdin, $0)) }
+                offset = stdin.count
+            }
+        }
         let ticker = LoopTimer(loop: loop, after: 0.005, repeats: true) { [unowned self] in self.tick() }
         let deadline = EventLoop.now() + timeout
         while status == nil && ended == nil && EventLoop.now() < deadline {
@@ -82,7 +92,7 @@ final class ExecRun: SessionEndpointDelegate {
     }
 
     private func tick() {
-        guard status == nil, ended == nil, isReady else { return }
+        guard status == nil, ended == nil, isReady || early else { return }
         if !resizes.isEmpty { client.receive(.resize(resizes.removeFirst())) }
         if let stdin {
             while offset < stdin.count && client.pendingBytes < 256 * 1024 {

@@ -75,6 +75,16 @@ struct SessionCases {
         XCTAssertEqual(r.status, .success, file: file, line: line)
     }
 
+    /// A client that hands over stdin and the first resize before its streams exist.
+    func earlyInput(file: StaticString = #filePath, line: UInt = #line) {
+        let run = ExecRun(stdin: Array("early\n".utf8), resizes: [TerminalSize(width: 77, height: 33)])
+        run.early = true
+        let tty = run.run(proto, port: harness.port, path: Self.path(["sh", "-c", "sleep 0.3; stty size; head -1"], "input=1&output=1&tty=1"),
+                          tty: true, tls: tls, timeout: 10)
+        XCTAssertTrue(tty.stdoutText.contains("33 77"), tty.stdoutText, file: file, line: line)
+        XCTAssertTrue(tty.stdoutText.contains("early"), tty.stdoutText, file: file, line: line)
+    }
+
     func versions(file: StaticString = #filePath, line: UInt = #line) {
         for version in [ChannelVersion.v1, .v2, .v3, .v4] {
             let ok = run(["sh", "-c", "echo v"], versions: [version])

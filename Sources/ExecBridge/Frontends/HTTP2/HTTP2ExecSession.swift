@@ -33,6 +33,8 @@ final class HTTP2ExecSession: SessionEndpoint {
     private var ended = false
     private var earlyStdin: [UInt8] = []
     private var earlyStdinEnded = false
+    /// A resize sent before the session started: the first size must not be lost (kubernetes#47990).
+    private var earlyResize: TerminalSize?
 
     private var h2: HTTP2Session { owner.h2 }
     private var logger: Logger { owner.logger }
@@ -127,6 +129,8 @@ final class HTTP2ExecSession: SessionEndpoint {
             early.withUnsafeBytes { bridge.endpoint(self, emitted: .data(.stdin, $0)) }
         }
         if earlyStdinEnded { bridge.endpoint(self, emitted: .halfClose(.stdin)) }
+        if let size = earlyResize { bridge.endpoint(self, emitted: .resize(size)) }
+        earlyResize = nil
         if reading { setReading(true) }
     }
 
@@ -148,7 +152,9 @@ final class HTTP2ExecSession: SessionEndpoint {
         case .resize:
             h2.consume(stream: stream, bytes: bytes.count)
             do {
-                for size in try resize.feed(bytes) { bridge?.endpoint(self, emitted: .resize(size)) }
+                for size in try resize.feed(bytes) {
+                    if let bridge { bridge.endpoint(self, emitted: .resize(size)) } else { earlyResize = size }
+                }
             } catch {
                 h2.resetStream(stream, errorCode: HTTP2ErrorCode.protocolError)
             }

@@ -23,6 +23,8 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
     /// stdin that a 2015 client wrote before every stream existed, bounded by the channel budget.
     private var earlyStdin: [UInt8] = []
     private var earlyStdinFin = false
+    /// A resize sent before every stream existed: the first size must not be lost (kubernetes#47990).
+    private var earlyResize: TerminalSize?
     private var creationTimer: LoopTimer?
     private var keepalive: LoopTimer?
     private var sawTraffic = false
@@ -171,13 +173,15 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
             early.withUnsafeBytes { bridge.endpoint(self, emitted: .data(.stdin, $0)) }
         }
         if earlyStdinFin { bridge.endpoint(self, emitted: .halfClose(.stdin)) }
+        if let size = earlyResize { bridge.endpoint(self, emitted: .resize(size)) }
+        earlyResize = nil
         if !reading, earlyStdin.isEmpty { setReading(true) }
     }
 
     private func deliverResize(_ bytes: UnsafeRawBufferPointer) {
         do {
             for size in try resize.feed(bytes) {
-                bridge?.endpoint(self, emitted: .resize(size))
+                if let bridge { bridge.endpoint(self, emitted: .resize(size)) } else { earlyResize = size }
             }
         } catch {
             logger.info("bad resize data from client; ignoring the resize stream")
