@@ -11,6 +11,8 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
     let worker: Worker
     private(set) var h2: HTTP2Session!
     private var exec: HTTP2ExecSession?
+    /// The WebSocket session of an extended CONNECT stream (RFC 8441), the other kind of session.
+    var webSocket: HTTP2WebSocketStream?
     /// Streams whose request body nobody wants: credited back as it arrives.
     private var ignoredBodies: Set<Int32> = []
     private var keepalive: LoopTimer?
@@ -28,6 +30,7 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
         settings.maxHeaderListSize = 64 * 1024
         // The client may send this much stdin before the backend took any.
         settings.initialWindowSize = UInt32(worker.config.bridge.channelBudget)
+        settings.enableConnectProtocol = true
         self.h2 = HTTP2Session(role: .server, delegate: self, settings: settings)
         connection.setOutputLowWater(worker.config.bridge.lowWater)
         keepalive = LoopTimer(loop: connection.loop, after: config.keepaliveInterval, repeats: true) { [weak self] in
@@ -127,6 +130,7 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
     func connectionDidDrain(_ connection: Connection) {
         flush()
         exec?.outputDrained()
+        webSocket?.drained()
     }
 
     func connectionDidClose(_ connection: Connection, reason: Connection.CloseReason) {
@@ -134,10 +138,12 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
         lingerTimer?.cancel()
         exec?.connectionClosed()
         exec = nil
+        webSocket?.closed()
+        webSocket = nil
     }
 
     func drain() {
-        if exec == nil { sessionEnded() }
+        if exec == nil && webSocket == nil { sessionEnded() }
     }
 
     /// After the session ended (or on a connection that only served plain requests after a
@@ -153,7 +159,8 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
     /// once, GOAWAY races the client's reading: Python's h2 fails on any frame behind it, and
     /// curl 7.88 sometimes drops DATA that arrives in the same read as GOAWAY.
     private func closeIfDone() {
-        guard closing, connection.isOpen, !h2.wantsWrite, exec?.outputPending != true, lingerTimer == nil else { return }
+        guard closing, connection.isOpen, !h2.wantsWrite, exec?.outputPending != true,
+              webSocket?.outputPending != true, lingerTimer == nil else { return }
         lingerTimer = LoopTimer(loop: connection.loop, after: config.closeLinger) { [weak self] in self?.goAway() }
     }
 
@@ -189,6 +196,12 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
         let path = headers.first(":path") ?? ""
         if let exec {
             exec.additionalStream(stream, method: method, path: path, headers: headers)
+            return
+        }
+        if webSocket != nil {
+            // One connection carries one session.
+            h2.resetStream(stream, errorCode: HTTP2ErrorCode.refusedStream)
+            flush()
             return
         }
         if method == "CONNECT" {
@@ -250,7 +263,9 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
     }
 
     func http2Session(_ s: HTTP2Session, didReceiveData bytes: UnsafeRawBufferPointer, stream: Int32) {
-        if let exec, exec.owns(stream) {
+        if let webSocket, webSocket.stream == stream {
+            webSocket.received(bytes)
+        } else if let exec, exec.owns(stream) {
             exec.data(bytes, stream: stream)
         } else {
             s.consume(stream: stream, bytes: bytes.count)
@@ -258,16 +273,19 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
     }
 
     func http2Session(_ s: HTTP2Session, didReceiveEndStream stream: Int32) {
+        if let webSocket, webSocket.stream == stream { webSocket.peerEnded() }
         if let exec, exec.owns(stream) { exec.streamEnded(stream) }
     }
 
     func http2Session(_ s: HTTP2Session, didCloseStream stream: Int32, errorCode: UInt32) {
         ignoredBodies.remove(stream)
+        if let webSocket, webSocket.stream == stream { webSocket.closed() }
         if let exec, exec.owns(stream) { exec.streamClosed(stream, errorCode: errorCode) }
     }
 
     func http2Session(_ s: HTTP2Session, streamCanSendMore stream: Int32) {
         exec?.outputDrained()
+        webSocket?.drained()
     }
 
     func http2Session(_ s: HTTP2Session, didReceiveGoAway lastStreamID: Int32, errorCode: UInt32) {
