@@ -2,6 +2,7 @@ import Foundation
 @testable import ExecBridge
 import ExecModel
 import Reactor
+import WebSocket
 import XCTest
 
 /// The third generation over the HTTP/1.1 upgrade: the in-repo WebSocket client, the gateway, the
@@ -179,6 +180,79 @@ final class WebSocketSessionTests: XCTestCase {
         let socket = try handshake("Content-Length: 0\r\n", method: "POST")
         let response = try XCTUnwrap(socket.readResponse())
         XCTAssertEqual(response.status, 405)
+    }
+
+    // MARK: Protocol errors and keepalive (raw frames)
+
+    /// Upgrades a raw socket on `argv` (stdin asked) and returns it past the 101 and the marker.
+    private func upgraded(_ argv: [String], protocol token: String = "v5.channel.k8s.io") throws -> RawSocket {
+        let socket = try RawSocket(port: harness.port)
+        socket.send("GET \(SessionCases.path(argv, "input=1&output=1&error=1")) HTTP/1.1\r\nHost: gw\r\n"
+                    + "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                    + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: \(token)\r\n\r\n")
+        let (head, frames) = switchingHead(socket, frameBytes: 3)
+        XCTAssertTrue(head.hasPrefix("HTTP/1.1 101 "), head)
+        XCTAssertEqual(frames, [0x82, 0x01, 0x01], "exactly the connected marker so far")
+        return socket
+    }
+
+    private func masked(_ opcode: WebSocketOpcode, _ payload: [UInt8]) -> [UInt8] {
+        payload.withUnsafeBytes {
+            WebSocketFrameEncoder.encodeFrame(opcode: opcode, payload: $0, maskingKey: WebSocketMaskingKey(1, 2, 3, 4))
+        }
+    }
+
+    /// Reads `count` bytes (or what arrives before the peer closes).
+    private func readBytes(_ socket: RawSocket, _ count: Int) -> [UInt8] {
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: count)
+        while out.count < count {
+            let n = recv(socket.fd, &buffer, count - out.count, 0)
+            if n <= 0 { break }
+            out.append(contentsOf: buffer[0..<n])
+        }
+        return out
+    }
+
+    /// The code of a close frame at the start of `bytes` (nil if it is not one).
+    private func closeCode(_ bytes: [UInt8]) -> Int? {
+        guard bytes.count >= 4, bytes[0] == 0x88 else { return nil }
+        return Int(bytes[2]) << 8 | Int(bytes[3])
+    }
+
+    func testUnmaskedClientFrameIsClosedWith1002AndEndsTheCommand() throws {
+        let marker = "wsunmasked\(Int.random(in: 100_000...999_999))"
+        let socket = try upgraded(["sh", "-c", "cat", marker])
+        socket.send([0x82, 0x02, 0x00, 0x41]) // stdin "A", but not masked
+        XCTAssertEqual(closeCode(readBytes(socket, 4)), 1002)
+        XCTAssertTrue(socket.peerClosed())
+        let deadline = EventLoop.now() + 15
+        while !processes(containing: marker).isEmpty && EventLoop.now() < deadline { usleep(50_000) }
+        XCTAssertEqual(processes(containing: marker), [], "the command outlived its client")
+    }
+
+    func testMalformedV5CloseSignalIsAProtocolError() throws {
+        let socket = try upgraded(["cat"])
+        socket.send(masked(.binary, [0xFF, 0x00, 0x00]))
+        XCTAssertEqual(closeCode(readBytes(socket, 4)), 1002)
+    }
+
+    func testV5CloseSignalOnRawFramesGivesTheStatus() throws {
+        let socket = try upgraded(["wc", "-c"])
+        socket.send(masked(.binary, [0x00] + Array("abc".utf8)))
+        socket.send(masked(.binary, [0xFF, 0x00]))
+        let success = Array(#"{"metadata":{},"status":"Success"}"#.utf8)
+        let expected: [UInt8] = [0x82, 0x03, 0x01, UInt8(ascii: "3"), 0x0A, 0x82, UInt8(1 + success.count), 0x03]
+            + success + [0x88, 0x02, 0x03, 0xE8]
+        XCTAssertEqual(readBytes(socket, expected.count), expected, "stdout, status, close 1000")
+        socket.send(masked(.close, [0x03, 0xE8]))
+        XCTAssertTrue(socket.peerClosed(), "the gateway closes once the client answered the close")
+    }
+
+    func testIdleSessionIsPinged() throws {
+        harness = try GatewayHarness { $0.bridge.keepaliveInterval = 0.05 }
+        let socket = try upgraded(["sleep", "5"])
+        XCTAssertEqual(readBytes(socket, 2), [0x89, 0x00], "an empty ping while nothing else moves")
     }
 
     func testRefusalReachesTheClientAsAFailureStatus() {

@@ -219,8 +219,7 @@ public final class WebSocketExecClient: ConnectionHandler, WebSocketConnectionDe
         switch event {
         case .data(let number, let bytes):
             switch Channel(rawValue: number) {
-            case .stdout?, .stderr?:
-                let channel = Channel(rawValue: number)!
+            case let channel? where channel == .stdout || channel == .stderr:
                 if openOutputs.contains(channel) { delegate?.endpoint(self, emitted: .data(channel, bytes)) }
             case .error?:
                 if errorBytes.count + bytes.count <= 64 * 1024 { errorBytes.append(contentsOf: bytes) }
