@@ -7,7 +7,8 @@ import XCTest
 /// Runs one exec session through an in-repo client against a gateway, on a loop driven by the
 /// test thread, feeding stdin with backpressure and collecting what a user would see.
 final class ExecRun: SessionEndpointDelegate {
-    enum Wire { case spdy, h2Prior, h2Upgrade, h2TLS }
+    /// `.ws` offers its subprotocols in order (empty: no `Sec-WebSocket-Protocol`, the unnamed protocol).
+    enum Wire: Equatable { case spdy, h2Prior, h2Upgrade, h2TLS, ws([WebSocketSubprotocol]) }
 
     var stdout: [UInt8] = []
     var stderr: [UInt8] = []
@@ -59,6 +60,10 @@ final class ExecRun: SessionEndpointDelegate {
             let c = HTTP2ExecClient(options: options, transport: transport, delegate: self)
             client = c
             c.start(loop: loop, address: address, tls: tls, serverName: "localhost")
+        case .ws(let subprotocols):
+            let c = WebSocketExecClient(options: options, subprotocols: subprotocols, delegate: self)
+            client = c
+            c.start(loop: loop, address: address, tls: tls, serverName: "localhost")
         }
         if early {
             for size in resizes { client.receive(.resize(size)) }
@@ -88,6 +93,7 @@ final class ExecRun: SessionEndpointDelegate {
     var isReady: Bool {
         if let c = client as? SPDYExecClient { return c.isReady }
         if let c = client as? HTTP2ExecClient { return c.isReady }
+        if let c = client as? WebSocketExecClient { return c.isReady }
         return false
     }
 
@@ -113,6 +119,7 @@ final class ExecRun: SessionEndpointDelegate {
     func kill() {
         if let c = client as? SPDYExecClient { c.abort() }
         if let c = client as? HTTP2ExecClient { c.abort() }
+        if let c = client as? WebSocketExecClient { c.abort() }
         ended = .clientGone
     }
 

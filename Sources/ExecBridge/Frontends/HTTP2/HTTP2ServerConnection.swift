@@ -11,6 +11,8 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
     let worker: Worker
     private(set) var h2: HTTP2Session!
     private var exec: HTTP2ExecSession?
+    /// The WebSocket session of an extended CONNECT stream (RFC 8441), the other kind of session.
+    var webSocket: HTTP2WebSocketStream?
     /// Streams whose request body nobody wants: credited back as it arrives.
     private var ignoredBodies: Set<Int32> = []
     private var keepalive: LoopTimer?
@@ -30,6 +32,8 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
         settings.maxHeaderListSize = 64 * 1024
         // The client may send this much stdin before the backend took any.
         settings.initialWindowSize = UInt32(worker.config.bridge.channelBudget)
+        // RFC 8441: WebSocket clients behind an HTTP/2 hop reach the channel protocol by CONNECT.
+        settings.enableConnectProtocol = true
         self.trace = FrameTrace.begin(worker: worker, generation: .h2, upgrade: nil)
         self.h2 = HTTP2Session(role: .server, delegate: self, settings: settings)
         connection.setOutputLowWater(worker.config.bridge.lowWater)
@@ -132,6 +136,7 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
     func connectionDidDrain(_ connection: Connection) {
         flush()
         exec?.outputDrained()
+        webSocket?.drained()
     }
 
     func connectionDidClose(_ connection: Connection, reason: Connection.CloseReason) {
@@ -140,10 +145,12 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
         lingerTimer?.cancel()
         exec?.connectionClosed()
         exec = nil
+        webSocket?.closed()
+        webSocket = nil
     }
 
     func drain() {
-        if exec == nil { sessionEnded() }
+        if exec == nil && webSocket == nil { sessionEnded() }
     }
 
     /// After the session ended (or on a connection that only served plain requests after a
@@ -159,7 +166,8 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
     /// once, GOAWAY races the client's reading: Python's h2 fails on any frame behind it, and
     /// curl 7.88 sometimes drops DATA that arrives in the same read as GOAWAY.
     private func closeIfDone() {
-        guard closing, connection.isOpen, !h2.wantsWrite, exec?.outputPending != true, lingerTimer == nil else { return }
+        guard closing, connection.isOpen, !h2.wantsWrite, exec?.outputPending != true,
+              webSocket?.outputPending != true, lingerTimer == nil else { return }
         lingerTimer = LoopTimer(loop: connection.loop, after: config.closeLinger) { [weak self] in self?.goAway() }
     }
 
@@ -196,6 +204,12 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
         let path = headers.first(":path") ?? ""
         if let exec {
             exec.additionalStream(stream, method: method, path: path, headers: headers)
+            return
+        }
+        if webSocket != nil {
+            // One connection carries one session.
+            h2.resetStream(stream, errorCode: HTTP2ErrorCode.refusedStream)
+            flush()
             return
         }
         if method == "CONNECT" {
@@ -257,7 +271,9 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
     }
 
     func http2Session(_ s: HTTP2Session, didReceiveData bytes: UnsafeRawBufferPointer, stream: Int32) {
-        if let exec, exec.owns(stream) {
+        if let webSocket, webSocket.stream == stream {
+            webSocket.received(bytes)
+        } else if let exec, exec.owns(stream) {
             exec.data(bytes, stream: stream)
         } else {
             s.consume(stream: stream, bytes: bytes.count)
@@ -265,16 +281,19 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
     }
 
     func http2Session(_ s: HTTP2Session, didReceiveEndStream stream: Int32) {
+        if let webSocket, webSocket.stream == stream { webSocket.peerEnded() }
         if let exec, exec.owns(stream) { exec.streamEnded(stream) }
     }
 
     func http2Session(_ s: HTTP2Session, didCloseStream stream: Int32, errorCode: UInt32) {
         ignoredBodies.remove(stream)
+        if let webSocket, webSocket.stream == stream { webSocket.closed() }
         if let exec, exec.owns(stream) { exec.streamClosed(stream, errorCode: errorCode) }
     }
 
     func http2Session(_ s: HTTP2Session, streamCanSendMore stream: Int32) {
         exec?.outputDrained()
+        webSocket?.drained()
     }
 
     func http2Session(_ s: HTTP2Session, didReceiveGoAway lastStreamID: Int32, errorCode: UInt32) {

@@ -1,0 +1,329 @@
+import ExecModel
+import HTTP1
+import Reactor
+import WebSocket
+
+/// The client side of the WebSocket exec generation (spec §6), as client-go's v5 executor behaves:
+/// a GET upgrade offering the subprotocols in preference order (v5 then v4 by default), handshake
+/// verification, masked frames, channel framing (binary or base64), stdin half-close by the v5
+/// close signal `[255, 0]`, resize on channel 4, pings, and the status read from channel 3.
+///
+/// Below v5 the channel protocol has no stdin EOF: `.halfClose(.stdin)` cannot be sent and is
+/// dropped (`stdinHalfCloseDropped` tells), so a command that reads stdin to its end never ends
+/// on its own there; it ends when it exits by itself or the session is terminated.
+///
+/// Like the SPDY and HTTP/2 clients it is a `SessionEndpoint`: toward a `ws://` upstream it is the
+/// gateway's backend session; in tests a small delegate collects its events.
+public final class WebSocketExecClient: ConnectionHandler, WebSocketConnectionDelegate, SessionEndpoint {
+    public private(set) var upgradeResponse: HTTPResponseHead?
+    /// The subprotocol the server chose (`.unnamed` when none was offered and none echoed).
+    public private(set) var subprotocol: WebSocketSubprotocol?
+    public var version: ChannelVersion? { subprotocol?.version }
+    /// Whether the upgrade is done (stdin may be sent from then on; earlier events are queued).
+    public private(set) var isReady = false
+    /// Why the session failed without a status from the server (for tests and the CLI).
+    public private(set) var lastFailure: ExecStatus?
+    /// A stdin half-close arrived on a version that cannot carry it (≤ v4).
+    public private(set) var stdinHalfCloseDropped = false
+    /// The server's close frame code, once it arrived.
+    public private(set) var closeCode: WebSocketCloseCode?
+
+    private let options: ExecClientOptions
+    private let offered: [WebSocketSubprotocol]
+    private weak var delegate: SessionEndpointDelegate?
+    private var connection: Connection?
+    private let key = WebSocketHandshake.makeClientKey()
+    private var parser = HTTPResponseParser()
+    private var refusedBody: [UInt8] = []
+    private var refusedLength: Int?
+    private var ws: WebSocketConnection?
+    private var writer: ChannelMessageWriter?
+    private var reader: ChannelMessageReader?
+    private var errorBytes: [UInt8] = []
+    private var openOutputs: Set<Channel> = []
+    private var queued: [SessionEventCopy] = []
+    private var finished = false
+    private var pingTimer: LoopTimer?
+    private let pingInterval: Double
+
+    /// - Parameter subprotocols: offered in this order; empty sends no `Sec-WebSocket-Protocol`
+    ///   (a client of the unnamed binary protocol).
+    public init(options: ExecClientOptions, subprotocols: [WebSocketSubprotocol] = [.v5, .v4],
+                delegate: SessionEndpointDelegate, pingInterval: Double = 5) {
+        self.options = options
+        self.offered = subprotocols
+        self.delegate = delegate
+        self.pingInterval = pingInterval
+    }
+
+    /// Connects (`tls` for `wss://`) and upgrades. Everything after is reported through the delegate.
+    public func start(loop: EventLoop, address: SocketAddress, tls: TLSContext? = nil, serverName: String? = nil) {
+        connection = Connection.connect(loop: loop, to: address, tls: tls, serverName: serverName, handler: self)
+        if connection == nil { fail("cannot connect to \(address)") }
+    }
+
+    // MARK: ConnectionHandler
+
+    public func connectionDidConnect(_ connection: Connection) {
+        var headers = HTTPHeaders()
+        headers.add("Host", options.authority)
+        for line in WebSocketHandshake.requestHeaders(key: key, protocols: offered.map(\.token)) {
+            headers.add(line.name, line.value)
+        }
+        for (name, value) in options.headers { headers.add(name, value) }
+        connection.write(HTTPRequestHead(method: "GET", target: options.path, headers: headers).serialized())
+    }
+
+    public func connectionDidRead(_ connection: Connection) {
+        if ws == nil { readUpgradeResponse(connection) }
+        guard let ws, connection.isOpen else { return }
+        connection.consumeInput { chunk in
+            ws.receive(chunk)
+            return chunk.count
+        }
+    }
+
+    public func connectionDidDrain(_ connection: Connection) {
+        delegate?.endpointDidDrain(self)
+    }
+
+    public func connectionDidClose(_ connection: Connection, reason: Connection.CloseReason) {
+        pingTimer?.cancel()
+        self.connection = nil
+        guard !finished else { return }
+        if let response = upgradeResponse, response.status != 101 { return refused(response) }
+        guard ws != nil else { return fail("connection closed before the upgrade (\(reason))") }
+        // No close frame: whatever status arrived is final; none at all is a lost server for
+        // v4+ (they always send one), and success for older versions.
+        finishWithStatus(closedCleanly: false)
+    }
+
+    private func readUpgradeResponse(_ connection: Connection) {
+        if let response = upgradeResponse {
+            // Collecting the body of a refusal.
+            connection.consumeInput { chunk in
+                refusedBody.append(contentsOf: chunk.prefix(max(0, 64 * 1024 - refusedBody.count)))
+                return chunk.count
+            }
+            if let refusedLength, refusedBody.count >= refusedLength { refused(response) }
+            return
+        }
+        var step: HTTPParseStep<HTTPResponseHead> = .needMore
+        connection.consumeInput { chunk in
+            step = parser.feed(chunk)
+            if case .head(_, let consumed) = step { return consumed }
+            return chunk.count
+        }
+        switch step {
+        case .needMore:
+            return
+        case .failure(let error):
+            fail("bad upgrade response: \(error.message)")
+        case .head(let head, _):
+            upgradeResponse = head
+            guard head.status == 101 else {
+                refusedLength = Int(head.headers[first: "content-length"] ?? "")
+                if refusedLength == 0 { return refused(head) }
+                return readUpgradeResponse(connection)
+            }
+            upgraded(head, loop: connection.loop)
+        }
+    }
+
+    private func upgraded(_ head: HTTPResponseHead, loop: EventLoop) {
+        let chosen: String?
+        do throws(WebSocketResponseError) {
+            chosen = try WebSocketHandshake.verifyServerResponse(status: head.status, headers: { head.headers.values($0) },
+                                                                  key: key, offeredProtocols: offered.map(\.token))
+        } catch {
+            return fail("bad WebSocket handshake: \(error)")
+        }
+        let subprotocol: WebSocketSubprotocol
+        if let chosen {
+            guard let known = WebSocketSubprotocol(token: chosen) else { return fail("server chose unknown subprotocol \(chosen)") }
+            subprotocol = known
+        } else {
+            // A server that echoes nothing speaks the unnamed protocol; client-go refuses that
+            // after offering v5/v4, and so do we.
+            guard offered.isEmpty else { return fail("server chose no subprotocol (offered \(offered.map(\.token)))") }
+            subprotocol = .unnamed
+        }
+        self.subprotocol = subprotocol
+        let ws = WebSocketConnection(role: .client)
+        ws.delegate = self
+        self.ws = ws
+        writer = ChannelMessageWriter(base64: subprotocol.base64)
+        reader = ChannelMessageReader(base64: subprotocol.base64, closeSignal: subprotocol.version >= .v5)
+        if options.stdout { openOutputs.insert(.stdout) }
+        if options.stderr { openOutputs.insert(.stderr) }
+        isReady = true
+        pingTimer = LoopTimer(loop: loop, after: pingInterval, repeats: true) { [weak self] in
+            self?.ws?.ping()
+        }
+        let events = queued
+        queued = []
+        for event in events { event.deliver(to: self) }
+    }
+
+    private func refused(_ head: HTTPResponseHead) {
+        guard !finished else { return }
+        var message = refusedBody.isEmpty ? "\(head.status) \(head.reason)" : String(decoding: refusedBody, as: UTF8.self)
+        var reason = "InternalError"
+        if let status = try? JSONValue.parse(refusedBody), let m = status["message"]?.stringValue {
+            message = m
+            reason = status["reason"]?.stringValue ?? reason
+        }
+        if (300..<400).contains(head.status) {
+            message = "server redirected the exec request (\(head.status)); redirects are not followed"
+        }
+        complete(.failure(message: message, reason: reason, code: head.status))
+    }
+
+    // MARK: WebSocketConnectionDelegate
+
+    public func webSocket(_ connection: WebSocketConnection, write bytes: UnsafeRawBufferPointer) {
+        self.connection?.write(bytes)
+    }
+
+    public func webSocket(_ connection: WebSocketConnection, didReceiveMessageStart opcode: WebSocketOpcode) {
+        reader?.start()
+    }
+
+    public func webSocket(_ connection: WebSocketConnection, didReceiveData bytes: UnsafeRawBufferPointer) {
+        do throws(ChannelMessageReader.Failure) {
+            try reader?.feed(bytes) { deliver($0) }
+        } catch {
+            channelError(error)
+        }
+    }
+
+    public func webSocketDidReceiveMessageEnd(_ connection: WebSocketConnection) {
+        do throws(ChannelMessageReader.Failure) {
+            try reader?.end { deliver($0) }
+        } catch {
+            channelError(error)
+        }
+    }
+
+    public func webSocket(_ connection: WebSocketConnection, didReceiveClose code: WebSocketCloseCode?, reason: String) {
+        closeCode = code
+        finishWithStatus(closedCleanly: true)
+    }
+
+    public func webSocket(_ connection: WebSocketConnection, didFail code: WebSocketCloseCode, reason: String) {
+        fail("WebSocket protocol error from server (\(code)): \(reason)")
+    }
+
+    private func deliver(_ event: ChannelMessageReader.Event) {
+        guard !finished else { return }
+        switch event {
+        case .data(let number, let bytes):
+            switch Channel(rawValue: number) {
+            case let channel? where channel == .stdout || channel == .stderr:
+                if openOutputs.contains(channel) { delegate?.endpoint(self, emitted: .data(channel, bytes)) }
+            case .error?:
+                if errorBytes.count + bytes.count <= 64 * 1024 { errorBytes.append(contentsOf: bytes) }
+            default:
+                break
+            }
+        case .closeSignal(let number):
+            if let channel = Channel(rawValue: number), openOutputs.remove(channel) != nil {
+                delegate?.endpoint(self, emitted: .halfClose(channel))
+            }
+        }
+    }
+
+    private func channelError(_ error: ChannelMessageReader.Failure) {
+        switch error {
+        case .badBase64:
+            break // the message is dropped, as wsstream does
+        case .badCloseSignal:
+            ws?.close(code: .protocolError, reason: "\(error)")
+            fail("channel protocol error from server: \(error)")
+        }
+    }
+
+    // MARK: Ending
+
+    private func finishWithStatus(closedCleanly: Bool) {
+        guard !finished, let version else { return }
+        for channel in openOutputs.sorted(by: { $0.rawValue < $1.rawValue }) {
+            delegate?.endpoint(self, emitted: .halfClose(channel))
+        }
+        openOutputs.removeAll()
+        if errorBytes.isEmpty && version.hasStatusJSON {
+            return fail(closedCleanly ? "server closed the session without a status" : "lost connection to server")
+        }
+        complete(ExecStatus.decode(errorBytes, version: version))
+    }
+
+    private func complete(_ status: ExecStatus) {
+        guard !finished else { return }
+        finished = true
+        pingTimer?.cancel()
+        lastFailure = status.exitCode == nil ? status : nil
+        delegate?.endpoint(self, emitted: .exit(status))
+        ws?.close(code: .normalClosure)
+        connection?.closeGracefully(linger: 1)
+    }
+
+    private func fail(_ message: String) {
+        guard !finished else { return }
+        finished = true
+        pingTimer?.cancel()
+        lastFailure = .internalError(message)
+        delegate?.endpoint(self, didEnd: .backendGone)
+        connection?.close()
+    }
+
+    /// Closes the socket at once, as a killed client would.
+    public func abort() {
+        finished = true
+        pingTimer?.cancel()
+        connection?.close()
+    }
+
+    // MARK: SessionEndpoint
+
+    public func receive(_ event: SessionEvent) {
+        guard !finished else { return }
+        guard isReady, let ws, let writer, let subprotocol else {
+            queued.append(SessionEventCopy(event))
+            return
+        }
+        let send: ChannelMessageWriter.Send = { isText, head, body in
+            if isText { ws.sendText(head, body) } else { ws.sendBinary(head, body) }
+        }
+        switch event {
+        case .data(.stdin, let bytes):
+            guard options.stdin, !bytes.isEmpty else { return }
+            writer.write(channel: Channel.stdin.rawValue, bytes, send: send)
+        case .halfClose(.stdin):
+            guard options.stdin else { return }
+            if subprotocol.version >= .v5 {
+                writer.writeCloseSignal(channel: Channel.stdin.rawValue, send: send)
+            } else {
+                stdinHalfCloseDropped = true
+            }
+        case .resize(let size):
+            guard options.tty, subprotocol.version.hasResize else { return }
+            size.encoded.withUnsafeBytes { writer.write(channel: Channel.resize.rawValue, $0, send: send) }
+        default:
+            break
+        }
+    }
+
+    public var pendingBytes: Int { (connection?.outputCount ?? 0) + queued.reduce(0) { $0 + $1.size } }
+
+    public func setReading(_ on: Bool) {
+        if on { connection?.resumeReading() } else { connection?.pauseReading() }
+    }
+
+    public func terminate(_ reason: EndReason) {
+        pingTimer?.cancel()
+        guard !finished else { return }
+        finished = true
+        ws?.close(code: reason == .completed ? .normalClosure : .goingAway)
+        connection?.closeGracefully(linger: 1)
+    }
+}
