@@ -1,0 +1,55 @@
+# Input a user would throw at the gateway by hand or by mistake: a broken HTTP/2 connection start, channel streams
+# the spec refuses (unknown or duplicate streamtype, another path → RST_STREAM REFUSED_STREAM), an oversized
+# HTTP/1.1 head (431). After each, the gateway must still answer /healthz. Gateway mode only.
+
+in_mode gateway || return 0
+
+healthy_after() {
+    healthy "$PORT" && return 0
+    WHY="/healthz is not ok afterwards (gateway log: $(tail -n 2 "$CASE_DIR/gateway.log" | tr '\n' ' '))"
+    return 1
+}
+
+# probe NAME ARGS...: h2/h2_probe.py; its key=value lines become the report.
+probe() {
+    local name="$1"
+    shift
+    run_cmd "$name" "" "$PY" "$COMPAT_DIR/h2/h2_probe.py" "$@"
+    REPORT="$OUT"
+}
+
+if [ "$H2_CASES" = 1 ] && needs h2-bad-input py:h2; then
+    if wanted h2-garbage-after-preface; then
+        # RFC 9113 §3.4: the preface must be followed by SETTINGS; anything else is a connection error.
+        probe h2-garbage-after-preface garbage-after-preface "$PORT"
+        check h2-garbage-after-preface 'expect_rc 0' 'expect_report goaway_code 1' 'expect_report closed 1' healthy_after
+    fi
+
+    if wanted h2-bad-preface-magic; then
+        # "PRI * HTTP/2.0" then garbage instead of "SM": no session may start; an HTTP/1.1 error answer or a
+        # GOAWAY, then the connection closes (RFC 9113 §3.4 lets the GOAWAY be omitted).
+        probe h2-bad-preface-magic bad-magic "$PORT"
+        st="$(report_value http1_status)"
+        fr="$(report_value frames)"
+        check h2-bad-preface-magic 'expect_rc 0' 'expect_report closed 1' \
+            "case '$st:$fr' in [45]??:* | :GOAWAY | :*,GOAWAY | :) ;; *) WHY=\"answer '$st' frames '$fr'\"; false ;; esac" \
+            healthy_after
+    fi
+
+    refusal_url="$(exec_url main stdout echo still here)"
+    for bad in unknown-streamtype:--streamtype=bogus duplicate-streamtype:--streamtype=error other-path:--other-path; do
+        name="h2-${bad%%:*}-refused"
+        wanted "$name" || continue
+        probe "$name" refused "$refusal_url" "${bad#*:}"
+        # The refused stream is reset with REFUSED_STREAM (7); the session itself goes on and succeeds.
+        check "$name" 'expect_rc 0' 'expect_report first_status 200' 'expect_report bad_reset_code 7' \
+            'expect_report stdout "still here"' 'expect_report error_stream "$ST_SUCCESS"' healthy_after
+    done
+fi
+
+if wanted http1-header-70KiB-431 && needs http1-header-70KiB-431 cmd:curl; then
+    big="$(head -c 71680 /dev/zero | tr '\0' a)"
+    run_curl http1-header-70KiB-431 "" --http1.1 -H "X-Big: $big" "$(exec_url main stdout echo never)"
+    check http1-header-70KiB-431 'expect_rc 0' 'expect_file_contains "$HDR" "HTTP/1.1 431"' \
+        'expect_out_contains "\"reason\":\"RequestHeaderFieldsTooLarge\""' 'expect_out_contains "\"code\":431"' healthy_after
+fi

@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""h2_probe: sends the HTTP/2 input a well-behaved client never sends, and reports what came back.
+
+    h2_probe.py garbage-after-preface PORT    valid client magic, then bytes that are no SETTINGS frame
+    h2_probe.py bad-magic PORT                "PRI * HTTP/2.0\\r\\n\\r\\n" followed by garbage, not "SM\\r\\n\\r\\n"
+    h2_probe.py refused URL (--streamtype T | --other-path)
+        a channel-mode session (error stream with the v4 offer, then stdout) with one extra stream in between:
+        streamtype T (unknown or duplicate), or a stdout stream on another exec path.
+
+Prints key=value lines (the suite checks them): frames (types received, in order), goaway_code, goaway_debug,
+closed, http1_status; for refused: bad_reset_code or bad_status, first_status, stdout, error_stream.
+Loopback only, every wait bounded (--timeout, 10 s). Exit 0 when it could run the probe, 1 otherwise.
+"""
+
+import argparse
+import socket
+import sys
+import time
+import urllib.parse
+
+import h2.config
+import h2.connection
+import h2.events
+import h2.exceptions
+
+MAGIC = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+FRAME_NAMES = {0: "DATA", 1: "HEADERS", 2: "PRIORITY", 3: "RST_STREAM", 4: "SETTINGS", 5: "PUSH_PROMISE",
+               6: "PING", 7: "GOAWAY", 8: "WINDOW_UPDATE", 9: "CONTINUATION"}
+MAX_READ = 1 << 20
+
+
+def out(key, value):
+    sys.stdout.write("%s=%s\n" % (key, value))
+
+
+def read_all(sock, timeout):
+    """Everything the server sends until it closes (closed=1) or `timeout` passes (closed=0), at most 1 MiB."""
+    deadline = time.monotonic() + timeout
+    buf = b""
+    while len(buf) < MAX_READ:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return buf, False
+        sock.settimeout(left)
+        try:
+            data = sock.recv(65536)
+        except socket.timeout:
+            return buf, False
+        except ConnectionResetError:
+            return buf, True
+        if not data:
+            return buf, True
+        buf += data
+    return buf, False
+
+
+def report_frames(buf):
+    """Names the frames in `buf` (server frames, no preface) and the GOAWAY's code and debug text."""
+    names = []
+    pos = 0
+    while pos + 9 <= len(buf):
+        length = int.from_bytes(buf[pos:pos + 3], "big")
+        ftype = buf[pos + 3]
+        payload = buf[pos + 9:pos + 9 + length]
+        names.append(FRAME_NAMES.get(ftype, "TYPE%d" % ftype))
+        if ftype == 7 and len(payload) >= 8:
+            out("goaway_last_stream", int.from_bytes(payload[0:4], "big") & 0x7FFFFFFF)
+            out("goaway_code", int.from_bytes(payload[4:8], "big"))
+            out("goaway_debug", payload[8:].decode("utf-8", "replace").replace("\n", " "))
+        pos += 9 + length
+    out("frames", ",".join(names))
+
+
+def raw_probe(port, payload, timeout):
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    sock.sendall(payload)
+    buf, closed = read_all(sock, timeout)
+    sock.close()
+    out("bytes", len(buf))
+    if buf.startswith(b"HTTP/1."):
+        line = buf.split(b"\r\n", 1)[0].decode("latin-1")
+        out("http1_status", line.split(" ")[1] if " " in line else "?")
+    else:
+        report_frames(buf)
+    out("closed", 1 if closed else 0)
+
+
+def refused(url, streamtype, other_path, timeout):
+    u = urllib.parse.urlsplit(url)
+    path = u.path + ("?" + u.query if u.query else "")
+    sock = socket.create_connection((u.hostname, u.port or 80), timeout=timeout)
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+    conn.initiate_connection()
+    deadline = time.monotonic() + timeout
+    state = {"status": {}, "reset": {}, "data": {}, "ended": set()}
+
+    def headers(kind, p=path, offer=False):
+        h = [(":method", "POST"), (":scheme", "http"), (":authority", u.netloc), (":path", p), ("streamtype", kind)]
+        return h + ([("x-stream-protocol-version", "v4.channel.k8s.io")] if offer else [])
+
+    def pump(done):
+        sock.sendall(conn.data_to_send())
+        while not done():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("timed out")
+            sock.settimeout(left)
+            data = sock.recv(65536)
+            if not data:
+                return
+            for ev in conn.receive_data(data):
+                sid = getattr(ev, "stream_id", None)
+                if isinstance(ev, h2.events.ResponseReceived):
+                    state["status"][sid] = dict(ev.headers).get(":status")
+                elif isinstance(ev, h2.events.DataReceived):
+                    state["data"][sid] = state["data"].get(sid, b"") + ev.data
+                    conn.acknowledge_received_data(ev.flow_controlled_length, sid)
+                elif isinstance(ev, h2.events.StreamReset):
+                    state["reset"][sid] = int(ev.error_code)
+                    state["ended"].add(sid)
+                elif isinstance(ev, h2.events.StreamEnded):
+                    state["ended"].add(sid)
+            sock.sendall(conn.data_to_send())
+
+    conn.send_headers(1, headers("error", offer=True))
+    pump(lambda: 1 in state["status"] or 1 in state["ended"])
+    out("first_status", state["status"].get(1, ""))
+    if other_path:
+        bad = path.replace("/exec", "/exec-elsewhere", 1) if "/exec" in path else path + "x"
+        conn.send_headers(3, headers("stdout", p=bad))
+    else:
+        conn.send_headers(3, headers(streamtype))
+    pump(lambda: 3 in state["status"] or 3 in state["ended"])
+    if 3 in state["reset"]:
+        out("bad_reset_code", state["reset"][3])
+    else:
+        out("bad_status", state["status"].get(3, ""))
+    conn.send_headers(5, headers("stdout"))
+    pump(lambda: 1 in state["ended"] and 5 in state["ended"])
+    out("stdout", state["data"].get(5, b"").decode("utf-8", "replace").strip())
+    out("error_stream", state["data"].get(1, b"").decode("utf-8", "replace"))
+    conn.close_connection()
+    try:
+        sock.sendall(conn.data_to_send())
+    except OSError:
+        pass
+    sock.close()
+
+
+def main(argv):
+    p = argparse.ArgumentParser(prog="h2_probe.py", description=__doc__.split("\n")[0])
+    p.add_argument("--timeout", type=float, default=10.0)
+    sub = p.add_subparsers(dest="probe", required=True)
+    for name in ("garbage-after-preface", "bad-magic"):
+        sub.add_parser(name).add_argument("port", type=int)
+    r = sub.add_parser("refused")
+    r.add_argument("url")
+    g = r.add_mutually_exclusive_group(required=True)
+    g.add_argument("--streamtype")
+    g.add_argument("--other-path", action="store_true")
+    opts = p.parse_args(argv)
+    try:
+        if opts.probe == "garbage-after-preface":
+            raw_probe(opts.port, MAGIC + b"this is not an HTTP/2 frame at all\r\n", opts.timeout)
+        elif opts.probe == "bad-magic":
+            raw_probe(opts.port, b"PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n" + b"\x00" * 32, opts.timeout)
+        else:
+            refused(opts.url, opts.streamtype, opts.other_path, opts.timeout)
+    except (OSError, TimeoutError, h2.exceptions.H2Error) as e:
+        out("error", str(e).replace("\n", " "))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
