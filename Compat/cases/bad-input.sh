@@ -1,6 +1,6 @@
 # Input a user would throw at the gateway by hand or by mistake: a broken HTTP/2 connection start, channel streams
 # the spec refuses (unknown or duplicate streamtype, another path → RST_STREAM REFUSED_STREAM), an oversized
-# HTTP/1.1 head (431). After each, the gateway must still answer /healthz. Gateway mode only.
+# header (HTTP/1.1: 431; HTTP/2: the stream is refused, the connection lives on). After each, the gateway must still answer /healthz. Gateway mode only.
 
 in_mode gateway || return 0
 
@@ -34,6 +34,17 @@ if [ "$H2_CASES" = 1 ] && needs h2-bad-input py:h2; then
         check h2-bad-preface-magic 'expect_rc 0' 'expect_report closed 1' \
             "case '$st:$fr' in [45]??:* | :GOAWAY | :*,GOAWAY | :) ;; *) WHY=\"answer '$st' frames '$fr'\"; false ;; esac" \
             healthy_after
+    fi
+
+    if wanted h2-header-70KiB-refused; then
+        # Above the advertised SETTINGS_MAX_HEADER_LIST_SIZE (64 KiB): the stream is reset (the gateway uses
+        # PROTOCOL_ERROR) or answered 431; the connection itself goes on serving.
+        probe h2-header-70KiB-refused big-header "$PORT" --size 71680
+        code="$(report_value big_reset_code)"
+        st="$(report_value big_status)"
+        check h2-header-70KiB-refused 'expect_rc 0' \
+            "[ -n '$code' ] || [ '$st' = 431 ] || { WHY=\"answered '$st' to a 70 KiB header\"; false; }" \
+            'expect_report next_status 200' 'expect_report next_body ok'
     fi
 
     refusal_url="$(exec_url main stdout echo still here)"

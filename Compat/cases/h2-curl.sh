@@ -55,6 +55,20 @@ if wanted h2-curl-upgrade-stdin-cat-1MiB; then
         'expect_sha "$OUT" "$MIB_SHA"' 'expect_header "$HDR" exec-exit-code 0'
 fi
 
+if wanted h2-curl-prior-stdin-streamed-10MiB; then
+    # -T - streams stdin of unknown length as DATA frames (-X POST: exec takes GET or POST, -T alone is PUT).
+    run_curl h2-curl-prior-stdin-streamed-10MiB "$BIG" --http2-prior-knowledge -X POST -T - "$(exec_url main stdin,stdout cat)"
+    check h2-curl-prior-stdin-streamed-10MiB 'expect_rc 0' 'expect_file_contains "$HDR" "HTTP/2 200"' \
+        'expect_sha "$OUT" "$BIG_SHA"' 'expect_header "$HDR" exec-exit-code 0'
+fi
+
+if wanted h2-curl-upgrade-body-over-1MiB-413; then
+    # Over the upgrade, stdin travels as the HTTP/1.1 request body, which the gateway bounds (1 MiB): a clear 413.
+    run_curl h2-curl-upgrade-body-over-1MiB-413 "" --http2 --data-binary "@$BIG" "$(exec_url main stdin,stdout cat)"
+    check h2-curl-upgrade-body-over-1MiB-413 'expect_rc 0' 'expect_file_contains "$HDR" "HTTP/1.1 413"' \
+        'expect_out_contains "\"code\":413"'
+fi
+
 if wanted h2-curl-prior-body-without-stdin; then
     # No stdin asked: the request body is ignored and the command's stdin is empty.
     run_curl h2-curl-prior-body-without-stdin "" --http2-prior-knowledge --data-binary 'not for the command' \

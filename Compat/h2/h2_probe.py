@@ -3,12 +3,14 @@
 
     h2_probe.py garbage-after-preface PORT    valid client magic, then bytes that are no SETTINGS frame
     h2_probe.py bad-magic PORT                "PRI * HTTP/2.0\\r\\n\\r\\n" followed by garbage, not "SM\\r\\n\\r\\n"
+    h2_probe.py big-header PORT [--size N]   GET /healthz with one N-byte header (70 KiB), then a plain one
     h2_probe.py refused URL (--streamtype T | --other-path)
         a channel-mode session (error stream with the v4 offer, then stdout) with one extra stream in between:
         streamtype T (unknown or duplicate), or a stdout stream on another exec path.
 
 Prints key=value lines (the suite checks them): frames (types received, in order), goaway_code, goaway_debug,
-closed, http1_status; for refused: bad_reset_code or bad_status, first_status, stdout, error_stream.
+closed, http1_status; for big-header: big_reset_code or big_status, then next_status and next_body (the same
+connection still serves); for refused: bad_reset_code or bad_status, first_status, stdout, error_stream.
 Loopback only, every wait bounded (--timeout, 10 s). Exit 0 when it could run the probe, 1 otherwise.
 """
 
@@ -85,66 +87,93 @@ def raw_probe(port, payload, timeout):
     out("closed", 1 if closed else 0)
 
 
+class Exchange:
+    """A client h2 connection on a socket, with the answers per stream (status, data, reset code, end)."""
+
+    def __init__(self, host, port, timeout):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+        self.conn.initiate_connection()
+        self.deadline = time.monotonic() + timeout
+        self.status, self.reset, self.data, self.ended = {}, {}, {}, set()
+
+    def pump(self, done):
+        self.sock.sendall(self.conn.data_to_send())
+        while not done():
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("timed out")
+            self.sock.settimeout(left)
+            data = self.sock.recv(65536)
+            if not data:
+                return
+            for ev in self.conn.receive_data(data):
+                sid = getattr(ev, "stream_id", None)
+                if isinstance(ev, h2.events.ResponseReceived):
+                    self.status[sid] = dict(ev.headers).get(":status")
+                elif isinstance(ev, h2.events.DataReceived):
+                    self.data[sid] = self.data.get(sid, b"") + ev.data
+                    self.conn.acknowledge_received_data(ev.flow_controlled_length, sid)
+                elif isinstance(ev, h2.events.StreamReset):
+                    self.reset[sid] = int(ev.error_code)
+                    self.ended.add(sid)
+                elif isinstance(ev, h2.events.StreamEnded):
+                    self.ended.add(sid)
+            self.sock.sendall(self.conn.data_to_send())
+
+    def close(self):
+        self.conn.close_connection()
+        try:
+            self.sock.sendall(self.conn.data_to_send())
+        except OSError:
+            pass
+        self.sock.close()
+
+
+def big_header(port, size, timeout):
+    x = Exchange("127.0.0.1", port, timeout)
+    base = [(":method", "GET"), (":scheme", "http"), (":authority", "127.0.0.1:%d" % port), (":path", "/healthz")]
+    # Sent before the server's SETTINGS are read, as curl does: h2 does not hold us to its header limit yet.
+    x.conn.send_headers(1, base + [("x-big", "a" * size)], end_stream=True)
+    x.pump(lambda: 1 in x.ended)
+    if 1 in x.reset:
+        out("big_reset_code", x.reset[1])
+    else:
+        out("big_status", x.status.get(1, ""))
+    x.conn.send_headers(3, base, end_stream=True)
+    x.pump(lambda: 3 in x.ended)
+    out("next_status", x.status.get(3, ""))
+    out("next_body", x.data.get(3, b"").decode("utf-8", "replace"))
+    x.close()
+
+
 def refused(url, streamtype, other_path, timeout):
     u = urllib.parse.urlsplit(url)
     path = u.path + ("?" + u.query if u.query else "")
-    sock = socket.create_connection((u.hostname, u.port or 80), timeout=timeout)
-    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
-    conn.initiate_connection()
-    deadline = time.monotonic() + timeout
-    state = {"status": {}, "reset": {}, "data": {}, "ended": set()}
+    x = Exchange(u.hostname, u.port or 80, timeout)
 
     def headers(kind, p=path, offer=False):
         h = [(":method", "POST"), (":scheme", "http"), (":authority", u.netloc), (":path", p), ("streamtype", kind)]
         return h + ([("x-stream-protocol-version", "v4.channel.k8s.io")] if offer else [])
 
-    def pump(done):
-        sock.sendall(conn.data_to_send())
-        while not done():
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError("timed out")
-            sock.settimeout(left)
-            data = sock.recv(65536)
-            if not data:
-                return
-            for ev in conn.receive_data(data):
-                sid = getattr(ev, "stream_id", None)
-                if isinstance(ev, h2.events.ResponseReceived):
-                    state["status"][sid] = dict(ev.headers).get(":status")
-                elif isinstance(ev, h2.events.DataReceived):
-                    state["data"][sid] = state["data"].get(sid, b"") + ev.data
-                    conn.acknowledge_received_data(ev.flow_controlled_length, sid)
-                elif isinstance(ev, h2.events.StreamReset):
-                    state["reset"][sid] = int(ev.error_code)
-                    state["ended"].add(sid)
-                elif isinstance(ev, h2.events.StreamEnded):
-                    state["ended"].add(sid)
-            sock.sendall(conn.data_to_send())
-
-    conn.send_headers(1, headers("error", offer=True))
-    pump(lambda: 1 in state["status"] or 1 in state["ended"])
-    out("first_status", state["status"].get(1, ""))
+    x.conn.send_headers(1, headers("error", offer=True))
+    x.pump(lambda: 1 in x.status or 1 in x.ended)
+    out("first_status", x.status.get(1, ""))
     if other_path:
         bad = path.replace("/exec", "/exec-elsewhere", 1) if "/exec" in path else path + "x"
-        conn.send_headers(3, headers("stdout", p=bad))
+        x.conn.send_headers(3, headers("stdout", p=bad))
     else:
-        conn.send_headers(3, headers(streamtype))
-    pump(lambda: 3 in state["status"] or 3 in state["ended"])
-    if 3 in state["reset"]:
-        out("bad_reset_code", state["reset"][3])
+        x.conn.send_headers(3, headers(streamtype))
+    x.pump(lambda: 3 in x.status or 3 in x.ended)
+    if 3 in x.reset:
+        out("bad_reset_code", x.reset[3])
     else:
-        out("bad_status", state["status"].get(3, ""))
-    conn.send_headers(5, headers("stdout"))
-    pump(lambda: 1 in state["ended"] and 5 in state["ended"])
-    out("stdout", state["data"].get(5, b"").decode("utf-8", "replace").strip())
-    out("error_stream", state["data"].get(1, b"").decode("utf-8", "replace"))
-    conn.close_connection()
-    try:
-        sock.sendall(conn.data_to_send())
-    except OSError:
-        pass
-    sock.close()
+        out("bad_status", x.status.get(3, ""))
+    x.conn.send_headers(5, headers("stdout"))
+    x.pump(lambda: 1 in x.ended and 5 in x.ended)
+    out("stdout", x.data.get(5, b"").decode("utf-8", "replace").strip())
+    out("error_stream", x.data.get(1, b"").decode("utf-8", "replace"))
+    x.close()
 
 
 def main(argv):
@@ -153,6 +182,9 @@ def main(argv):
     sub = p.add_subparsers(dest="probe", required=True)
     for name in ("garbage-after-preface", "bad-magic"):
         sub.add_parser(name).add_argument("port", type=int)
+    b = sub.add_parser("big-header")
+    b.add_argument("port", type=int)
+    b.add_argument("--size", type=int, default=70 << 10)
     r = sub.add_parser("refused")
     r.add_argument("url")
     g = r.add_mutually_exclusive_group(required=True)
@@ -164,6 +196,8 @@ def main(argv):
             raw_probe(opts.port, MAGIC + b"this is not an HTTP/2 frame at all\r\n", opts.timeout)
         elif opts.probe == "bad-magic":
             raw_probe(opts.port, b"PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n" + b"\x00" * 32, opts.timeout)
+        elif opts.probe == "big-header":
+            big_header(opts.port, opts.size, opts.timeout)
         else:
             refused(opts.url, opts.streamtype, opts.other_path, opts.timeout)
     except (OSError, TimeoutError, h2.exceptions.H2Error) as e:
