@@ -344,6 +344,21 @@ expect_report() {
     return 1
 }
 
+# known_failure NAME BUG CHECK...: `check` for a gateway bug that is reported and not fixed yet (BUG says what,
+# README "Known gateway bugs" has the bytes): a failing CHECK prints "KNOWN-FAIL NAME: why [BUG]" and counts as
+# neither passed nor failed; once every CHECK passes it is an ordinary PASS (then make it a plain check).
+known_failure() {
+    local name="$1" bug="$2" c
+    shift 2
+    for c in "$@"; do
+        if ! eval "$c"; then
+            echo "KNOWN-FAIL $name: $WHY [$bug]"
+            return 0
+        fi
+    done
+    pass_case "$name (a known failure no more: make it a plain check)"
+}
+
 # check NAME CHECK...: each CHECK is one quoted command line; the first that fails names the failure.
 check() {
     local name="$1" c

@@ -58,6 +58,47 @@ if [ "$H2_CASES" = 1 ] && needs h2-bad-input py:h2; then
     done
 fi
 
+# h2c_upgrade_head SETTINGS_LINES: an exec request asking for the h2c upgrade, with the given HTTP2-Settings lines.
+h2c_upgrade_head() {
+    local u
+    u="$(exec_url main stdout echo hi)"
+    printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n%s\r\n' \
+        "${u#"$BASE"}" "$1"
+}
+
+if [ "$H2_CASES" = 1 ] && have py:h2; then
+    if wanted h2c-settings-not-base64-400; then
+        h2c_upgrade_head $'HTTP2-Settings: !!not base64!!\r\n' >"$CASE_DIR/h2c-settings-not-base64-400.in"
+        run_cmd h2c-settings-not-base64-400 "$CASE_DIR/h2c-settings-not-base64-400.in" \
+            "$PY" "$COMPAT_DIR/h2/h2_probe.py" send "$PORT" --head-only
+        REPORT="$OUT"
+        check h2c-settings-not-base64-400 'expect_rc 0' 'expect_report http1_status 400'
+    fi
+
+    if wanted h2c-settings-partial-400; then
+        # 4 bytes (base64url AAAAAA) are no whole 6-byte setting, so no SETTINGS payload (RFC 7540 §3.2.1): the
+        # upgrade must be refused with an answer, as for bad base64.
+        h2c_upgrade_head $'HTTP2-Settings: AAAAAA\r\n' >"$CASE_DIR/h2c-settings-partial-400.in"
+        run_cmd h2c-settings-partial-400 "$CASE_DIR/h2c-settings-partial-400.in" \
+            "$PY" "$COMPAT_DIR/h2/h2_probe.py" send "$PORT" --head-only
+        REPORT="$OUT"
+        known_failure h2c-settings-partial-400 "gateway closes with no answer when HTTP2-Settings is not n*6 bytes" \
+            'expect_rc 0' 'expect_report http1_status 400' healthy_after
+    fi
+
+    if wanted h2c-settings-twice-no-upgrade; then
+        # RFC 7540 §3.2.1: a server MUST NOT upgrade when more than one HTTP2-Settings field is present.
+        h2c_upgrade_head $'HTTP2-Settings: AAMAAABkAAQAAP__\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n' \
+            >"$CASE_DIR/h2c-settings-twice-no-upgrade.in"
+        run_cmd h2c-settings-twice-no-upgrade "$CASE_DIR/h2c-settings-twice-no-upgrade.in" \
+            "$PY" "$COMPAT_DIR/h2/h2_probe.py" send "$PORT" --head-only
+        REPORT="$OUT"
+        st="$(report_value http1_status)"
+        known_failure h2c-settings-twice-no-upgrade "gateway upgrades with two HTTP2-Settings fields" 'expect_rc 0' \
+            "[ -n '$st' ] && [ '$st' != 101 ] || { WHY=\"answer '$st', want no 101 (400)\"; false; }"
+    fi
+fi
+
 if wanted http1-header-70KiB-431 && needs http1-header-70KiB-431 cmd:curl; then
     big="$(head -c 71680 /dev/zero | tr '\0' a)"
     run_curl http1-header-70KiB-431 "" --http1.1 -H "X-Big: $big" "$(exec_url main stdout echo never)"

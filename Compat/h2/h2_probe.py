@@ -3,6 +3,8 @@
 
     h2_probe.py garbage-after-preface PORT    valid client magic, then bytes that are no SETTINGS frame
     h2_probe.py bad-magic PORT                "PRI * HTTP/2.0\\r\\n\\r\\n" followed by garbage, not "SM\\r\\n\\r\\n"
+    h2_probe.py send PORT [--head-only] < BYTES  any bytes (an odd HTTP/1.1 request); --head-only stops at the
+                                              end of an HTTP/1.1 answer head
     h2_probe.py big-header PORT [--size N]   GET /healthz with one N-byte header (70 KiB), then a plain one
     h2_probe.py refused URL (--streamtype T | --other-path)
         a channel-mode session (error stream with the v4 offer, then stdout) with one extra stream in between:
@@ -35,11 +37,12 @@ def out(key, value):
     sys.stdout.write("%s=%s\n" % (key, value))
 
 
-def read_all(sock, timeout):
-    """Everything the server sends until it closes (closed=1) or `timeout` passes (closed=0), at most 1 MiB."""
+def read_all(sock, timeout, head_only=False):
+    """Everything the server sends until it closes (closed=1) or `timeout` passes (closed=0), at most 1 MiB;
+    with head_only, up to the end of an HTTP/1.1 answer head."""
     deadline = time.monotonic() + timeout
     buf = b""
-    while len(buf) < MAX_READ:
+    while len(buf) < MAX_READ and not (head_only and b"\r\n\r\n" in buf):
         left = deadline - time.monotonic()
         if left <= 0:
             return buf, False
@@ -73,10 +76,10 @@ def report_frames(buf):
     out("frames", ",".join(names))
 
 
-def raw_probe(port, payload, timeout):
+def raw_probe(port, payload, timeout, head_only=False):
     sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     sock.sendall(payload)
-    buf, closed = read_all(sock, timeout)
+    buf, closed = read_all(sock, timeout, head_only)
     sock.close()
     out("bytes", len(buf))
     if buf.startswith(b"HTTP/1."):
@@ -182,6 +185,9 @@ def main(argv):
     sub = p.add_subparsers(dest="probe", required=True)
     for name in ("garbage-after-preface", "bad-magic"):
         sub.add_parser(name).add_argument("port", type=int)
+    snd = sub.add_parser("send")
+    snd.add_argument("port", type=int)
+    snd.add_argument("--head-only", action="store_true")
     b = sub.add_parser("big-header")
     b.add_argument("port", type=int)
     b.add_argument("--size", type=int, default=70 << 10)
@@ -196,6 +202,8 @@ def main(argv):
             raw_probe(opts.port, MAGIC + b"this is not an HTTP/2 frame at all\r\n", opts.timeout)
         elif opts.probe == "bad-magic":
             raw_probe(opts.port, b"PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n" + b"\x00" * 32, opts.timeout)
+        elif opts.probe == "send":
+            raw_probe(opts.port, sys.stdin.buffer.read(MAX_READ), opts.timeout, opts.head_only)
         elif opts.probe == "big-header":
             big_header(opts.port, opts.size, opts.timeout)
         else:
