@@ -6,6 +6,8 @@ WORK_DIR="$COMPAT_DIR/.work"
 BIN_DIR="$WORK_DIR/bin"
 CASE_TIMEOUT="${CASE_TIMEOUT:-60}"
 
+PY="${PY:-python3}" # the suite's Python (the venv's once setup_python ran)
+
 PASS_COUNT=0
 FAIL_COUNT=0
 STARTED_PIDS=()
@@ -73,6 +75,68 @@ wait_file() {
         sleep 0.1
     done
     return 1
+}
+
+# start_gateway NAME [ARG...]: one more `execbridge serve` on a free loopback port (log CASE_DIR/NAME.log), with
+# the run's --gateway-arg options and then ARGs; sets GW_PORT and GW_PID. Stopped at exit like every server.
+start_gateway() {
+    local name="$1"
+    shift
+    GW_PORT="$(free_port)"
+    start_bg "$CASE_DIR/$name.log" "$GATEWAY" serve --listen "127.0.0.1:$GW_PORT" "${GATEWAY_ARGS[@]}" "$@"
+    GW_PID="$BG_PID"
+    wait_port "$GW_PORT" "$GW_PID"
+}
+
+# healthy PORT: the cleartext gateway on 127.0.0.1:PORT answers GET /healthz with 200 and "ok" (10 s at most;
+# bash's /dev/tcp, so that it needs no client installed).
+healthy() {
+    local answer
+    answer="$(timeout 10 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+        printf "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" >&3
+        cat <&3' healthy "$1" 2>/dev/null | tr -d '\r')"
+    [[ "$answer" == "HTTP/1.1 200 "* ]] && [ "${answer##*$'\n'}" = ok ]
+}
+
+# --- prerequisites -------------------------------------------------------------------------------------------
+
+# have REQ: one prerequisite of a case file is there. REQ is cmd:NAME (a command on PATH), py:MODULE (importable
+# by $PY), spdy-go (the Go peers were built), curl-http2 (curl built with HTTP/2).
+have() {
+    case "$1" in
+    cmd:*) command -v "${1#cmd:}" >/dev/null 2>&1 ;;
+    py:*) "$PY" -c "import ${1#py:}" >/dev/null 2>&1 ;;
+    spdy-go) [ -x "$BIN_DIR/spdy-exec-client" ] && [ -x "$BIN_DIR/spdy-exec-server" ] && [ ! -f "$WORK_DIR/SKIP-spdy-go" ] ;;
+    curl-http2) command -v curl >/dev/null 2>&1 && curl -V 2>/dev/null | grep -q '^Features:.*HTTP2' ;;
+    *) return 1 ;;
+    esac
+}
+
+# needs GROUP REQ...: true when every REQ is there; otherwise prints "SKIP GROUP: needs ..." (unless --only
+# rules the whole group out) and is false. A case file starts with `needs my-group cmd:foo || return 0`.
+needs() {
+    local group="$1" req missing=()
+    shift
+    for req in "$@"; do
+        have "$req" || missing+=("$req")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ -z "${ONLY:-}" ] || [[ "$group" =~ $ONLY ]]; then
+        skip_case "$group" "${missing[*]} missing (Compat/install.sh installs it where the machine can have it; its log: Compat/.work/install.log)"
+    fi
+    return 1
+}
+
+# tls_cert: a self-signed certificate for 127.0.0.1/localhost, made once per run into $WORK_DIR/tls; sets
+# TLS_CERT and TLS_KEY.
+tls_cert() {
+    TLS_CERT="$WORK_DIR/tls/cert.pem"
+    TLS_KEY="$WORK_DIR/tls/key.pem"
+    [ -s "$TLS_CERT" ] && [ -s "$TLS_KEY" ] && return 0
+    mkdir -p "$WORK_DIR/tls"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+        -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+        -keyout "$TLS_KEY" -out "$TLS_CERT" >"$WORK_DIR/tls/openssl.log" 2>&1
 }
 
 # --- URLs ----------------------------------------------------------------------------------------------------
@@ -169,12 +233,28 @@ run_client() {
         -report "$CASE_DIR/$name.report" -save-error-stream "$CASE_DIR/$name.status" "$@"
 }
 
-# run_h2 NAME STDIN_FILE CLIENT_ARGS...: the Python HTTP/2 client (URL last among the args).
+# run_h2 NAME STDIN_FILE CLIENT_ARGS...: the Python HTTP/2 client (URL last among the args), on $PY.
 run_h2() {
     local name="$1" input="$2"
     shift 2
-    run_cmd "$name" "$input" python3 "$COMPAT_DIR/h2/h2_exec_client.py" --strict --timeout "$((CASE_TIMEOUT - 5))" \
+    run_cmd "$name" "$input" "$PY" "$COMPAT_DIR/h2/h2_exec_client.py" --strict --timeout "$((CASE_TIMEOUT - 5))" \
         --report "$CASE_DIR/$name.report" --save-error-stream "$CASE_DIR/$name.status" "$@"
+}
+
+# run_curl NAME STDIN_FILE CURL_ARGS...: curl (URL among the args), headers and trailers dumped to $HDR
+# (CASE_DIR/NAME.headers: with -D, curl writes HTTP/2 trailers there after the headers).
+run_curl() {
+    local name="$1" input="$2"
+    shift 2
+    HDR="$CASE_DIR/$name.headers"
+    rm -f "$HDR"
+    run_cmd "$name" "$input" curl -sS --max-time "$((CASE_TIMEOUT - 5))" -D "$HDR" "$@"
+}
+
+# header_value FILE NAME: the value of the last "NAME: value" line in a curl header dump (case-insensitive,
+# CR stripped); trailers come last, so this is the trailer when there is one.
+header_value() {
+    tr -d '\r' <"$1" 2>/dev/null | sed -n "s/^$2: //Ip" | tail -n 1
 }
 
 # report_value KEY: value of KEY in the last run's report ("" when absent).
@@ -231,12 +311,52 @@ expect_status() {
     return 1
 }
 
+# expect_file_contains FILE TEXT: FILE (a header dump, a tool's log) has the line fragment TEXT.
+expect_file_contains() {
+    grep -qF -- "$2" "$1" 2>/dev/null && return 0
+    WHY="$(basename "$1") '$(brief "$1")' lacks '$2'"
+    return 1
+}
+
+# expect_header FILE NAME VALUE: the last NAME header (or trailer) in curl's dump FILE is exactly VALUE.
+expect_header() {
+    local got
+    got="$(header_value "$1" "$2")"
+    [ "$got" = "$3" ] && return 0
+    WHY="$2 '$got', want '$3' (headers: $(brief "$1"))"
+    return 1
+}
+
+# expect_sha FILE SHA: FILE's sha256 is SHA.
+expect_sha() {
+    local got
+    got="$(sha256sum <"$1" | cut -d' ' -f1)"
+    [ "$got" = "$2" ] && return 0
+    WHY="$(basename "$1") sha256 $got ($(stat -c %s "$1") bytes), want $2"
+    return 1
+}
+
 expect_report() {
     local got
     got="$(report_value "$1")"
     [ "$got" = "$2" ] && return 0
     WHY="$1 '$got', want '$2'"
     return 1
+}
+
+# known_failure NAME BUG CHECK...: `check` for a gateway bug that is reported and not fixed yet (BUG says what,
+# README "Known gateway bugs" has the bytes): a failing CHECK prints "KNOWN-FAIL NAME: why [BUG]" and counts as
+# neither passed nor failed; once every CHECK passes it is an ordinary PASS (then make it a plain check).
+known_failure() {
+    local name="$1" bug="$2" c
+    shift 2
+    for c in "$@"; do
+        if ! eval "$c"; then
+            echo "KNOWN-FAIL $name: $WHY [$bug]"
+            return 0
+        fi
+    done
+    pass_case "$name (a known failure no more: make it a plain check)"
 }
 
 # check NAME CHECK...: each CHECK is one quoted command line; the first that fails names the failure.

@@ -1,22 +1,24 @@
 #!/usr/bin/env bash
 # ExecBridge compatibility suite: real third-party peers against the gateway, or against each other.
 #
-#   Compat/run.sh --gateway PATH_TO_execbridge [--gateway-arg ARG]... [--h2] [--no-tty] [--only REGEX]
-#       starts `execbridge serve --listen 127.0.0.1:PORT [ARG...]` (local backend) and runs the SPDY cases with
-#       the Go client (spdy-exec-client, moby/spdystream as in kubectl); --h2 adds the HTTP/2 cases (h2 client).
+#   Compat/run.sh --gateway PATH_TO_execbridge [--gateway-arg ARG]... [--no-h2] [--no-tty] [--only REGEX]
+#       starts `execbridge serve --listen 127.0.0.1:PORT [ARG...]` (local backend) and runs every case file
+#       Compat/cases/*.sh against it: SPDY (Go spdystream client), HTTP/2 (Python h2, curl, nghttp, h2load),
+#       TLS (a second gateway), bad input. --no-h2 leaves out the HTTP/2 cases.
 #   Compat/run.sh --direct [--server-arg ARG]... [--no-tty] [--only REGEX]
 #       the SPDY cases, Go client straight to the Go server (spdy-exec-server): the reference behaviour
 #       (--server-arg passes e.g. "-teardown graceful" to the server).
 #   Compat/run.sh --h2-selftest [--only REGEX]
-#       the HTTP/2 cases, h2 client against h2/h2_mock_server.py (checks the client before the gateway has h2).
+#       the HTTP/2 channel cases, h2 client against h2/h2_mock_server.py (checks the client itself).
+#   --no-install: use what is installed (no apt-get, no pip); by default Compat/install.sh runs first.
 #
-# Prints one PASS/FAIL line per case and ends with exactly one line "N passed, M failed"; exits 1 on any failure.
+# Prints one PASS/FAIL/SKIP line per case and ends with exactly one line "N passed, M failed"; exits 1 on any failure.
 set -uo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 usage() {
-    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '3,15p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
 }
 
@@ -25,7 +27,8 @@ GATEWAY=""
 GATEWAY_ARGS=()
 SERVER_ARGS=()
 TTY_CASES=1
-H2_CASES=0
+H2_CASES=1
+INSTALL=1
 ONLY=""
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -44,8 +47,10 @@ while [ $# -gt 0 ]; do
         SERVER_ARGS+=("${2:-}")
         shift
         ;;
-    --h2) H2_CASES=1 ;;
+    --h2) H2_CASES=1 ;; # the default; kept for old command lines
+    --no-h2) H2_CASES=0 ;;
     --no-tty) TTY_CASES=0 ;;
+    --no-install) INSTALL=0 ;;
     --only)
         ONLY="${2:-}"
         shift
@@ -66,11 +71,8 @@ if [ "$MODE" = gateway ]; then
     }
     GATEWAY="$(cd "$(dirname "$GATEWAY")" && pwd)/$(basename "$GATEWAY")"
 fi
-SPDY_CASES=1
-if [ "$MODE" = h2-selftest ]; then
-    SPDY_CASES=0
-    H2_CASES=1
-fi
+[ "$MODE" = h2-selftest ] && H2_CASES=1
+[ "$MODE" = direct ] && H2_CASES=0
 
 trap stop_all EXIT
 trap 'exit 130' INT TERM
@@ -81,29 +83,22 @@ mkdir -p "$CASE_DIR"
 
 # --- peers ---------------------------------------------------------------------------------------------------
 
-if [ "$SPDY_CASES" = 1 ]; then
+[ "$INSTALL" = 1 ] && "$COMPAT_DIR/install.sh"
+PY="$("$COMPAT_DIR/install.sh" --print-python)"
+
+if [ "$MODE" != h2-selftest ]; then
     build_log="$WORK_DIR/build.log"
     if ! "$COMPAT_DIR/spdy-go/build.sh" >"$build_log" 2>&1; then
         fail_case build "spdy-go/build.sh failed: $(tail -n 3 "$build_log" | tr '\n' ' ')"
         summary
         exit 1
     fi
-    if [ -f "$WORK_DIR/SKIP-spdy-go" ]; then
-        grep '^SKIP' "$build_log"
-        SPDY_CASES=0
-        [ "$MODE" = direct ] && { summary; exit 0; }
-    fi
-fi
-if [ "$H2_CASES" = 1 ] && ! python3 -c 'import h2' 2>/dev/null; then
-    python3 -m pip install -q h2 >"$WORK_DIR/pip.log" 2>&1 || true
-    if ! python3 -c 'import h2' 2>/dev/null; then
-        echo "SKIP h2: the Python h2 package is not installable here"
-        H2_CASES=0
-    fi
+    grep '^SKIP' "$build_log"
 fi
 
 case "$MODE" in
 direct)
+    needs direct spdy-go || { summary; exit 0; }
     port_file="$CASE_DIR/server.port"
     start_bg "$CASE_DIR/server.log" "$BIN_DIR/spdy-exec-server" -listen 127.0.0.1:0 -port-file "$port_file" -v \
         "${SERVER_ARGS[@]}"
@@ -115,8 +110,9 @@ direct)
     PORT="$(cat "$port_file")"
     ;;
 h2-selftest)
+    needs h2-selftest py:h2 || { summary; exit 0; }
     port_file="$CASE_DIR/server.port"
-    start_bg "$CASE_DIR/server.log" python3 "$COMPAT_DIR/h2/h2_mock_server.py" --port-file "$port_file"
+    start_bg "$CASE_DIR/server.log" "$PY" "$COMPAT_DIR/h2/h2_mock_server.py" --port-file "$port_file"
     wait_file "$port_file" "$BG_PID" || {
         fail_case start-server "h2_mock_server.py did not start: $(tail -n 3 "$CASE_DIR/server.log" | tr '\n' ' ')"
         summary
@@ -158,6 +154,15 @@ wanted() {
     [ -z "$ONLY" ] || [[ "$1" =~ $ONLY ]]
 }
 
+# in_mode MODE...: the run is in one of these modes (a case file returns early otherwise).
+in_mode() {
+    local m
+    for m in "$@"; do
+        [ "$MODE" = "$m" ] && return 0
+    done
+    return 1
+}
+
 # --- data ----------------------------------------------------------------------------------------------------
 
 DATA="$WORK_DIR/data"
@@ -167,6 +172,11 @@ if [ "$(stat -c %s "$BIG" 2>/dev/null || echo 0)" != 10485760 ]; then
     head -c 10485760 /dev/urandom >"$BIG"
 fi
 BIG_SHA="$(sha256sum <"$BIG" | cut -d' ' -f1)"
+MIB="$DATA/stdin-1MiB.bin"
+if [ "$(stat -c %s "$MIB" 2>/dev/null || echo 0)" != 1048576 ]; then
+    head -c 1048576 "$BIG" >"$MIB"
+fi
+MIB_SHA="$(sha256sum <"$MIB" | cut -d' ' -f1)"
 
 V4=v4.channel.k8s.io
 V3=v3.channel.k8s.io
@@ -183,7 +193,9 @@ ST_KILLED="$(st_exit 137 'signal: killed')"
 
 # --- cases ---------------------------------------------------------------------------------------------------
 
-[ "$SPDY_CASES" = 1 ] && source "$COMPAT_DIR/cases/spdy.sh"
-[ "$H2_CASES" = 1 ] && source "$COMPAT_DIR/cases/h2.sh"
+# Every case file, in name order; each one decides for itself (in_mode, H2_CASES, needs, wanted) what applies.
+for case_file in "$COMPAT_DIR"/cases/*.sh; do
+    source "$case_file"
+done
 
 summary

@@ -5,7 +5,10 @@
 set -euo pipefail
 
 build=(libevent-dev libnghttp2-dev libssl-dev zlib1g-dev pkg-config)
-test=(golang-go golang-github-docker-spdystream-dev nghttp2-client nghttp2-server curl python3-venv procps)
+# The compatibility suite's peers (Compat/install.sh): Go + moby/spdystream (kubectl's SPDY stack), nghttp/h2load,
+# curl, openssl (a test certificate), python3 + venv (h2, websocket-client, kubernetes from PyPI).
+test=(golang-go golang-github-docker-spdystream-dev nghttp2-client nghttp2-server curl openssl ca-certificates
+    python3 python3-venv procps)
 
 want=("${build[@]}")
 [ "${1:-build}" = test ] && want+=("${test[@]}")

@@ -1,5 +1,10 @@
 # HTTP/2 generation cases (spec §5), run with the Python h2 client (h2/h2_exec_client.py). Sourced by run.sh.
-# Names start with h2-; "upgrade" cases use the h2c upgrade, the others prior knowledge.
+# Names start with h2-; "upgrade" cases use the h2c upgrade, the others prior knowledge. Gateway mode (unless
+# --no-h2) and --h2-selftest. The channel-stream mode is only covered here: nghttp and curl cannot give each
+# stream its own streamtype header.
+
+in_mode gateway h2-selftest && [ "$H2_CASES" = 1 ] || return 0
+needs h2 py:h2 || return 0
 
 if wanted h2-echo; then
     run_h2 h2-echo "" "$(exec_url main stdout,stderr echo hello)"

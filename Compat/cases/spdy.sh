@@ -1,5 +1,8 @@
 # SPDY/3.1 cases, run with the Go client (spdy-exec-client). Sourced by run.sh, which defines exec_url, wanted,
-# the data files and the version names.
+# the data files and the version names. Gateway and direct modes.
+
+in_mode gateway direct || return 0
+needs spdy spdy-go || return 0
 
 if wanted echo; then
     run_client echo "" "$(exec_url main stdout,stderr echo hello)"
@@ -134,7 +137,7 @@ if wanted no-streams-400; then
     check no-streams-400 'expect_report http_status 400' 'expect_rc 1' 'expect_out ""'
 fi
 
-if wanted not-upgrade-400; then
+if wanted not-upgrade-400 && needs not-upgrade-400 cmd:curl; then
     code="$(curl -s -o "$CASE_DIR/not-upgrade-400.body" -w '%{http_code}' --max-time 10 \
         "$(exec_url main stdout echo never)" 2>/dev/null)"
     check not-upgrade-400 "[ '$code' = 400 ] || { WHY=\"HTTP status '$code', want 400\"; false; }"
