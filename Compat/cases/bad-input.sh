@@ -82,8 +82,7 @@ if [ "$H2_CASES" = 1 ] && have py:h2; then
         run_cmd h2c-settings-partial-400 "$CASE_DIR/h2c-settings-partial-400.in" \
             "$PY" "$COMPAT_DIR/h2/h2_probe.py" send "$PORT" --head-only
         REPORT="$OUT"
-        known_failure h2c-settings-partial-400 "gateway closes with no answer when HTTP2-Settings is not n*6 bytes" \
-            'expect_rc 0' 'expect_report http1_status 400' healthy_after
+        check h2c-settings-partial-400 'expect_rc 0' 'expect_report http1_status 400' healthy_after
     fi
 
     if wanted h2c-settings-twice-no-upgrade; then
@@ -94,7 +93,7 @@ if [ "$H2_CASES" = 1 ] && have py:h2; then
             "$PY" "$COMPAT_DIR/h2/h2_probe.py" send "$PORT" --head-only
         REPORT="$OUT"
         st="$(report_value http1_status)"
-        known_failure h2c-settings-twice-no-upgrade "gateway upgrades with two HTTP2-Settings fields" 'expect_rc 0' \
+        check h2c-settings-twice-no-upgrade 'expect_rc 0' \
             "[ -n '$st' ] && [ '$st' != 101 ] || { WHY=\"answer '$st', want no 101 (400)\"; false; }"
     fi
 fi

@@ -62,8 +62,10 @@ extension Upgrades {
         } else {
             request.version = .v4
         }
-        guard let settings = head.headers[first: "http2-settings"],
-              HTTP2Session.decodeSettingsHeader(settings) != nil else {
+        // Exactly one HTTP2-Settings line holding whole 6-byte settings (RFC 9113 §3.2.1, RFC 7540 §3.2.1).
+        let lines = head.headers.values("http2-settings")
+        guard lines.count == 1, let settings = lines.first,
+              let payload = HTTP2Session.decodeSettingsHeader(settings), payload.count % 6 == 0 else {
             return handOff(.refused(.badRequest("invalid HTTP2-Settings header")))
         }
         var headers = HTTPHeaders()
