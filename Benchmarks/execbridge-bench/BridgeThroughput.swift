@@ -21,6 +21,7 @@ enum BridgeThroughput {
 
         var expired = false
         let guardTimer = LoopTimer(loop: loop, after: 600) { expired = true }
+        let cpuBefore = cpuSeconds()
         let start = now()
         bridge.start(frontend: frontend, backend: backend)
         while bridge.outcome == nil && !expired { loop.runOnce() }
@@ -33,6 +34,7 @@ enum BridgeThroughput {
         line.add("mbps", megabytesPerSecond(frontend.bytes, seconds))
         line.add("rss_before_kb", rssBefore)
         line.add("peak_rss_kb", procStatusKilobytes("VmHWM") ?? -1)
+        line.add("cpu_s", cpuSeconds() - cpuBefore, decimals: 3)
         line.add("exit", frontend.status?.exitCode ?? -1)
         line.add("ok", frontend.bytes == bytes && frontend.status?.exitCode == 0 ? "yes" : "no")
         line.print()

@@ -17,6 +17,14 @@ func procStatusKilobytes(_ field: String, pid: String = "self") -> Int? {
     return nil
 }
 
+/// CPU time (user + system) this process has used so far, in seconds; children not included.
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
 /// Latencies of many runs, summarised as the table wants them.
 struct Samples {
     private(set) var values: [Double] = []

@@ -6,7 +6,8 @@ let usage = """
     usage: execbridge-bench bridge [--bytes 1G]
            execbridge-bench stream --proto spdy|h2 --port PORT [--bytes 1G]
            execbridge-bench sessions --proto spdy|h2 --port PORT [--count 1000] [--samples FILE]
-           execbridge-bench spawn [--count 1] [--bytes N] [--stderr FILE] [--samples FILE] -- COMMAND ARGS...
+           execbridge-bench spawn [--count 1] [--bytes N] [--stderr FILE] [--samples FILE]
+                                  [--any-exit yes] -- COMMAND ARGS...
            execbridge-bench free-port
     """
 
