@@ -47,6 +47,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .executableTarget(name: "execbridge-bench", dependencies: ["ExecBridge", "ExecModel", "Reactor"], path: "Benchmarks/execbridge-bench"),
 
         .testTarget(name: "ExecModelTests", dependencies: ["ExecModel"]),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),

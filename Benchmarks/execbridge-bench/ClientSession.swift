@@ -1,0 +1,184 @@
+import ExecBridge
+import ExecModel
+import Reactor
+
+/// Which in-repo client speaks to the gateway.
+enum Wire: String {
+    case spdy
+    case h2 // HTTP/2 by prior knowledge (h2c)
+}
+
+/// What one client session saw, with times measured from just before the TCP connect.
+struct SessionTiming {
+    /// Every channel stream was answered (SYN_REPLY / response HEADERS): the session is set up.
+    var ready: Double?
+    var firstByte: Double?
+    /// The exit status arrived (or the session failed).
+    var end: Double
+    var stdoutBytes: Int
+    var status: ExecStatus?
+    var failure: String?
+}
+
+/// Collects the client's events without keeping payload.
+private final class CountingDelegate: SessionEndpointDelegate {
+    var stdoutBytes = 0
+    var firstByte: Double?
+    var status: ExecStatus?
+    var ended: EndReason?
+
+    func endpoint(_ endpoint: SessionEndpoint, emitted event: SessionEvent) {
+        switch event {
+        case .data(.stdout, let payload):
+            if firstByte == nil { firstByte = now() }
+            stdoutBytes += payload.count
+        case .exit(let status):
+            self.status = status
+        default:
+            break
+        }
+    }
+
+    func endpointDidDrain(_ endpoint: SessionEndpoint) {}
+    func endpoint(_ endpoint: SessionEndpoint, didEnd reason: EndReason) { ended = reason }
+}
+
+/// Runs one exec session with the in-repo client on `loop`, driven from this thread, as
+/// Tests/ExecBridgeTests/Support/ExecRunner.swift does (without its post-session linger: the
+/// previous connection's close overlaps the next session, as it would for a busy client).
+func runClientSession(_ wire: Wire, loop: EventLoop, port: UInt16, command: [String], limit: Double) throws -> SessionTiming {
+    let query = command.map { "command=\(percentEncoded($0))" }.joined(separator: "&")
+    let path = "/api/v1/namespaces/default/pods/bench/exec?container=app&\(query)&stdout=true&stderr=true"
+    var options = ExecClientOptions(authority: "127.0.0.1:\(port)", path: path, stdin: false, stdout: true,
+                                    stderr: true, tty: false)
+    options.versions = [.v4, .v3, .v2, .v1]
+    let address = try SocketAddress(host: "127.0.0.1", port: port)
+    let delegate = CountingDelegate()
+
+    var expired = false
+    let guardTimer = LoopTimer(loop: loop, after: limit) { expired = true }
+    defer { guardTimer.cancel() }
+
+    let start = now()
+    let client: SessionEndpoint
+    let isReady: () -> Bool
+    switch wire {
+    case .spdy:
+        let c = SPDYExecClient(options: options, delegate: delegate)
+        c.start(loop: loop, address: address)
+        client = c
+        isReady = { c.isReady }
+    case .h2:
+        let c = HTTP2ExecClient(options: options, transport: .priorKnowledge, delegate: delegate)
+        c.start(loop: loop, address: address)
+        client = c
+        isReady = { c.isReady }
+    }
+    var ready: Double?
+    while delegate.status == nil && delegate.ended == nil && !expired {
+        loop.runOnce()
+        if ready == nil && isReady() { ready = now() - start }
+    }
+    let end = now() - start
+    var failure: String?
+    if expired {
+        failure = "no exit status within \(Int(limit)) s"
+        client.terminate(.timeout)
+    } else if let reason = delegate.ended, delegate.status == nil {
+        failure = "session ended: \(reason.rawValue)"
+    }
+    return SessionTiming(ready: ready, firstByte: delegate.firstByte.map { $0 - start }, end: end,
+                         stdoutBytes: delegate.stdoutBytes, status: delegate.status, failure: failure)
+}
+
+/// Percent-encodes everything but unreserved characters, for the command in the query.
+func percentEncoded(_ text: String) -> String {
+    var out = ""
+    for byte in text.utf8 {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+            out.unicodeScalars.append(Unicode.Scalar(byte))
+        default:
+            let hex = Array("0123456789ABCDEF")
+            out += "%" + String(hex[Int(byte >> 4)]) + String(hex[Int(byte & 15)])
+        }
+    }
+    return out
+}
+
+/// `stream`: one session printing N bytes (`head -c N /dev/zero`) through a gateway.
+enum ClientStream {
+    static func run(_ args: Arguments) throws {
+        let wire = try wireArgument(args)
+        let port = try portArgument(args)
+        let bytes = try args.size("bytes", default: 1 << 30)
+        let loop = EventLoop()
+        let timing = try runClientSession(wire, loop: loop, port: port, command: ["head", "-c", String(bytes), "/dev/zero"],
+                                          limit: 600)
+        var line = ResultLine()
+        line.add("bytes", timing.stdoutBytes)
+        line.add("seconds", timing.end, decimals: 3)
+        line.add("mbps", megabytesPerSecond(timing.stdoutBytes, timing.end))
+        line.addMilliseconds("ready_ms", timing.ready ?? .nan)
+        line.addMilliseconds("first_byte_ms", timing.firstByte ?? .nan)
+        line.add("client_peak_rss_kb", procStatusKilobytes("VmHWM") ?? -1)
+        line.add("exit", timing.status?.exitCode ?? -1)
+        let ok = timing.failure == nil && timing.stdoutBytes == bytes && timing.status?.exitCode == 0
+        line.add("ok", ok ? "yes" : "no")
+        if let failure = timing.failure { line.add("failure", failure.replacingOccurrences(of: " ", with: "_")) }
+        line.print()
+    }
+}
+
+/// `sessions`: N sequential `true` sessions through a gateway, one at a time on one loop.
+enum ClientSessions {
+    static func run(_ args: Arguments) throws {
+        let wire = try wireArgument(args)
+        let port = try portArgument(args)
+        let count = try args.int("count", default: 1000)
+        let samples = try SampleLog(path: args.optionalString("samples"))
+        let loop = EventLoop()
+        var ready = Samples()
+        var end = Samples()
+        var failures = 0
+        var firstFailure: String?
+        let start = now()
+        for _ in 0..<count {
+            let timing = try runClientSession(wire, loop: loop, port: port, command: ["true"], limit: 30)
+            if timing.failure != nil || timing.status?.exitCode != 0 {
+                failures += 1
+                if firstFailure == nil { firstFailure = timing.failure ?? "status \(timing.status.map { "\($0)" } ?? "none")" }
+                continue
+            }
+            if let r = timing.ready { ready.add(r) }
+            end.add(timing.end)
+            samples.add(ready: timing.ready, end: timing.end)
+        }
+        let seconds = now() - start
+        var line = ResultLine()
+        line.add("count", count)
+        line.add("failures", failures)
+        line.add("seconds", seconds, decimals: 3)
+        line.add("per_second", Double(count) / seconds)
+        line.addMilliseconds("ready_p50_ms", ready.median)
+        line.addMilliseconds("ready_p99_ms", ready.percentile(99))
+        line.addMilliseconds("exit_p50_ms", end.median)
+        line.addMilliseconds("exit_p99_ms", end.percentile(99))
+        line.add("ok", failures == 0 ? "yes" : "no")
+        if let firstFailure { line.add("failure", firstFailure.replacingOccurrences(of: " ", with: "_")) }
+        line.print()
+    }
+}
+
+func wireArgument(_ args: Arguments) throws -> Wire {
+    let text = try args.string("proto")
+    guard let wire = Wire(rawValue: text) else { throw UsageError("--proto wants spdy or h2, got '\(text)'") }
+    return wire
+}
+
+func portArgument(_ args: Arguments) throws -> UInt16 {
+    let port = try args.int("port")
+    guard let value = UInt16(exactly: port), value > 0 else { throw UsageError("--port wants 1…65535") }
+    return value
+}

@@ -1,0 +1,29 @@
+import Glibc
+
+// execbridge-bench: the measuring half of scripts/bench. Each subcommand does one measurement and
+// prints one line of key=value pairs; scripts/bench starts the servers and builds the table.
+let usage = """
+    usage: execbridge-bench bridge [--bytes 1G]
+           execbridge-bench stream --proto spdy|h2 --port PORT [--bytes 1G]
+           execbridge-bench sessions --proto spdy|h2 --port PORT [--count 1000] [--samples FILE]
+           execbridge-bench spawn [--count 1] [--bytes N] [--stderr FILE] [--samples FILE]
+                                  [--any-exit yes] -- COMMAND ARGS...
+           execbridge-bench free-port
+    """
+
+do {
+    let args = try Arguments(Array(CommandLine.arguments.dropFirst()))
+    switch args.subcommand {
+    case "bridge": try BridgeThroughput.run(args)
+    case "stream": try ClientStream.run(args)
+    case "sessions": try ClientSessions.run(args)
+    case "spawn": try SpawnRuns.run(args)
+    case "free-port": try FreePort.run()
+    case "-h", "--help", "help": print(usage)
+    default: throw UsageError("unknown subcommand '\(args.subcommand)'")
+    }
+} catch {
+    let message = Array("execbridge-bench: \(error)\n\(usage)\n".utf8)
+    _ = message.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+    exit(2)
+}
