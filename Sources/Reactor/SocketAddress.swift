@@ -1,3 +1,4 @@
+import CLibevent  // sys/socket.h (Glibc alone does not export SOCK_STREAM in release builds)
 import Glibc
 
 /// A numeric IPv4 or IPv6 socket address. Host names are resolved once, at configuration time.

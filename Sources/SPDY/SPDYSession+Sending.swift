@@ -134,7 +134,16 @@ extension SPDYSession {
         try checkUsable()
         var bytes: [UInt8] = []
         try encoder.encode(.settings(clearPrevious: clearPrevious, settings), into: &bytes)
-        for s in settings where s.id == SPDYSetting.initialWindowSizeID { ourInitialWindow = Int(min(s.value, 0x7fff_ffff)) }
+        var announcing = false
+        for s in settings where s.id == SPDYSetting.initialWindowSizeID {
+            ourInitialWindow = Int(min(s.value, 0x7fff_ffff))
+            announcing = true
+        }
         bytes.withUnsafeBytes { emit($0) }
+        if announcing && !announcedWindows {
+            // From now on we credit what we receive, starting with what arrived before.
+            announcedWindows = true
+            creditReceivedSoFar()
+        }
     }
 }

@@ -28,6 +28,11 @@ public final class SPDYSession {
     /// Set once the peer sends SETTINGS INITIAL_WINDOW_SIZE or WINDOW_UPDATE; only then do send windows
     /// limit `sendData` (spdystream never does flow control).
     public internal(set) var isFlowControlActive = false
+    /// We told the peer our receive window (SETTINGS INITIAL_WINDOW_SIZE): we must credit it back.
+    var announcedWindows = false
+    /// Whether received DATA is credited back with WINDOW_UPDATE: only when flow control is in use on the
+    /// connection, by the peer or by our own announcement.
+    var creditsReceivedData: Bool { limits.sendWindowUpdates && (isFlowControlActive || announcedWindows) }
     var sessionSendWindow = SPDYWire.defaultWindow
     var peerInitialWindow = SPDYWire.defaultWindow
     var ourInitialWindow = SPDYWire.defaultWindow
