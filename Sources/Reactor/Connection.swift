@@ -68,7 +68,7 @@ public final class Connection {
         let options = Int32(BEV_OPT_CLOSE_ON_FREE.rawValue)
         if let tls {
             let ssl = SSL_new(tls.context)
-            if let serverName, role == .client { eb_ssl_set_tlsext_host_name(ssl, serverName) }
+            if let serverName, role == .client { setPeerName(ssl, serverName) }
             self.ssl = ssl
             let state = role == .server ? BUFFEREVENT_SSL_ACCEPTING : BUFFEREVENT_SSL_CONNECTING
             bev = bufferevent_openssl_socket_new(loop.base, fd, ssl, state, options)
@@ -339,6 +339,20 @@ public final class Connection {
 }
 
 private func EVUTIL_SOCKET_ERROR() -> Int32 { errno }
+
+/// A client's view of who it talks to: the certificate must name `name` (checked during the
+/// handshake when the context verifies peers). A DNS name also goes out as SNI; an IP literal
+/// never does (RFC 6066) and must match an IP subjectAltName instead.
+private func setPeerName(_ ssl: OpaquePointer?, _ name: String) {
+    var v4 = in_addr()
+    var v6 = in6_addr()
+    if inet_pton(AF_INET, name, &v4) == 1 || inet_pton(AF_INET6, name, &v6) == 1 {
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name)
+    } else {
+        eb_ssl_set_tlsext_host_name(ssl, name)
+        SSL_set1_host(ssl, name)
+    }
+}
 
 private func connectionReadCallback(_ bev: OpaquePointer?, _ arg: UnsafeMutableRawPointer?) {
     let connection = Unmanaged<Connection>.fromOpaque(arg!).takeUnretainedValue()

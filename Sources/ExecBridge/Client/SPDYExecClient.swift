@@ -51,6 +51,15 @@ public final class SPDYExecClient: ConnectionHandler, SPDYSessionDelegate, Sessi
         }
     }
 
+    /// Runs on a connection that is already open (the upstream backend dials it itself, with its
+    /// connect timeout and TLS checks, then hands it over).
+    public func start(on connection: Connection) {
+        self.connection = connection
+        connection.handler = self
+        connectionDidConnect(connection)
+        if connection.inputCount > 0 { connectionDidRead(connection) }
+    }
+
     // MARK: ConnectionHandler
 
     public func connectionDidConnect(_ connection: Connection) {
@@ -253,9 +262,12 @@ public final class SPDYExecClient: ConnectionHandler, SPDYSessionDelegate, Sessi
 
     private func finishWithStatus(closedEarly: Bool) {
         guard !finished, let version else { return }
+        // v1–v3 say nothing on success, so a server gone before ending its output streams
+        // (neither FIN nor reset) is a lost backend there too.
+        let outputsOpen = !openOutputs.isEmpty
         for channel in openOutputs { delegate?.endpoint(self, emitted: .halfClose(channel)) }
         openOutputs.removeAll()
-        if closedEarly && errorBytes.isEmpty && version.hasStatusJSON {
+        if closedEarly && errorBytes.isEmpty && (version.hasStatusJSON || outputsOpen) {
             return fail(.internalError("lost connection to backend"), reason: .backendGone)
         }
         finished = true
