@@ -14,15 +14,19 @@ final class UpstreamPair {
     /// What the upstream saw of each exec request (path, headers).
     let seen = RequestRecorder()
 
-    init(_ scheme: UpstreamScheme, tls: Bool = false, settings: (inout BackendSettings) -> Void = { _ in },
+    /// Between the two when asked for: a relay the test can cut (the upstream "dies").
+    let relay: TCPRelay?
+
+    init(_ scheme: UpstreamScheme, relayed: Bool = false, settings: (inout BackendSettings) -> Void = { _ in },
          upstreamConfig: (inout GatewayConfig) -> Void = { _ in }, gatewayConfig: (inout GatewayConfig) -> Void = { _ in }) throws {
         let seen = self.seen
         upstream = try GatewayHarness(grace: 0.5, configure: { config in
             config.pipelineExtensions.append(RecordingExtension(recorder: seen))
             upstreamConfig(&config)
         })
+        relay = relayed ? try TCPRelay(to: upstream.port) : nil
         var backend = BackendSettings()
-        backend.backend = "\(scheme.rawValue)://127.0.0.1:\(upstream.port)"
+        backend.backend = "\(scheme.rawValue)://127.0.0.1:\(relay?.port ?? upstream.port)"
         settings(&backend)
         let chosen = backend
         var failure: Error?
@@ -32,6 +36,8 @@ final class UpstreamPair {
         })
         if let failure { throw failure }
     }
+
+    deinit { relay?.stop() }
 }
 
 /// A gateway whose backend is `url` (nothing else running).
@@ -273,5 +279,85 @@ extension RawSocket {
         let all = readAll()
         guard let end = all.firstRange(of: Array("\r\n\r\n".utf8)) else { return (String(decoding: all, as: UTF8.self), []) }
         return (String(decoding: all[..<end.lowerBound], as: UTF8.self), Array(all[end.upperBound...]))
+    }
+}
+
+/// A loopback TCP relay to `port`, one thread per direction; `cut()` ends every relayed
+/// connection at once, as a crashed upstream (or a cut network) would.
+final class TCPRelay: @unchecked Sendable {
+    let port: UInt16
+    private let target: UInt16
+    private let listener: Int32
+    private let sockets = Mutex<[Int32]>([])
+    private let stopped = Atomic<Bool>(false)
+
+    init(to target: UInt16) throws {
+        self.target = target
+        listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let fd = listener
+        let rc = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa -> Int32 in
+                guard bind(fd, sa, length) == 0, listen(fd, 16) == 0 else { return -1 }
+                return getsockname(fd, sa, &length)
+            }
+        }
+        guard rc == 0 else { throw POSIXError(.EADDRINUSE) }
+        port = UInt16(bigEndian: addr.sin_port)
+        Thread { [self] in self.acceptLoop() }.start()
+    }
+
+    /// Stops accepting and cuts what is relayed (the threads end).
+    func stop() {
+        guard !stopped.exchange(true, ordering: .relaxed) else { return }
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+        cut()
+    }
+
+    /// Ends every relayed connection: both peers see the connection close.
+    func cut() {
+        for fd in sockets.withLock({ $0 }) { shutdown(fd, Int32(SHUT_RDWR)) }
+    }
+
+    private func acceptLoop() {
+        while !stopped.load(ordering: .relaxed) {
+            let client = accept(listener, nil, nil)
+            if client < 0 { return }
+            let server = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_port = target.bigEndian
+            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let rc = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(server, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard rc == 0 else {
+                close(client)
+                close(server)
+                continue
+            }
+            sockets.withLock { $0 += [client, server] }
+            Thread { TCPRelay.copy(from: client, to: server) }.start()
+            Thread { TCPRelay.copy(from: server, to: client) }.start()
+        }
+    }
+
+    private static func copy(from source: Int32, to destination: Int32) {
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = recv(source, &buffer, buffer.count, 0)
+            if n <= 0 { break }
+            var offset = 0
+            while offset < n {
+                let sent = buffer[offset..<n].withUnsafeBytes { send(destination, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                if sent <= 0 { break }
+                offset += sent
+            }
+        }
+        shutdown(destination, Int32(SHUT_WR))
     }
 }
