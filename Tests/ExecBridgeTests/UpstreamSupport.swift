@@ -233,13 +233,14 @@ final class TinyHTTPServer: @unchecked Sendable {
             while data.count < length && more() {}
             request.body = Array(data.prefix(length))
         } else if request.header("transfer-encoding").first?.lowercased().hasSuffix("chunked") == true {
-            // Decode the chunks (sizes only; no extensions or trailers in these tests).
+            // Decode the chunks (extensions skipped; no trailers in these tests).
             var body: [UInt8] = []
             var index = 0
             while true {
                 while data[index...].firstRange(of: Array("\r\n".utf8)) == nil { if !more() { return request } }
                 let lineEnd = data[index...].firstRange(of: Array("\r\n".utf8))!
-                let size = Int(String(decoding: data[index..<lineEnd.lowerBound], as: UTF8.self), radix: 16) ?? 0
+                let sizeText = String(decoding: data[index..<lineEnd.lowerBound], as: UTF8.self).prefix { $0 != ";" }
+                let size = Int(sizeText, radix: 16) ?? 0
                 index = lineEnd.upperBound
                 while data.count < index + size + 2 { if !more() { return request } }
                 body.append(contentsOf: data[index..<index + size])
