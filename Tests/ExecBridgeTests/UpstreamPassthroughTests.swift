@@ -110,6 +110,22 @@ final class UpstreamPassthroughTests: XCTestCase {
         XCTAssertEqual(server.requests.count, 1)
     }
 
+    func testUpgradeBecomesATunnel() throws {
+        let server = try TinyHTTPServer { request in
+            guard request.header("upgrade") == ["tunnel-test"], request.header("connection") == ["Upgrade"] else {
+                return TinyHTTPServer.response("400 Bad Request", body: [])
+            }
+            return Array("HTTP/1.1 101 Switching Protocols\r\nUpgrade: tunnel-test\r\nConnection: Upgrade\r\n\r\nfrom the upstream".utf8)
+        }
+        let gateway = try gatewayWithBackend("spdy://127.0.0.1:\(server.port)")
+        let socket = try RawSocket(port: gateway.port)
+        socket.send("GET /api/v1/namespaces/default/pods/web/portforward HTTP/1.1\r\nHost: gw\r\nConnection: Upgrade\r\nUpgrade: tunnel-test\r\n\r\n")
+        let (head, body) = socket.readUntilClose()
+        XCTAssertTrue(head.hasPrefix("HTTP/1.1 101 Switching Protocols\r\n"), head)
+        XCTAssertTrue(head.contains("Upgrade: tunnel-test"), head)
+        XCTAssertEqual(String(decoding: body, as: UTF8.self), "from the upstream")
+    }
+
     func testUnreachableUpstreamIs502() throws {
         let gateway = try gatewayWithBackend("spdy://127.0.0.1:\(closedPort())")
         let socket = try RawSocket(port: gateway.port)
