@@ -68,7 +68,7 @@ public final class Connection {
         let options = Int32(BEV_OPT_CLOSE_ON_FREE.rawValue)
         if let tls {
             let ssl = SSL_new(tls.context)
-            if let serverName, role == .client { eb_ssl_set_tlsext_host_name(ssl, serverName) }
+            if let serverName, role == .client { setPeerName(ssl, serverName) }
             self.ssl = ssl
             let state = role == .server ? BUFFEREVENT_SSL_ACCEPTING : BUFFEREVENT_SSL_CONNECTING
             bev = bufferevent_openssl_socket_new(loop.base, fd, ssl, state, options)
@@ -293,10 +293,30 @@ public final class Connection {
             finish(.peerClosed)
         } else if what & Int16(BEV_EVENT_ERROR) != 0 {
             let err = EVUTIL_SOCKET_ERROR()
+            if what & Int16(BEV_EVENT_WRITING) != 0 && !lingering { salvageInput() }
             finish(lingering ? .peerClosed : .error(err))
         } else if what & Int16(BEV_EVENT_TIMEOUT) != 0 {
             finish(.timeout)
         }
+    }
+
+    /// A write failed because the peer reset the connection (it closed with our data unread), but
+    /// what it sent before (a last output, an exit status) still waits in the kernel's receive
+    /// queue. Hand that to the handler before closing, as a reader that never wrote would see it.
+    /// (Plain sockets only: TLS records cannot be read past the bufferevent. Bounded.)
+    private func salvageInput() {
+        guard let bev, ssl == nil else { return }
+        let input = bufferevent_get_input(bev)
+        // The bufferevent keeps its input's end frozen outside its own reads.
+        evbuffer_unfreeze(input, 0)
+        var total = 0
+        while total < 4 * 1024 * 1024 {
+            let n = evbuffer_read(input, fd, 64 * 1024)
+            if n <= 0 { break }
+            total += Int(n)
+        }
+        evbuffer_freeze(input, 0)
+        if inputCount > 0 { handler?.connectionDidRead(self) }
     }
 
     /// The protocol the TLS handshake agreed on by ALPN, if any.
@@ -339,6 +359,20 @@ public final class Connection {
 }
 
 private func EVUTIL_SOCKET_ERROR() -> Int32 { errno }
+
+/// A client's view of who it talks to: the certificate must name `name` (checked during the
+/// handshake when the context verifies peers). A DNS name also goes out as SNI; an IP literal
+/// never does (RFC 6066) and must match an IP subjectAltName instead.
+private func setPeerName(_ ssl: OpaquePointer?, _ name: String) {
+    var v4 = in_addr()
+    var v6 = in6_addr()
+    if inet_pton(AF_INET, name, &v4) == 1 || inet_pton(AF_INET6, name, &v6) == 1 {
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name)
+    } else {
+        eb_ssl_set_tlsext_host_name(ssl, name)
+        SSL_set1_host(ssl, name)
+    }
+}
 
 private func connectionReadCallback(_ bev: OpaquePointer?, _ arg: UnsafeMutableRawPointer?) {
     let connection = Unmanaged<Connection>.fromOpaque(arg!).takeUnretainedValue()

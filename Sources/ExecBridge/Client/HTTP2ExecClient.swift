@@ -35,11 +35,15 @@ public final class HTTP2ExecClient: ConnectionHandler, HTTP2SessionDelegate, Ses
     private var owedCredit: [Int32: Int] = [:]
     private var queued: [SessionEventCopy] = []
     private let settings: HTTP2Settings
+    private let pingInterval: Double
+    private var pingTimer: LoopTimer?
 
-    public init(options: ExecClientOptions, transport: Transport, delegate: SessionEndpointDelegate) {
+    public init(options: ExecClientOptions, transport: Transport, delegate: SessionEndpointDelegate,
+                pingInterval: Double = 5) {
         self.options = options
         self.transport = transport
         self.delegate = delegate
+        self.pingInterval = pingInterval
         var settings = HTTP2Settings()
         settings.initialWindowSize = 256 * 1024
         self.settings = settings
@@ -51,11 +55,28 @@ public final class HTTP2ExecClient: ConnectionHandler, HTTP2SessionDelegate, Ses
         if connection == nil { fail("cannot connect to \(address)") }
     }
 
+    /// Runs on a connection that is already open (for `.tls`, with ALPN h2 agreed): the upstream
+    /// backend dials it itself, with its connect timeout and TLS checks, then hands it over.
+    public func start(on connection: Connection) {
+        self.connection = connection
+        connection.handler = self
+        connectionDidConnect(connection)
+        if connection.inputCount > 0 { connectionDidRead(connection) }
+    }
+
     // MARK: ConnectionHandler
 
     public func connectionDidConnect(_ connection: Connection) {
         let session = HTTP2Session(role: .client, delegate: self, settings: settings)
         h2 = session
+        if pingInterval > 0 {
+            // client-go pings every 5 s; idle legs through load balancers stay open.
+            pingTimer = LoopTimer(loop: connection.loop, after: pingInterval, repeats: true) { [weak self] in
+                guard let self, self.upgraded, !self.finished, let h2 = self.h2 else { return }
+                h2.ping()
+                h2.flush()
+            }
+        }
         switch transport {
         case .upgrade:
             var headers = HTTPHeaders()
@@ -94,6 +115,7 @@ public final class HTTP2ExecClient: ConnectionHandler, HTTP2SessionDelegate, Ses
     }
 
     public func connectionDidClose(_ connection: Connection, reason: Connection.CloseReason) {
+        pingTimer?.cancel()
         guard !finished else { return }
         if let refusal { return refused(refusal.status, refusal.body) }
         finishWithStatus(closedEarly: true)
@@ -249,9 +271,12 @@ public final class HTTP2ExecClient: ConnectionHandler, HTTP2SessionDelegate, Ses
     private func finishWithStatus(closedEarly: Bool) {
         guard !finished else { return }
         guard let version else { return fail("connection closed before the session started") }
+        // v1–v3 say nothing on success, so a server gone before ending its output streams is a
+        // lost backend there too.
+        let outputsOpen = !openOutputs.isEmpty
         for channel in openOutputs { delegate?.endpoint(self, emitted: .halfClose(channel)) }
         openOutputs.removeAll()
-        if closedEarly && errorBytes.isEmpty && version.hasStatusJSON {
+        if closedEarly && errorBytes.isEmpty && (version.hasStatusJSON || outputsOpen || !errorEnded) {
             return fail("lost connection to backend")
         }
         complete(ExecStatus.decode(errorBytes, version: version))
@@ -260,6 +285,7 @@ public final class HTTP2ExecClient: ConnectionHandler, HTTP2SessionDelegate, Ses
     private func complete(_ status: ExecStatus) {
         guard !finished else { return }
         finished = true
+        pingTimer?.cancel()
         lastFailure = status.exitCode == nil ? status : nil
         delegate?.endpoint(self, emitted: .exit(status))
         h2?.terminate(errorCode: 0)
@@ -270,6 +296,7 @@ public final class HTTP2ExecClient: ConnectionHandler, HTTP2SessionDelegate, Ses
     private func fail(_ message: String) {
         guard !finished else { return }
         finished = true
+        pingTimer?.cancel()
         lastFailure = .internalError(message)
         delegate?.endpoint(self, didEnd: .backendGone)
         connection?.close()
@@ -318,6 +345,7 @@ public final class HTTP2ExecClient: ConnectionHandler, HTTP2SessionDelegate, Ses
     }
 
     public func terminate(_ reason: EndReason) {
+        pingTimer?.cancel()
         guard !finished else { return }
         finished = true
         h2?.terminate(errorCode: reason == .completed ? 0 : HTTP2ErrorCode.cancel)

@@ -51,6 +51,15 @@ public final class SPDYExecClient: ConnectionHandler, SPDYSessionDelegate, Sessi
         }
     }
 
+    /// Runs on a connection that is already open (the upstream backend dials it itself, with its
+    /// connect timeout and TLS checks, then hands it over).
+    public func start(on connection: Connection) {
+        self.connection = connection
+        connection.handler = self
+        connectionDidConnect(connection)
+        if connection.inputCount > 0 { connectionDidRead(connection) }
+    }
+
     // MARK: ConnectionHandler
 
     public func connectionDidConnect(_ connection: Connection) {
@@ -134,7 +143,7 @@ public final class SPDYExecClient: ConnectionHandler, SPDYSessionDelegate, Sessi
             } else {
                 version = .v1
             }
-            session = SPDYSession(role: .client, delegate: self)
+            session = SPDYSession(role: .client, limits: Self.limits, delegate: self)
             toOpen = options.channels(for: version!)
             openNext()
             pingTimer = LoopTimer(loop: connection.loop, after: pingInterval, repeats: true) { [weak self] in
@@ -158,6 +167,15 @@ public final class SPDYExecClient: ConnectionHandler, SPDYSessionDelegate, Sessi
         }
         fail(.failure(message: message, reason: reason, code: head.status), reason: .completed)
     }
+
+    /// No WINDOW_UPDATE, as client-go (spdystream) sends none: a kubelet-like server that closes
+    /// with such frames unread resets the connection, and the reset discards the output it had
+    /// still queued (the last stdout, the status).
+    static let limits: SPDYLimits = {
+        var limits = SPDYLimits()
+        limits.sendWindowUpdates = false
+        return limits
+    }()
 
     // MARK: Streams
 
@@ -253,9 +271,12 @@ public final class SPDYExecClient: ConnectionHandler, SPDYSessionDelegate, Sessi
 
     private func finishWithStatus(closedEarly: Bool) {
         guard !finished, let version else { return }
+        // v1–v3 say nothing on success, so a server gone before ending its output streams
+        // (neither FIN nor reset) is a lost backend there too.
+        let outputsOpen = !openOutputs.isEmpty
         for channel in openOutputs { delegate?.endpoint(self, emitted: .halfClose(channel)) }
         openOutputs.removeAll()
-        if closedEarly && errorBytes.isEmpty && version.hasStatusJSON {
+        if closedEarly && errorBytes.isEmpty && (version.hasStatusJSON || outputsOpen) {
             return fail(.internalError("lost connection to backend"), reason: .backendGone)
         }
         finished = true

@@ -1,15 +1,46 @@
 import Logging
 import Reactor
 
-/// `--backend`: which backend each loop gets.
+/// `--backend`: which backend each loop gets, and what a remote backend adds to the front door.
 enum BackendFactory {
+    /// The per-loop backend. (`install` also adds the passthrough; prefer it.)
     static func make(_ settings: BackendSettings, logger: Logger) throws -> @Sendable (EventLoop) -> Backend {
-        switch settings.backend {
-        case "local":
-            let inventory = try settings.inventory.map { try Inventory.load(path: $0) }
-            return { _ in LocalBackend(inventory: inventory, logger: logger) }
-        default:
-            throw ConfigurationError("unsupported --backend \(settings.backend): this build serves the embedded backend (local)")
+        if settings.isLocal { return try local(settings, logger: logger) }
+        return remote(try upstream(settings), logger: logger)
+    }
+
+    /// Everything `--backend` configures: the per-loop backend and, for a remote backend, the
+    /// side-by-side passthrough (`--passthrough`, on by default there).
+    static func install(_ settings: BackendSettings, into config: inout GatewayConfig, logger: Logger) throws {
+        if settings.isLocal {
+            config.makeBackend = try local(settings, logger: logger)
+            return
         }
+        let upstream = try upstream(settings)
+        config.makeBackend = remote(upstream, logger: logger)
+        if upstream.passthrough {
+            config.pipelineExtensions.append(PassthroughExtension(upstream: upstream, logger: logger))
+        }
+    }
+
+    private static func local(_ settings: BackendSettings, logger: Logger) throws -> @Sendable (EventLoop) -> Backend {
+        if settings.passthrough == true {
+            throw ConfigurationError("--passthrough needs a remote --backend (there is nothing to pass requests to)")
+        }
+        let inventory = try settings.inventory.map { try Inventory.load(path: $0) }
+        return { _ in LocalBackend(inventory: inventory, logger: logger) }
+    }
+
+    private static func upstream(_ settings: BackendSettings) throws -> UpstreamConfig {
+        if settings.inventory != nil {
+            throw ConfigurationError("--inventory is for the local backend; the upstream \(settings.backend) decides what exists")
+        }
+        // Each scheme's client is chosen in UpstreamScheme.makeClient; unsupported ones are refused
+        // by UpstreamConfig (ws://, wss:// until the WebSocket client exists).
+        return try UpstreamConfig(settings)
+    }
+
+    private static func remote(_ upstream: UpstreamConfig, logger: Logger) -> @Sendable (EventLoop) -> Backend {
+        { _ in UpstreamBackend(config: upstream, logger: logger) }
     }
 }

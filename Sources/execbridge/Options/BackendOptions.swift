@@ -3,16 +3,84 @@ import ExecBridge
 
 /// Where sessions run.
 struct BackendOptions: ParsableArguments {
-    @Option(name: .long, help: "Where sessions run: local (the embedded backend).")
+    @Option(name: .long, help: ArgumentHelp(
+        "Where sessions run: local (the embedded backend), or one upstream exec server: spdy://HOST:PORT, "
+            + "spdys:// (TLS), h2c:// (HTTP/2 prior knowledge), h2c+upgrade:// (h2c upgrade), h2:// (TLS, ALPN h2).",
+        valueName: "URL"))
     var backend: String = "local"
 
     @Option(name: .long, help: "Inventory YAML of pods and containers for the local backend.")
     var inventory: String?
 
+    @Option(name: .customLong("backend-path"), help: ArgumentHelp(
+        "Upstream exec path with {node} {namespace} {pod} {container} {uid}; the query (command, flags) is added. "
+            + "Kubelet form by default; also /api/v1/namespaces/{namespace}/pods/{pod}/exec, "
+            + "/api/v1/nodes/{node}/proxy/exec/{namespace}/{pod}/{container}.",
+        valueName: "TEMPLATE"))
+    var backendPath: String = UpstreamPathTemplate.kubelet
+
+    @Option(name: .customLong("backend-ca"), help: ArgumentHelp("PEM CA bundle for the upstream's certificate (default: system store).", valueName: "FILE"))
+    var backendCA: String?
+
+    @Option(name: .customLong("backend-cert"), help: ArgumentHelp("PEM client certificate presented to the upstream.", valueName: "FILE"))
+    var backendCert: String?
+
+    @Option(name: .customLong("backend-key"), help: ArgumentHelp("PEM key for --backend-cert.", valueName: "FILE"))
+    var backendKey: String?
+
+    @Option(name: .customLong("backend-server-name"), help: ArgumentHelp(
+        "Name the upstream's certificate must carry (default: the --backend host).", valueName: "NAME"))
+    var backendServerName: String?
+
+    @Flag(name: .customLong("backend-insecure-skip-tls-verify"), help: "Do not verify the upstream's certificate (tests only).")
+    var backendInsecureSkipTLSVerify = false
+
+    @Option(name: .customLong("backend-token"), help: ArgumentHelp("Bearer token sent to the upstream with each exec session.", valueName: "TOKEN"))
+    var backendToken: String?
+
+    @Option(name: .customLong("backend-token-file"), help: ArgumentHelp("File holding the bearer token (re-read every minute).", valueName: "FILE"))
+    var backendTokenFile: String?
+
+    @Option(name: .customLong("backend-connect-timeout"), help: ArgumentHelp("Seconds to connect to the upstream.", valueName: "SECONDS"))
+    var backendConnectTimeout: Double = 10
+
+    @Flag(name: .long, help: "Send Impersonate-User/-Group/-Uid headers naming the caller to the upstream.")
+    var impersonate = false
+
+    @Flag(name: .long, inversion: .prefixedNo, help: ArgumentHelp(
+        "Forward requests that are not exec, attach or health to the upstream as plain HTTP/1.1 (default: on for a remote backend)."))
+    var passthrough: Bool?
+
+    func validate() throws {
+        guard (backendCert == nil) == (backendKey == nil) else {
+            throw ValidationError("--backend-cert and --backend-key go together")
+        }
+        guard backendToken == nil || backendTokenFile == nil else {
+            throw ValidationError("--backend-token and --backend-token-file exclude each other")
+        }
+        guard backendConnectTimeout > 0 else { throw ValidationError("--backend-connect-timeout must be positive") }
+        if backend == "local" {
+            let upstreamOnly = [backendCA, backendCert, backendToken, backendTokenFile, backendServerName].contains { $0 != nil }
+                || backendInsecureSkipTLSVerify || impersonate || passthrough == true || backendPath != UpstreamPathTemplate.kubelet
+            if upstreamOnly { throw ValidationError("the --backend-* options, --impersonate and --passthrough need a remote --backend") }
+        }
+    }
+
     func settings() -> BackendSettings {
         var settings = BackendSettings()
         settings.backend = backend
         settings.inventory = inventory
+        settings.path = backendPath
+        settings.caFile = backendCA
+        settings.certFile = backendCert
+        settings.keyFile = backendKey
+        settings.serverName = backendServerName
+        settings.insecureSkipTLSVerify = backendInsecureSkipTLSVerify
+        settings.token = backendToken
+        settings.tokenFile = backendTokenFile
+        settings.connectTimeout = backendConnectTimeout
+        settings.impersonate = impersonate
+        settings.passthrough = passthrough
         return settings
     }
 }

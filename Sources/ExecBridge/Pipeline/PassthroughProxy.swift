@@ -1,0 +1,43 @@
+import HTTP1
+import Logging
+import Reactor
+
+/// The side-by-side mode of an upstream backend: a request that is not the gateway's own (not
+/// exec, attach, health or discovery) goes to the same upstream as plain HTTP/1.1, so ExecBridge
+/// can stand in front of an existing proxy or kubelet without breaking its other routes.
+///
+/// One upstream connection per request; hop-by-hop headers are dropped (RFC 9110 §7.6.1) and
+/// `X-Forwarded-For` gains the client; bodies stream both ways with backpressure. The client's
+/// own credentials pass through untouched, and the gateway's (bearer token, client certificate)
+/// are never added: they are for exec sessions, and lending them to arbitrary requests would let
+/// anyone reach the upstream as the gateway.
+final class PassthroughProxy: PassthroughHandler {
+    let upstream: UpstreamConfig
+    let loop: EventLoop
+    let logger: Logger
+    /// Bytes one direction may hold before its reader is paused.
+    let budget: Int
+
+    init(upstream: UpstreamConfig, loop: EventLoop, logger: Logger, budget: Int) {
+        self.upstream = upstream
+        self.loop = loop
+        self.logger = logger
+        self.budget = budget
+    }
+
+    func take(_ connection: Connection, head: HTTPRequestHead, context: RequestContext) -> Bool {
+        PassthroughExchange.start(client: connection, head: head, peer: context.peer, proxy: self)
+        return true
+    }
+}
+
+/// Installs the passthrough on every worker when the backend is remote and `--passthrough` is on.
+struct PassthroughExtension: PipelineExtension {
+    let upstream: UpstreamConfig
+    let logger: Logger
+
+    func install(into pipeline: RequestPipeline, worker: Worker) {
+        worker.passthrough = PassthroughProxy(upstream: upstream, loop: worker.loop, logger: logger,
+                                              budget: worker.config.bridge.channelBudget)
+    }
+}

@@ -1,0 +1,61 @@
+import ExecModel
+import Logging
+import Reactor
+
+/// The single upstream backend: each session is forwarded over its own connection to one exec
+/// server (a kubelet, a container runtime's streaming server, another gateway), in the generation
+/// `--backend` names. One per loop; nothing here is shared between threads.
+public final class UpstreamBackend: Backend, BackendActivity {
+    public let config: UpstreamConfig
+    private let logger: Logger
+    private let tokenFile: TokenFile?
+    public private(set) var activeSessions = 0
+
+    public init(config: UpstreamConfig, logger: Logger) {
+        self.config = config
+        self.logger = logger
+        self.tokenFile = config.tokenFile.map(TokenFile.init(path:))
+    }
+
+    /// Any well-formed target may go: the upstream decides whether it exists and who may use it.
+    /// Only a request the path template cannot express is refused here (400, before any upgrade).
+    public func check(_ request: ExecRequest) -> RequestError? {
+        config.template.check(request)
+    }
+
+    public func startSession(_ request: ExecRequest, on loop: EventLoop, delegate: SessionEndpointDelegate) -> SessionEndpoint {
+        activeSessions += 1
+        var sessionLogger = logger
+        sessionLogger[metadataKey: "target"] = "\(request.target)"
+        sessionLogger[metadataKey: "upstream"] = "\(config.url.scheme.rawValue)://\(config.url.authority)"
+        return UpstreamSession(request: request, options: clientOptions(for: request), config: config, loop: loop,
+                               delegate: delegate, logger: sessionLogger) { [weak self] in
+            self?.activeSessions -= 1
+        }
+    }
+
+    /// The upstream request: path from the template, the client's channels, every version the
+    /// upstream generation has (not the client's: the bridge translates), and the credentials.
+    func clientOptions(for request: ExecRequest) -> ExecClientOptions {
+        var options = ExecClientOptions(authority: config.url.authority, path: config.template.expand(request),
+                                        stdin: request.stdin, stdout: request.stdout, stderr: request.stderr,
+                                        tty: request.tty)
+        options.method = "POST"
+        options.versions = config.versions
+        options.headers = headers(for: request)
+        return options
+    }
+
+    func headers(for request: ExecRequest) -> [(name: String, value: String)] {
+        var headers: [(name: String, value: String)] = [("User-Agent", "execbridge/\(ExecBridgeVersion.string)")]
+        if let token = config.token ?? tokenFile?.token {
+            headers.append(("Authorization", "Bearer \(token)"))
+        }
+        if config.impersonate {
+            headers.append(("Impersonate-User", request.identity.user))
+            if let uid = request.identity.uid { headers.append(("Impersonate-Uid", uid)) }
+            for group in request.identity.groups { headers.append(("Impersonate-Group", group)) }
+        }
+        return headers
+    }
+}

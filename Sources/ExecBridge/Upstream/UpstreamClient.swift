@@ -1,0 +1,46 @@
+import ExecModel
+import Reactor
+
+/// What the upstream backend needs of a client role beyond `SessionEndpoint`: to be handed a
+/// connection it dialed itself, and what it negotiated.
+protocol UpstreamClient: SessionEndpoint {
+    /// Speaks on `connection` from now on (TCP and TLS are up).
+    func start(on connection: Connection)
+    /// The channel version the upstream chose (nil until its answer).
+    var version: ChannelVersion? { get }
+    /// Every channel stream exists upstream.
+    var isReady: Bool { get }
+    /// Why the session failed on the client's side, for the log.
+    var lastFailure: ExecStatus? { get }
+}
+
+extension SPDYExecClient: UpstreamClient {}
+extension HTTP2ExecClient: UpstreamClient {}
+
+extension UpstreamScheme {
+    /// The client role for this scheme. One more generation (WebSocket) is one more case here and
+    /// one in `UpstreamConfig.init`.
+    func makeClient(options: ExecClientOptions, delegate: SessionEndpointDelegate, pingInterval: Double) -> UpstreamClient? {
+        switch self {
+        case .spdy, .spdys:
+            return SPDYExecClient(options: options, delegate: delegate, pingInterval: pingInterval)
+        case .h2c:
+            return HTTP2ExecClient(options: options, transport: .priorKnowledge, delegate: delegate, pingInterval: pingInterval)
+        case .h2cUpgrade:
+            return HTTP2ExecClient(options: options, transport: .upgrade, delegate: delegate, pingInterval: pingInterval)
+        case .h2:
+            return HTTP2ExecClient(options: options, transport: .tls, delegate: delegate, pingInterval: pingInterval)
+        case .ws, .wss:
+            return nil
+        }
+    }
+
+    /// The generation this scheme speaks, for logs.
+    var generation: Generation? {
+        switch self {
+        case .spdy, .spdys: return .spdy
+        case .h2c, .h2cUpgrade, .h2: return .http2
+        case .ws, .wss: return .websocket
+        }
+    }
+}

@@ -1,0 +1,246 @@
+import ExecModel
+import Glibc
+import Logging
+import Reactor
+
+/// One exec session forwarded to the upstream: the backend end of a bridge.
+///
+/// It dials the upstream itself (so that the connect timeout and the TLS checks are the same for
+/// every generation), hands the open connection to the client role of the configured generation,
+/// and stands between that client and the bridge, where the two sides' versions meet:
+/// - the status arrives as the model's `ExecStatus` whatever the upstream wrote (v4 JSON or v1–v3
+///   text); the frontend encodes it for the client's own version, exit codes exact;
+/// - an upstream that refuses (non-101/200) becomes a Failure status with its code and message, a
+///   redirect an error, an unreachable upstream `error dialing backend: …`;
+/// - a resize toward an upstream version without a resize channel is dropped, with a log line.
+final class UpstreamSession: SessionEndpoint, SessionEndpointDelegate, ConnectionHandler {
+    private enum State { case waiting, dialing, running, ended }
+
+    private let config: UpstreamConfig
+    private let loop: EventLoop
+    private weak var delegate: SessionEndpointDelegate?
+    private let logger: Logger
+    private var client: UpstreamClient?
+    private var dialConnection: Connection?
+    private var timer: LoopTimer?
+    private var state = State.waiting
+    private var reading = true
+    private var resizeQueued = false
+    private var resizeDropLogged = false
+    private var onEnd: (() -> Void)?
+
+    init(request: ExecRequest, options: ExecClientOptions, config: UpstreamConfig, loop: EventLoop,
+         delegate: SessionEndpointDelegate, logger: Logger, onEnd: @escaping () -> Void) {
+        self.config = config
+        self.loop = loop
+        self.delegate = delegate
+        self.logger = logger
+        self.onEnd = onEnd
+        client = config.url.scheme.makeClient(options: options, delegate: self, pingInterval: config.pingInterval)
+        // Dial on the next turn: the bridge learns who its backend is from this init's caller,
+        // and must know it before the first event (a refused connect can be immediate).
+        timer = LoopTimer(loop: loop, after: 0) { [weak self] in self?.dial() }
+    }
+
+    // MARK: Dialing
+
+    private func dial() {
+        guard state == .waiting else { return }
+        guard client != nil else {
+            return failed(.failure(message: "no client for \(config.url.scheme.rawValue) upstreams", reason: "InternalError", code: 500))
+        }
+        state = .dialing
+        let tls = config.url.scheme.usesTLS ? config.sessionTLS : nil
+        guard let connection = Connection.connect(loop: loop, to: config.address, tls: tls,
+                                                  serverName: tls == nil ? nil : config.serverName, handler: self) else {
+            // (An immediate connect failure was already reported through connectionDidClose.)
+            let code = errno
+            if state == .dialing { dialFailed(DialError.socket(code, upstream: config)) }
+            return
+        }
+        if state == .dialing {
+            dialConnection = connection
+            timer = LoopTimer(loop: loop, after: config.connectTimeout) { [weak self] in
+                guard let self, self.state == .dialing else { return }
+                self.dialFailed(DialError.timeout(self.config))
+            }
+        }
+    }
+
+    func connectionDidConnect(_ connection: Connection) {
+        guard state == .dialing, let client else { return }
+        timer?.cancel()
+        dialConnection = nil
+        if config.url.scheme == .h2, connection.negotiatedALPN != "h2" {
+            connection.close()
+            return dialFailed("tls: the server at \(config.url.authority) did not agree to h2 by ALPN")
+        }
+        state = .running
+        client.start(on: connection)
+        if !reading { client.setReading(false) }
+        // The upgrade answer and every stream reply must come in time (a silent upstream
+        // otherwise holds the session until the idle timeout).
+        timer = LoopTimer(loop: loop, after: config.sessionSetupTimeout) { [weak self] in self?.setupTimedOut() }
+    }
+
+    func connectionDidRead(_ connection: Connection) {}
+
+    func connectionDidClose(_ connection: Connection, reason: Connection.CloseReason) {
+        guard state == .dialing else { return }
+        dialConnection = nil
+        dialFailed(DialError.describe(reason, upstream: config))
+    }
+
+    private func dialFailed(_ detail: String) {
+        logger.info("upstream unreachable", metadata: ["upstream": "\(config.url.authority)", "error": "\(detail)"])
+        failed(.failure(message: "error dialing backend: \(detail)", reason: "ServiceUnavailable", code: 503))
+    }
+
+    private func setupTimedOut() {
+        guard state == .running, let client, !client.isReady else { return }
+        logger.info("upstream did not set up the session in time", metadata: ["upstream": "\(config.url.authority)"])
+        client.terminate(.timeout)
+        failed(.failure(message: "the backend did not set up the exec session within \(Int(config.sessionSetupTimeout)) s",
+                        reason: "Timeout", code: 504))
+    }
+
+    /// Ends the session with `status` before (or instead of) anything from the upstream.
+    private func failed(_ status: ExecStatus) {
+        guard state != .ended else { return }
+        end()
+        if let connection = dialConnection {
+            dialConnection = nil
+            connection.handler = nil
+            connection.close()
+        }
+        delegate?.endpoint(self, emitted: .exit(status))
+    }
+
+    private func end() {
+        state = .ended
+        timer?.cancel()
+        timer = nil
+        let onEnd = self.onEnd
+        self.onEnd = nil
+        onEnd?()
+    }
+
+    // MARK: From the upstream (the client's delegate)
+
+    func endpoint(_ endpoint: SessionEndpoint, emitted event: SessionEvent) {
+        guard state == .running else { return }
+        if resizeQueued { logResizeDropIfNeeded() }
+        switch event {
+        case .exit(let status):
+            end()
+            delegate?.endpoint(self, emitted: .exit(Self.translate(status)))
+        default:
+            delegate?.endpoint(self, emitted: event)
+        }
+    }
+
+    func endpointDidDrain(_ endpoint: SessionEndpoint) {
+        delegate?.endpointDidDrain(self)
+    }
+
+    func endpoint(_ endpoint: SessionEndpoint, didEnd reason: EndReason) {
+        guard state == .running else { return }
+        let detail = client?.lastFailure.map { "\($0)" } ?? "\(reason.rawValue)"
+        if client?.version == nil {
+            // Gone before it answered the upgrade: the session never existed upstream.
+            logger.info("upstream failed before the session started", metadata: ["error": "\(detail)"])
+            let message = client?.lastFailure.map { Self.failureText($0) } ?? "connection closed"
+            return failed(.failure(message: "error dialing backend: \(message)", reason: "ServiceUnavailable", code: 503))
+        }
+        logger.info("upstream connection lost", metadata: ["error": "\(detail)"])
+        end()
+        // The bridge writes "lost connection to backend": never success.
+        delegate?.endpoint(self, didEnd: reason)
+    }
+
+    /// What the client sees of an upstream's refusal or failure.
+    static func translate(_ status: ExecStatus) -> ExecStatus {
+        guard case .failure(let message, let reason, let code) = status else { return status }
+        if (300..<400).contains(code) {
+            return .failure(message: "the backend answered \(code) (a redirect); redirects are not followed",
+                            reason: "InternalError", code: 502)
+        }
+        if code < 400 {
+            return .failure(message: "the backend did not accept the exec request (answered \(code))",
+                            reason: "InternalError", code: 502)
+        }
+        // A refusal without a Status body has no reason: name it after the code, as client-go's
+        // NewGenericServerResponse does.
+        let named = reason == "InternalError" && code != 500 ? statusReason(code) : reason
+        return .failure(message: message.trimmingASCIIWhitespace, reason: named, code: code)
+    }
+
+    /// The Kubernetes StatusReason of an HTTP code.
+    static func statusReason(_ code: Int) -> String {
+        switch code {
+        case 400: return "BadRequest"
+        case 401: return "Unauthorized"
+        case 403: return "Forbidden"
+        case 404: return "NotFound"
+        case 405: return "MethodNotAllowed"
+        case 406: return "NotAcceptable"
+        case 409: return "Conflict"
+        case 410: return "Gone"
+        case 413: return "RequestEntityTooLarge"
+        case 415: return "UnsupportedMediaType"
+        case 422: return "Invalid"
+        case 429: return "TooManyRequests"
+        case 503: return "ServiceUnavailable"
+        case 504: return "Timeout"
+        default: return "InternalError"
+        }
+    }
+
+    private static func failureText(_ status: ExecStatus) -> String {
+        if case .failure(let message, _, _) = status { return message }
+        return status.message
+    }
+
+    // MARK: From the client side (the bridge)
+
+    func receive(_ event: SessionEvent) {
+        guard state != .ended, let client else { return }
+        if case .resize = event {
+            guard let version = client.version else {
+                // Queued by the client until its streams exist; whether it can go is known then.
+                resizeQueued = true
+                client.receive(event)
+                return
+            }
+            guard version.hasResize else { return logResizeDropIfNeeded() }
+        }
+        client.receive(event)
+    }
+
+    private func logResizeDropIfNeeded() {
+        guard let version = client?.version else { return }
+        resizeQueued = false
+        guard !version.hasResize, !resizeDropLogged else { return }
+        resizeDropLogged = true
+        logger.info("dropping terminal resize: the upstream negotiated a version without a resize channel",
+                    metadata: ["upstreamVersion": "\(version)"])
+    }
+
+    var pendingBytes: Int { client?.pendingBytes ?? 0 }
+
+    func setReading(_ on: Bool) {
+        reading = on
+        if state == .running { client?.setReading(on) }
+    }
+
+    func terminate(_ reason: EndReason) {
+        if state != .ended { end() }
+        if let connection = dialConnection {
+            dialConnection = nil
+            connection.handler = nil
+            connection.close()
+        }
+        // The client ends its upstream session (GOAWAY, graceful close) unless it already did.
+        client?.terminate(reason)
+    }
+}
