@@ -104,8 +104,8 @@ final class SecurityIdentityTests: XCTestCase {
             return try XCTUnwrap(socket.readResponse()).status
         }
         XCTAssertEqual(try attempt("wrong"), 401)
-        XCTAssertEqual(try attempt(aliceToken), 501)
-        // The 501 of the WebSocket stub is not an admission refusal; the 401 is audited.
+        XCTAssertEqual(try attempt(aliceToken), 101)
+        // The refusal is audited.
         let denied = gateway.auditLines(atLeast: 1)
         XCTAssertEqual(denied.first?["end"] as? String, "denied")
         XCTAssertEqual((denied.first?["client"] as? [String: Any])?["generation"] as? String, "WebSocket")

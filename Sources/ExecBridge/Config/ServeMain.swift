@@ -64,8 +64,9 @@ public enum ServeMain {
     }
 
     public static func makeConfig(_ options: ServeOptions, logger: Logger) throws -> GatewayConfig {
-        let backend = try BackendFactory.make(options.backend, logger: logger)
-        var config = GatewayConfig(logger: logger, makeBackend: backend)
+        var config = GatewayConfig(logger: logger, makeBackend: { _ in LocalBackend(inventory: nil) })
+        // The backend, and with a remote one the passthrough of requests that are not the gateway's own.
+        try BackendFactory.install(options.backend, into: &config, logger: logger)
         config.listen = options.listen
         if let threads = options.threads { config.threads = threads }
         if let cert = options.tlsCert, let key = options.tlsKey {

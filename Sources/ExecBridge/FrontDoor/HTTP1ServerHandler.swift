@@ -113,31 +113,36 @@ final class HTTP1ServerHandler: ConnectionHandler, Drainable {
     private func handle(_ head: HTTPRequestHead) {
         let path = head.target.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.target
         let keepAlive = wantsKeepAlive(head)
-        if let error = bodyError(head) {
-            respond(error, close: true)
-            return
-        }
-        // (A request body on a plain request is skipped after the answer; an upgrade's is read.)
         let context = RequestContext(method: head.method, target: head.target,
                                      headers: head.headers.pairs.map { ($0.name.lowercased(), $0.value) },
                                      connection: connection)
         guard let routed = ExecRouter.route(method: head.method, target: head.target) else {
-            let query = head.target.split(separator: "?", maxSplits: 1).dropFirst().first.map(String.init)
-            if let answer = worker.pipeline.plain(PlainRequest(method: head.method, path: path, query: query, context: context)) {
-                var headers = HTTPHeaders()
-                headers.add("Content-Type", answer.contentType)
-                for (name, value) in answer.headers { headers.add(name, value) }
-                send(status: answer.status, headers: headers, body: answer.body, close: !keepAlive, head: head)
-                return
-            }
-            if let passthrough = worker.passthrough, passthrough.take(connection, head: head, context: context) {
+            // The gateway's own answers (health, discovery) first; then the upstream's, when there is
+            // one: forwarded requests keep their bodies as they come (chunked included).
+            let answer = worker.pipeline.plain(plainRequest(head, path: path, context: context))
+            if answer == nil, let passthrough = worker.passthrough, passthrough.take(connection, head: head, context: context) {
                 state = .handedOff
                 headTimer?.cancel()
                 headTimer = nil
                 return
             }
-            respond(RequestError.notFound("the server could not find the requested resource"),
-                    close: !keepAlive, head: head)
+            if let error = bodyError(head) {
+                respond(error, close: true)
+                return
+            }
+            guard let answer else {
+                respond(RequestError.notFound("the server could not find the requested resource"),
+                        close: !keepAlive, head: head)
+                return
+            }
+            var headers = HTTPHeaders()
+            headers.add("Content-Type", answer.contentType)
+            for (name, value) in answer.headers { headers.add(name, value) }
+            send(status: answer.status, headers: headers, body: answer.body, close: !keepAlive, head: head)
+            return
+        }
+        if let error = bodyError(head) {
+            respond(error, close: true)
             return
         }
         switch routed {
@@ -146,6 +151,11 @@ final class HTTP1ServerHandler: ConnectionHandler, Drainable {
         case .success(let request):
             upgrade(request, head: head, context: context)
         }
+    }
+
+    private func plainRequest(_ head: HTTPRequestHead, path: String, context: RequestContext) -> PlainRequest {
+        let query = head.target.split(separator: "?", maxSplits: 1).dropFirst().first.map(String.init)
+        return PlainRequest(method: head.method, path: path, query: query, context: context)
     }
 
     private func upgrade(_ request: ExecRequest, head: HTTPRequestHead, context: RequestContext) {
