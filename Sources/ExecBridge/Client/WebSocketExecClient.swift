@@ -62,6 +62,15 @@ public final class WebSocketExecClient: ConnectionHandler, WebSocketConnectionDe
         if connection == nil { fail("cannot connect to \(address)") }
     }
 
+    /// Runs on a connection that is already open (the upstream backend dials it itself, with its
+    /// connect timeout and TLS checks, then hands it over).
+    public func start(on connection: Connection) {
+        self.connection = connection
+        connection.handler = self
+        connectionDidConnect(connection)
+        if connection.inputCount > 0 { connectionDidRead(connection) }
+    }
+
     // MARK: ConnectionHandler
 
     public func connectionDidConnect(_ connection: Connection) {

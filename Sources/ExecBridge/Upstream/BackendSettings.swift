@@ -3,7 +3,7 @@ import ExecModel
 /// `--backend` and what goes with it: where sessions run.
 public struct BackendSettings: Sendable {
     /// `local` (the embedded backend) or an upstream URL: `spdy://`, `spdys://`, `h2c://`,
-    /// `h2c+upgrade://`, `h2://` (and, once the WebSocket client exists, `ws://`, `wss://`).
+    /// `h2c+upgrade://`, `h2://`, `ws://`, `wss://`.
     public var backend: String = "local"
     /// Inventory YAML for the local backend.
     public var inventory: String?

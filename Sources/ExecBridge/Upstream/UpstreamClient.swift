@@ -16,6 +16,7 @@ protocol UpstreamClient: SessionEndpoint {
 
 extension SPDYExecClient: UpstreamClient {}
 extension HTTP2ExecClient: UpstreamClient {}
+extension WebSocketExecClient: UpstreamClient {}
 
 extension UpstreamScheme {
     /// The client role for this scheme. One more generation (WebSocket) is one more case here and
@@ -31,7 +32,13 @@ extension UpstreamScheme {
         case .h2:
             return HTTP2ExecClient(options: options, transport: .tls, delegate: delegate, pingInterval: pingInterval)
         case .ws, .wss:
-            return nil
+            // v5 preferred (it carries stdin EOF), v4 as the fallback, binary framing; older
+            // versions only when asked for explicitly.
+            let offered = options.versions.compactMap { version in
+                WebSocketSubprotocol.all.first { $0.version == version && !$0.base64 }
+            }
+            return WebSocketExecClient(options: options, subprotocols: offered.isEmpty ? [.v5, .v4] : offered,
+                                       delegate: delegate, pingInterval: pingInterval)
         }
     }
 

@@ -28,10 +28,6 @@ public struct UpstreamConfig: Sendable {
 
     public init(_ settings: BackendSettings) throws {
         let url = try UpstreamURL(parsing: settings.backend)
-        if url.scheme == .ws || url.scheme == .wss {
-            throw ConfigurationError("--backend \(settings.backend): the WebSocket upstream client is not in this build yet "
-                + "(issue 7, the WebSocket generation); use spdy://, spdys://, h2c://, h2c+upgrade:// or h2://")
-        }
         self.url = url
         do {
             address = try SocketAddress(host: url.host, port: url.port)
@@ -63,7 +59,7 @@ public struct UpstreamConfig: Sendable {
             }
         } else {
             if settings.caFile != nil || settings.certFile != nil || settings.insecureSkipTLSVerify {
-                throw ConfigurationError("--backend-ca, --backend-cert and --backend-insecure-skip-tls-verify need a TLS backend (spdys:// or h2://)")
+                throw ConfigurationError("--backend-ca, --backend-cert and --backend-insecure-skip-tls-verify need a TLS backend (spdys://, h2:// or wss://)")
             }
             sessionTLS = nil
             passthroughTLS = nil

@@ -10,7 +10,7 @@ public enum UpstreamScheme: String, Sendable, CaseIterable {
     case h2cUpgrade = "h2c+upgrade"
     /// HTTP/2 over TLS (ALPN h2).
     case h2
-    /// WebSocket (recognized; the client is the WebSocket issue's work).
+    /// WebSocket channel protocol (v5 preferred, v4 fallback).
     case ws
     case wss
 

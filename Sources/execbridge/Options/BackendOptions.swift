@@ -5,7 +5,8 @@ import ExecBridge
 struct BackendOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
         "Where sessions run: local (the embedded backend), or one upstream exec server: spdy://HOST:PORT, "
-            + "spdys:// (TLS), h2c:// (HTTP/2 prior knowledge), h2c+upgrade:// (h2c upgrade), h2:// (TLS, ALPN h2).",
+            + "spdys:// (TLS), h2c:// (HTTP/2 prior knowledge), h2c+upgrade:// (h2c upgrade), h2:// (TLS, ALPN h2), "
+            + "ws:// or wss:// (the WebSocket channel protocol, v5 preferred).",
         valueName: "URL"))
     var backend: String = "local"
 
