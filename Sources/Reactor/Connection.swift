@@ -81,6 +81,10 @@ public final class Connection {
         bufferevent_setcb(bev, connectionReadCallback, connectionWriteCallback, connectionEventCallback,
                           selfRetain!.toOpaque())
         bufferevent_setwatermark(bev, Int16(EV_READ), 0, readHighWater)
+        // libevent moves at most 16 KiB per read or write call by default: at loopback speeds that is
+        // a syscall per 16 KiB (measured: +40 % throughput with 256 KiB, docs/performance.md).
+        bufferevent_set_max_single_read(bev, readHighWater)
+        bufferevent_set_max_single_write(bev, 256 * 1024)
         bufferevent_enable(bev, Int16(EV_READ | EV_WRITE))
     }
 
