@@ -25,15 +25,16 @@ final class UpstreamConfigTests: XCTestCase {
         }
     }
 
-    func testWebSocketSchemesAreRecognizedButRefusedNamingTheIssue() {
-        for url in ["ws://127.0.0.1:1", "wss://127.0.0.1:1"] {
-            var settings = BackendSettings()
-            settings.backend = url
-            XCTAssertThrowsError(try UpstreamConfig(settings)) { error in
-                XCTAssertTrue("\(error)".contains("WebSocket"), "\(error)")
-                XCTAssertTrue("\(error)".contains("issue 7"), "\(error)")
-            }
-        }
+    func testWebSocketSchemesAreAccepted() throws {
+        var settings = BackendSettings()
+        settings.backend = "ws://127.0.0.1:1"
+        let plain = try UpstreamConfig(settings)
+        XCTAssertEqual(plain.url.scheme, .ws)
+        XCTAssertNil(plain.sessionTLS)
+        settings.backend = "wss://127.0.0.1:1"
+        let secure = try UpstreamConfig(settings)
+        XCTAssertEqual(secure.url.scheme, .wss)
+        XCTAssertNotNil(secure.sessionTLS)
     }
 
     func testConfigurationErrors() {

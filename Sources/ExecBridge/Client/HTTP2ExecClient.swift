@@ -20,7 +20,7 @@ public final class HTTP2ExecClient: ConnectionHandler, HTTP2SessionDelegate, Ses
     private weak var delegate: SessionEndpointDelegate?
     private var connection: Connection?
     private var h2: HTTP2Session?
-    private var parser = HTTPResponseParser()
+    private var answer = UpgradeAnswer()
     private var upgraded = false
     private var toOpen: [Channel] = []
     private var streams: [Channel: Int32] = [:]
@@ -118,34 +118,19 @@ public final class HTTP2ExecClient: ConnectionHandler, HTTP2SessionDelegate, Ses
         pingTimer?.cancel()
         guard !finished else { return }
         if let refusal { return refused(refusal.status, refusal.body) }
+        if !upgraded, let refusal = answer.pendingRefusal { return complete(refusal) }
         finishWithStatus(closedEarly: true)
     }
 
     private func readUpgradeResponse(_ connection: Connection) {
-        var step: HTTPParseStep<HTTPResponseHead> = .needMore
-        connection.consumeInput { chunk in
-            step = parser.feed(chunk)
-            if case .head(_, let consumed) = step { return consumed }
-            return chunk.count
-        }
-        switch step {
+        switch answer.read(connection) {
         case .needMore:
             return
-        case .failure(let error):
-            fail("bad upgrade response: \(error.message)")
-        case .head(let head, _):
-            guard head.status == 101 else {
-                var body: [UInt8] = []
-                connection.consumeInput { chunk in
-                    body.append(contentsOf: chunk)
-                    return chunk.count
-                }
-                refusal = (head.status, body)
-                if let length = Int(head.headers[first: "content-length"] ?? ""), body.count >= length {
-                    refused(head.status, body)
-                }
-                return
-            }
+        case .malformed(let message):
+            fail("bad upgrade response: \(message)")
+        case .refused(_, let status):
+            complete(status)
+        case .switched:
             do {
                 try h2?.clientUpgraded(headRequest: options.method == "HEAD")
             } catch {
@@ -256,16 +241,9 @@ public final class HTTP2ExecClient: ConnectionHandler, HTTP2SessionDelegate, Ses
 
     // MARK: Ending
 
+    /// A channel stream answered with something other than 200 (its body is a Status).
     private func refused(_ status: Int, _ body: [UInt8]) {
-        var message = "\(status) \(HTTPResponseHead.reasonPhrase(status))"
-        var reason = "InternalError"
-        if let json = try? JSONValue.parse(body), let m = json["message"]?.stringValue {
-            message = m
-            reason = json["reason"]?.stringValue ?? reason
-        } else if !body.isEmpty {
-            message = String(decoding: body, as: UTF8.self)
-        }
-        complete(.failure(message: message, reason: reason, code: status))
+        complete(ExecStatus.refusal(code: status, body: body))
     }
 
     private func finishWithStatus(closedEarly: Bool) {

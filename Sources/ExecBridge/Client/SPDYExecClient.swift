@@ -19,9 +19,7 @@ public final class SPDYExecClient: ConnectionHandler, SPDYSessionDelegate, Sessi
     private let options: ExecClientOptions
     private weak var delegate: SessionEndpointDelegate?
     private var connection: Connection?
-    private var parser = HTTPResponseParser()
-    private var refusedBody: [UInt8] = []
-    private var refusedLength: Int?
+    private var answer = UpgradeAnswer()
     private var session: SPDYSession?
     private var toOpen: [Channel] = []
     private var streams: [Channel: UInt32] = [:]
@@ -92,9 +90,9 @@ public final class SPDYExecClient: ConnectionHandler, SPDYSessionDelegate, Sessi
     public func connectionDidClose(_ connection: Connection, reason: Connection.CloseReason) {
         pingTimer?.cancel()
         guard !finished else { return }
-        if upgradeResponse == nil || (upgradeResponse?.status != 101) {
-            if let response = upgradeResponse {
-                refused(response)
+        guard upgradeResponse?.status == 101 else {
+            if let refusal = answer.pendingRefusal {
+                fail(refusal, reason: .completed)
             } else {
                 fail(.internalError("connection to backend closed before the upgrade (\(reason))"), reason: .backendGone)
             }
@@ -106,34 +104,16 @@ public final class SPDYExecClient: ConnectionHandler, SPDYSessionDelegate, Sessi
     }
 
     private func readUpgradeResponse(_ connection: Connection) {
-        if let response = upgradeResponse {
-            // Collecting the body of a refusal.
-            connection.consumeInput { chunk in
-                refusedBody.append(contentsOf: chunk.prefix(64 * 1024 - refusedBody.count))
-                return chunk.count
-            }
-            if let refusedLength, refusedBody.count >= refusedLength { refused(response) }
-            return
-        }
-        var step: HTTPParseStep<HTTPResponseHead> = .needMore
-        connection.consumeInput { chunk in
-            step = parser.feed(chunk)
-            if case .head(_, let consumed) = step { return consumed }
-            return chunk.count
-        }
-        switch step {
+        switch answer.read(connection) {
         case .needMore:
             return
-        case .failure(let error):
-            fail(.internalError("bad upgrade response from backend: \(error.message)"), reason: .backendGone)
-        case .head(let head, _):
+        case .malformed(let message):
+            fail(.internalError("bad upgrade response from backend: \(message)"), reason: .backendGone)
+        case .refused(let head, let status):
             upgradeResponse = head
-            guard head.status == 101 else {
-                refusedLength = Int(head.headers[first: "content-length"] ?? "")
-                readUpgradeResponse(connection)
-                if refusedLength == 0 { refused(head) }
-                return
-            }
+            fail(status, reason: .completed)
+        case .switched(let head):
+            upgradeResponse = head
             let chosen = head.headers[first: "x-stream-protocol-version"]
             if let chosen {
                 guard let v = ChannelVersion(token: chosen) else {
@@ -150,22 +130,6 @@ public final class SPDYExecClient: ConnectionHandler, SPDYSessionDelegate, Sessi
                 _ = self?.session?.ping()
             }
         }
-    }
-
-    private func refused(_ head: HTTPResponseHead) {
-        guard !finished else { return }
-        let text = String(decoding: refusedBody, as: UTF8.self)
-        // A Status body passes on as it is; anything else becomes the message.
-        var message = text.isEmpty ? "\(head.status) \(head.reason)" : text
-        var reason = "InternalError"
-        if let status = try? JSONValue.parse(refusedBody), let m = status["message"]?.stringValue {
-            message = m
-            reason = status["reason"]?.stringValue ?? reason
-        }
-        if (300..<400).contains(head.status) {
-            message = "backend redirected the exec request (\(head.status)); redirects are not followed"
-        }
-        fail(.failure(message: message, reason: reason, code: head.status), reason: .completed)
     }
 
     /// No WINDOW_UPDATE, as client-go (spdystream) sends none: a kubelet-like server that closes

@@ -33,9 +33,7 @@ public final class WebSocketExecClient: ConnectionHandler, WebSocketConnectionDe
     private weak var delegate: SessionEndpointDelegate?
     private var connection: Connection?
     private let key = WebSocketHandshake.makeClientKey()
-    private var parser = HTTPResponseParser()
-    private var refusedBody: [UInt8] = []
-    private var refusedLength: Int?
+    private var answer = UpgradeAnswer()
     private var ws: WebSocketConnection?
     private var writer: ChannelMessageWriter?
     private var reader: ChannelMessageReader?
@@ -100,7 +98,7 @@ public final class WebSocketExecClient: ConnectionHandler, WebSocketConnectionDe
         pingTimer?.cancel()
         self.connection = nil
         guard !finished else { return }
-        if let response = upgradeResponse, response.status != 101 { return refused(response) }
+        if ws == nil, let refusal = answer.pendingRefusal { return complete(refusal) }
         guard ws != nil else { return fail("connection closed before the upgrade (\(reason))") }
         // No close frame: whatever status arrived is final; none at all is a lost server for
         // v4+ (they always send one), and success for older versions.
@@ -108,33 +106,16 @@ public final class WebSocketExecClient: ConnectionHandler, WebSocketConnectionDe
     }
 
     private func readUpgradeResponse(_ connection: Connection) {
-        if let response = upgradeResponse {
-            // Collecting the body of a refusal.
-            connection.consumeInput { chunk in
-                refusedBody.append(contentsOf: chunk.prefix(max(0, 64 * 1024 - refusedBody.count)))
-                return chunk.count
-            }
-            if let refusedLength, refusedBody.count >= refusedLength { refused(response) }
-            return
-        }
-        var step: HTTPParseStep<HTTPResponseHead> = .needMore
-        connection.consumeInput { chunk in
-            step = parser.feed(chunk)
-            if case .head(_, let consumed) = step { return consumed }
-            return chunk.count
-        }
-        switch step {
+        switch answer.read(connection) {
         case .needMore:
             return
-        case .failure(let error):
-            fail("bad upgrade response: \(error.message)")
-        case .head(let head, _):
+        case .malformed(let message):
+            fail("bad upgrade response: \(message)")
+        case .refused(let head, let status):
             upgradeResponse = head
-            guard head.status == 101 else {
-                refusedLength = Int(head.headers[first: "content-length"] ?? "")
-                if refusedLength == 0 { return refused(head) }
-                return readUpgradeResponse(connection)
-            }
+            complete(status)
+        case .switched(let head):
+            upgradeResponse = head
             upgraded(head, loop: connection.loop)
         }
     }
@@ -172,20 +153,6 @@ public final class WebSocketExecClient: ConnectionHandler, WebSocketConnectionDe
         let events = queued
         queued = []
         for event in events { event.deliver(to: self) }
-    }
-
-    private func refused(_ head: HTTPResponseHead) {
-        guard !finished else { return }
-        var message = refusedBody.isEmpty ? "\(head.status) \(head.reason)" : String(decoding: refusedBody, as: UTF8.self)
-        var reason = "InternalError"
-        if let status = try? JSONValue.parse(refusedBody), let m = status["message"]?.stringValue {
-            message = m
-            reason = status["reason"]?.stringValue ?? reason
-        }
-        if (300..<400).contains(head.status) {
-            message = "server redirected the exec request (\(head.status)); redirects are not followed"
-        }
-        complete(.failure(message: message, reason: reason, code: head.status))
     }
 
     // MARK: WebSocketConnectionDelegate

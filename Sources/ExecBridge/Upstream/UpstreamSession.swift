@@ -171,29 +171,8 @@ final class UpstreamSession: SessionEndpoint, SessionEndpointDelegate, Connectio
         }
         // A refusal without a Status body has no reason: name it after the code, as client-go's
         // NewGenericServerResponse does.
-        let named = reason == "InternalError" && code != 500 ? statusReason(code) : reason
+        let named = reason == "InternalError" && code != 500 ? ExecStatus.statusReason(code) : reason
         return .failure(message: message.trimmingASCIIWhitespace, reason: named, code: code)
-    }
-
-    /// The Kubernetes StatusReason of an HTTP code.
-    static func statusReason(_ code: Int) -> String {
-        switch code {
-        case 400: return "BadRequest"
-        case 401: return "Unauthorized"
-        case 403: return "Forbidden"
-        case 404: return "NotFound"
-        case 405: return "MethodNotAllowed"
-        case 406: return "NotAcceptable"
-        case 409: return "Conflict"
-        case 410: return "Gone"
-        case 413: return "RequestEntityTooLarge"
-        case 415: return "UnsupportedMediaType"
-        case 422: return "Invalid"
-        case 429: return "TooManyRequests"
-        case 503: return "ServiceUnavailable"
-        case 504: return "Timeout"
-        default: return "InternalError"
-        }
     }
 
     private static func failureText(_ status: ExecStatus) -> String {
