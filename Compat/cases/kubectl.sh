@@ -97,6 +97,27 @@ kubectl_cases_main() {
         kubectl_cells "kubectl-${names[$i]}" "${paths[$i]}"
     done
 
+    # --- through a remote backend: kubectl -> ExecBridge --backend spdy:// and h2c:// -> ExecBridge (local) ---------
+    # Discovery and the pod lookup pass through to the upstream gateway; exec is translated. Only our own
+    # gateway serves discovery as an upstream (a bare kubelet-style server such as the Go spdystream one
+    # does not: kubectl needs an apiserver-like upstream).
+    local scheme rport saved="$BASE"
+    if [ "${#paths[@]}" -gt 0 ]; then
+        for scheme in spdy h2c ws; do
+            rport="$(free_port)"
+            start_bg "$KDIR/gateway-via-$scheme.log" "$GATEWAY" serve --listen "127.0.0.1:$rport" \
+                --backend "$scheme://127.0.0.1:${saved##*:}"
+            if wait_port "$rport" "$BG_PID"; then
+                BASE="http://127.0.0.1:$rport"
+                kubectl_cells "kubectl-${names[0]}-via-$scheme-upstream" "${paths[0]}"
+                [ "${#paths[@]}" -gt 1 ] && kubectl_cells "kubectl-${names[${#paths[@]}-1]}-via-$scheme-upstream" "${paths[${#paths[@]}-1]}"
+                BASE="$saved"
+            else
+                fail_case "kubectl-via-$scheme-upstream" "the forwarding gateway did not start: $(tail -n 2 "$KDIR/gateway-via-$scheme.log" | tr '\n' ' ')"
+            fi
+        done
+    fi
+
     # --- execbridge exec --------------------------------------------------------------------------------------
     local proto
     for proto in spdy h2 h2c-upgrade ws; do
