@@ -176,6 +176,12 @@ final class HTTP1ServerHandler: ConnectionHandler, Drainable {
         }
         logger.debug("exec request", metadata: ["target": "\(request.target)", "upgrade": "\(kind.rawValue)",
                                                 "path": "\(request.pathForm.rawValue)"])
+        // A refusal after admission (no common version, a bad handshake) is still audited.
+        let admitted = request
+        let handOff: (Upgrades.Outcome) -> Void = { [self] outcome in
+            if case .refused(let error) = outcome { worker.pipeline.notStarted(admitted, context: context, error: error) }
+            self.handOff(outcome)
+        }
         switch kind {
         case .spdy:
             Upgrades.spdy(connection: connection, head: head, request: request, context: context, worker: worker, handOff: handOff)

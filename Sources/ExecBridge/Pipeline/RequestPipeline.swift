@@ -41,6 +41,12 @@ final class RequestPipeline {
         return nil
     }
 
+    /// An admitted request that never became a session (version negotiation failed, the client
+    /// never opened its channels): audited like a refusal.
+    func notStarted(_ request: ExecRequest, context: RequestContext, error: RequestError) {
+        for observer in observers { observer.refused(request, context: context, error: error) }
+    }
+
     func sessionEnded(_ bridge: Bridge, context: RequestContext?) {
         for observer in observers { observer.ended(bridge, context: context) }
     }

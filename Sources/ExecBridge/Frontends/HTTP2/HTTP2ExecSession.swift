@@ -214,6 +214,7 @@ final class HTTP2ExecSession: SessionEndpoint {
     private func creationTimedOut() {
         guard bridge == nil, !ended else { return }
         logger.info("timed out waiting for client to create streams")
+        owner.worker.pipeline.notStarted(request, context: context, error: RequestError(code: 408, reason: "Timeout", message: "timed out waiting for client to create streams"))
         finish(with: .internalError("timed out waiting for client to create streams"))
     }
 

@@ -252,6 +252,7 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
                 switch VersionNegotiation.negotiate(offered: offered, supported: Upgrades.http2Versions) {
                 case .failure(let error):
                     ignoredBodies.insert(stream)
+                    worker.pipeline.notStarted(request, context: context, error: error)
                     respond(stream, error: error)
                     return
                 case .success(let version):

@@ -193,6 +193,7 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
         guard bridge == nil, !ended else { return }
         logger.info("timed out waiting for client to create streams",
                     metadata: ["have": "\(streams.keys.map(\.streamType).sorted())"])
+        worker.pipeline.notStarted(request, context: context, error: RequestError(code: 408, reason: "Timeout", message: "timed out waiting for client to create streams"))
         finishSession(with: .internalError("timed out waiting for client to create streams"))
     }
 
