@@ -59,3 +59,11 @@ public final class UpstreamBackend: Backend, BackendActivity {
         return headers
     }
 }
+
+/// The backend side of the audit record: which upstream, in which generation.
+extension UpstreamBackend: AuditedBackend {
+    public func auditSide(of bridge: Bridge) -> AuditBackendSide {
+        AuditBackendSide(kind: "upstream", address: "\(config.url.scheme.rawValue)://\(config.url.authority)",
+                         generation: config.url.scheme.generation?.rawValue)
+    }
+}
