@@ -31,9 +31,10 @@ public final class EventLoop: @unchecked Sendable {
         scratch.deallocate()
     }
 
-    /// Runs until `stop()`, even with nothing registered (the wake event keeps it alive).
+    /// Runs until `stop()`, even with nothing registered: an event with no descriptor (the wake
+    /// event) does not count as pending for libevent, which would otherwise return at once.
     public func runUntilStopped() {
-        event_base_loop(base, 0)
+        event_base_loop(base, EVLOOP_NO_EXIT_ON_EMPTY)
     }
 
     /// Runs one non-blocking pass (tests).
