@@ -22,11 +22,11 @@ run: release
 test:
 	@scripts/deps.sh test
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --parallel --num-workers 2
+	$(SWIFT) test --skip-build
 	$(SWIFT) build --product execbridge
-	Compat/run.sh --gateway .build/debug/execbridge
 	@# `make run` builds in release mode, where module imports are stricter: keep it building.
 	$(SWIFT) build -c release --product execbridge
+	Compat/run.sh --gateway .build/debug/execbridge
 
 bench: release
 	scripts/bench

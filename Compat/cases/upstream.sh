@@ -10,10 +10,7 @@ upstream_cases() {
     if [ "$MODE" != gateway ]; then
         return 0
     fi
-    if [ "${SPDY_CASES:-0}" != 1 ]; then
-        skip_case upstream "the Go SPDY peers are not available (see spdy-go/build.sh)"
-        return 0
-    fi
+    needs upstream spdy-go || return 0
     local saved_base="$BASE" saved_case_dir="$CASE_DIR"
     UPSTREAM_DIR="$CASE_DIR/upstream"
     mkdir -p "$UPSTREAM_DIR"
