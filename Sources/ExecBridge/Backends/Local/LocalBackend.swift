@@ -12,6 +12,8 @@ public final class LocalBackend: Backend, BackendActivity, Sendable {
     /// before SIGKILL.
     public let graceSeconds: Double
     private let logger: Logger
+    /// The inventory's users, resolved once at startup (never a passwd lookup on a loop).
+    private let accounts: [String: Result<UserAccount, UserAccount.Unknown>]
 
     /// Children of this process not yet reaped (all loops: they drain together).
     public var activeSessions: Int { LocalProcessSession.live.load(ordering: .relaxed) }
@@ -20,6 +22,8 @@ public final class LocalBackend: Backend, BackendActivity, Sendable {
         self.inventory = inventory
         self.logger = logger ?? Logger(label: "execbridge.local", factory: { _ in SwiftLogNoOpLogHandler() })
         self.graceSeconds = graceSeconds
+        let users = Set(inventory?.pods.flatMap { $0.containers.compactMap(\.user) } ?? [])
+        self.accounts = UserAccount.resolveAll(users)
     }
 
     /// 404 for an unknown namespace, pod or container (with an inventory); 400 when the container is
@@ -58,6 +62,6 @@ public final class LocalBackend: Backend, BackendActivity, Sendable {
         var sessionLogger = logger
         sessionLogger[metadataKey: "target"] = "\(request.target)"
         return LocalProcessSession(request: request, container: container, loop: loop, delegate: delegate,
-                                   logger: sessionLogger, graceSeconds: graceSeconds)
+                                   logger: sessionLogger, graceSeconds: graceSeconds, accounts: accounts)
     }
 }

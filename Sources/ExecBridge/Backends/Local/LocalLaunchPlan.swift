@@ -36,7 +36,8 @@ struct LocalLaunchPlan {
         var code: Int32
     }
 
-    static func make(command: [String], tty: Bool, container: ContainerSpec?) -> Result<LocalLaunchPlan, Refusal> {
+    static func make(command: [String], tty: Bool, container: ContainerSpec?,
+                     accounts: [String: Result<UserAccount, UserAccount.Unknown>] = [:]) -> Result<LocalLaunchPlan, Refusal> {
         guard let name = command.first, !name.isEmpty else {
             return .failure(Refusal(status: .internalError("no command given")))
         }
@@ -47,7 +48,7 @@ struct LocalLaunchPlan {
         var account: UserAccount?
         var home = UserAccount.currentHome()
         if let user = container?.user {
-            switch UserAccount.resolve(user) {
+            switch accounts[user] ?? UserAccount.resolve(user) {
             case .failure(let error):
                 return .failure(Refusal(status: .internalError(error.message)))
             case .success(let resolved):

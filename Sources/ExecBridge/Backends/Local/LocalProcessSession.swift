@@ -54,9 +54,11 @@ public final class LocalProcessSession: SessionEndpoint {
     private var exitEvent: FileEvent?
     private var exitPoll: LoopTimer?
     private var escalation: LoopTimer?
+    private let accounts: [String: Result<UserAccount, UserAccount.Unknown>]
 
     init(request: ExecRequest, container: ContainerSpec?, loop: EventLoop, delegate: SessionEndpointDelegate?,
-         logger: Logger, graceSeconds: Double) {
+         logger: Logger, graceSeconds: Double, accounts: [String: Result<UserAccount, UserAccount.Unknown>] = [:]) {
+        self.accounts = accounts
         self.request = request
         self.container = container
         self.loop = loop
@@ -80,6 +82,7 @@ public final class LocalProcessSession: SessionEndpoint {
         self.delegate = delegate
         self.logger = logger
         self.graceSeconds = 0
+        self.accounts = [:]
         keepAlive = self
         Self.live.add(1, ordering: .relaxed)
         launchTimer = LoopTimer(loop: loop, after: 0) { [weak self] in
@@ -170,7 +173,7 @@ public final class LocalProcessSession: SessionEndpoint {
         guard !terminated, !released else { return }
         launched = true
         let plan: LocalLaunchPlan
-        switch LocalLaunchPlan.make(command: request.command, tty: request.tty, container: container) {
+        switch LocalLaunchPlan.make(command: request.command, tty: request.tty, container: container, accounts: accounts) {
         case .failure(let refusal):
             failToStart(refusal.status)
             return

@@ -2,14 +2,14 @@ import Glibc
 
 /// Who a child runs as, resolved from the inventory's `user` (`name`, `uid`, `name:group`, `uid:gid`)
 /// before spawning: the child cannot consult /etc/passwd between fork and exec.
-struct UserAccount: Equatable {
+struct UserAccount: Equatable, Sendable {
     var uid: uid_t
     var gid: gid_t
     /// Supplementary groups (the primary one included).
     var groups: [gid_t]
     var home: String
 
-    struct Unknown: Error, Equatable {
+    struct Unknown: Error, Equatable, Sendable {
         var message: String
     }
 
@@ -58,9 +58,16 @@ struct UserAccount: Equatable {
         return .success(UserAccount(uid: uid, gid: gid, groups: groups, home: entry?.home ?? "/"))
     }
 
-    /// The home directory of the gateway's own user, for HOME when no user is set.
-    static func currentHome() -> String {
-        PasswdEntry.lookup(uid: geteuid())?.home ?? "/"
+    /// The home directory of the gateway's own user, for HOME when no user is set. Looked up once:
+    /// a passwd lookup may go to the network (LDAP, sssd) and must not stall a loop per session.
+    static func currentHome() -> String { ownHome }
+    private static let ownHome = PasswdEntry.lookup(uid: geteuid())?.home ?? "/"
+
+    /// Inventory users resolved once, at startup, for the same reason.
+    static func resolveAll(_ specs: Set<String>) -> [String: Result<UserAccount, Unknown>] {
+        var out: [String: Result<UserAccount, Unknown>] = [:]
+        for spec in specs { out[spec] = resolve(spec) }
+        return out
     }
 
     private static func supplementaryGroups(of name: String, primary: gid_t) -> [gid_t] {
