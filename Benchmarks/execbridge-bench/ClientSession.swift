@@ -6,11 +6,13 @@ import Reactor
 enum Wire: String {
     case spdy
     case h2 // HTTP/2 by prior knowledge (h2c)
+    case ws // WebSocket, offering v5 then v4 as kubectl does; anything but v5 counts as a failure
 }
 
 /// What one client session saw, with times measured from just before the TCP connect.
 struct SessionTiming {
-    /// Every channel stream was answered (SYN_REPLY / response HEADERS): the session is set up.
+    /// Every channel stream was answered (SYN_REPLY / response HEADERS), or for WebSocket the 101
+    /// arrived (the gateway starts the command on the upgrade; there are no per-channel streams).
     var ready: Double?
     var firstByte: Double?
     /// The exit status arrived (or the session failed).
@@ -62,6 +64,8 @@ func runClientSession(_ wire: Wire, loop: EventLoop, port: UInt16, command: [Str
     let start = now()
     let client: SessionEndpoint
     let isReady: () -> Bool
+    /// A reason the session does not count although it ended well (the wrong subprotocol).
+    var mismatch: () -> String? = { nil }
     switch wire {
     case .spdy:
         let c = SPDYExecClient(options: options, delegate: delegate)
@@ -73,6 +77,14 @@ func runClientSession(_ wire: Wire, loop: EventLoop, port: UInt16, command: [Str
         c.start(loop: loop, address: address)
         client = c
         isReady = { c.isReady }
+    case .ws:
+        // The default offer (v5, v4) needs no import of the WebSocket module, which this target
+        // does not depend on; the server follows the client's order, so v5 it must be.
+        let c = WebSocketExecClient(options: options, delegate: delegate)
+        c.start(loop: loop, address: address)
+        client = c
+        isReady = { c.isReady }
+        mismatch = { c.version == .v5 ? nil : "negotiated \(c.version.map { "\($0)" } ?? "nothing"), not v5" }
     }
     var ready: Double?
     while delegate.status == nil && delegate.ended == nil && !expired {
@@ -86,6 +98,8 @@ func runClientSession(_ wire: Wire, loop: EventLoop, port: UInt16, command: [Str
         client.terminate(.timeout)
     } else if let reason = delegate.ended, delegate.status == nil {
         failure = "session ended: \(reason.rawValue)"
+    } else if let wrong = mismatch() {
+        failure = wrong
     }
     return SessionTiming(ready: ready, firstByte: delegate.firstByte.map { $0 - start }, end: end,
                          stdoutBytes: delegate.stdoutBytes, status: delegate.status, failure: failure)
@@ -173,7 +187,7 @@ enum ClientSessions {
 
 func wireArgument(_ args: Arguments) throws -> Wire {
     let text = try args.string("proto")
-    guard let wire = Wire(rawValue: text) else { throw UsageError("--proto wants spdy or h2, got '\(text)'") }
+    guard let wire = Wire(rawValue: text) else { throw UsageError("--proto wants spdy, h2 or ws, got '\(text)'") }
     return wire
 }
 

@@ -4,8 +4,8 @@ import Glibc
 // prints one line of key=value pairs; scripts/bench starts the servers and builds the table.
 let usage = """
     usage: execbridge-bench bridge [--bytes 1G]
-           execbridge-bench stream --proto spdy|h2 --port PORT [--bytes 1G]
-           execbridge-bench sessions --proto spdy|h2 --port PORT [--count 1000] [--samples FILE]
+           execbridge-bench stream --proto spdy|h2|ws --port PORT [--bytes 1G]
+           execbridge-bench sessions --proto spdy|h2|ws --port PORT [--count 1000] [--samples FILE]
            execbridge-bench spawn [--count 1] [--bytes N] [--stderr FILE] [--samples FILE]
                                   [--any-exit yes] -- COMMAND ARGS...
            execbridge-bench free-port
