@@ -15,8 +15,9 @@ public final class LocalBackend: Backend, BackendActivity, Sendable {
     /// The inventory's users, resolved once at startup (never a passwd lookup on a loop).
     private let accounts: [String: Result<UserAccount, UserAccount.Unknown>]
 
-    /// Children of this process not yet reaped (all loops: they drain together).
-    public var activeSessions: Int { LocalProcessSession.live.load(ordering: .relaxed) }
+    /// This backend's children not yet reaped.
+    public var activeSessions: Int { counter.value.load(ordering: .relaxed) }
+    private let counter = LocalProcessSession.SessionCounter()
 
     public init(inventory: Inventory?, logger: Logger? = nil, graceSeconds: Double = 5) {
         self.inventory = inventory
@@ -52,16 +53,19 @@ public final class LocalBackend: Backend, BackendActivity, Sendable {
                 container = found
             case .failure(let error):
                 return LocalProcessSession(failing: .failure(message: error.message, reason: error.reason, code: error.code),
-                                           request: request, loop: loop, delegate: delegate, logger: logger)
+                                           request: request, loop: loop, delegate: delegate, logger: logger,
+                                           counter: counter)
             }
         }
         if request.kind == .attach {
             return LocalProcessSession(failing: .internalError("attach is not supported by the local backend"),
-                                       request: request, loop: loop, delegate: delegate, logger: logger)
+                                       request: request, loop: loop, delegate: delegate, logger: logger,
+                                           counter: counter)
         }
         var sessionLogger = logger
         sessionLogger[metadataKey: "target"] = "\(request.target)"
         return LocalProcessSession(request: request, container: container, loop: loop, delegate: delegate,
-                                   logger: sessionLogger, graceSeconds: graceSeconds, accounts: accounts)
+                                   logger: sessionLogger, graceSeconds: graceSeconds, accounts: accounts,
+                                   counter: counter)
     }
 }

@@ -56,9 +56,16 @@ public final class LocalProcessSession: SessionEndpoint {
     private var escalation: LoopTimer?
     private let accounts: [String: Result<UserAccount, UserAccount.Unknown>]
 
+    /// Live sessions of one backend, shared with its sessions.
+    final class SessionCounter: Sendable {
+        let value = Atomic<Int>(0)
+    }
+
     init(request: ExecRequest, container: ContainerSpec?, loop: EventLoop, delegate: SessionEndpointDelegate?,
-         logger: Logger, graceSeconds: Double, accounts: [String: Result<UserAccount, UserAccount.Unknown>] = [:]) {
+         logger: Logger, graceSeconds: Double, accounts: [String: Result<UserAccount, UserAccount.Unknown>] = [:],
+         counter: SessionCounter? = nil) {
         self.accounts = accounts
+        self.counter = counter
         self.request = request
         self.container = container
         self.loop = loop
@@ -66,7 +73,7 @@ public final class LocalProcessSession: SessionEndpoint {
         self.logger = logger
         self.graceSeconds = graceSeconds
         keepAlive = self
-        Self.live.add(1, ordering: .relaxed)
+        counter?.value.add(1, ordering: .relaxed)
         // Start on the next loop turn: a resize or stdin the bridge hands over right after
         // `startSession` then reaches the child before it runs (a lost first resize is
         // kubernetes/kubernetes#47990), and start failures arrive on a later turn as promised.
@@ -75,7 +82,8 @@ public final class LocalProcessSession: SessionEndpoint {
 
     /// A session that ends at once with `status` (on the next loop turn), spawning nothing.
     init(failing status: ExecStatus, request: ExecRequest, loop: EventLoop, delegate: SessionEndpointDelegate?,
-         logger: Logger) {
+         logger: Logger, counter: SessionCounter? = nil) {
+        self.counter = counter
         self.request = request
         self.container = nil
         self.loop = loop
@@ -84,7 +92,7 @@ public final class LocalProcessSession: SessionEndpoint {
         self.graceSeconds = 0
         self.accounts = [:]
         keepAlive = self
-        Self.live.add(1, ordering: .relaxed)
+        counter?.value.add(1, ordering: .relaxed)
         launchTimer = LoopTimer(loop: loop, after: 0) { [weak self] in
             guard let self, !self.terminated else { return }
             self.launched = true
@@ -92,9 +100,9 @@ public final class LocalProcessSession: SessionEndpoint {
         }
     }
 
-    /// Sessions of this process not yet released (children not yet reaped): a draining gateway
-    /// waits for them, so that no child outlives it.
-    static let live = Atomic<Int>(0)
+    /// The backend's count of sessions not yet released (children not yet reaped): a draining
+    /// gateway waits for them, so that no child outlives it.
+    private let counter: SessionCounter?
 
     deinit {
         // Reached only after `release`; kept as a last guard against a leaked descriptor.
@@ -520,7 +528,7 @@ public final class LocalProcessSession: SessionEndpoint {
     private func release() {
         guard !released else { return }
         released = true
-        Self.live.subtract(1, ordering: .relaxed)
+        counter?.value.subtract(1, ordering: .relaxed)
         launchTimer?.cancel()
         launchTimer = nil
         escalation?.cancel()
