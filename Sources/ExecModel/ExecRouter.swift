@@ -69,7 +69,8 @@ public enum ExecRouter {
     /// proxies) is reduced to its path first.
     static func splitTarget(_ target: String) -> (path: Substring, query: Substring) {
         var rest = target[...]
-        for scheme in ["http://", "https://"] where rest.lowercased().hasPrefix(scheme) {
+        // Only the prefix is lowercased: this runs for every request, health checks included.
+        for scheme in ["http://", "https://"] where rest.prefix(scheme.count).lowercased() == scheme {
             rest = rest.dropFirst(scheme.count)
             rest = rest.firstIndex(of: "/").map { rest[$0...] } ?? "/"
             break
