@@ -58,10 +58,17 @@ public final class Bridge: SessionEndpointDelegate {
     public func endpoint(_ endpoint: SessionEndpoint, emitted event: SessionEvent) {
         guard outcome == nil else { return }
         active = true
-        if endpoint === frontend {
-            fromFrontend(event)
-        } else if endpoint === backend {
-            fromBackend(event)
+        // A receiver over budget pauses its producer until it drains (`endpointDidDrain`).
+        if endpoint === frontend, let backend {
+            if move(event, to: backend), !frontendPaused {
+                frontendPaused = true
+                frontend?.setReading(false)
+            }
+        } else if endpoint === backend, let frontend {
+            if move(event, to: frontend), !backendPaused {
+                backendPaused = true
+                backend?.setReading(false)
+            }
         }
     }
 
@@ -90,45 +97,26 @@ public final class Bridge: SessionEndpointDelegate {
 
     // MARK: Moving events
 
-    private func fromFrontend(_ event: SessionEvent) {
-        guard let backend else { return }
+    /// One event to `receiver`, in either direction: the receiver writes the payload on at once.
+    /// Returns whether it now holds more than the budget.
+    private func move(_ event: SessionEvent, to receiver: SessionEndpoint) -> Bool {
         switch event {
         case .data(let channel, let payload):
             bytes[channel, default: 0] += payload.count
-            backend.receive(event)
-            let pending = backend.pendingBytes
+            receiver.receive(event)
+            let pending = receiver.pendingBytes
             peakPending = max(peakPending, pending)
-            if pending > config.channelBudget, !frontendPaused {
-                frontendPaused = true
-                frontend?.setReading(false)
-            }
+            return pending > config.channelBudget
         case .halfClose, .resize:
-            backend.receive(event)
-        case .exit:
-            break // frontends do not end sessions with a status
-        }
-    }
-
-    private func fromBackend(_ event: SessionEvent) {
-        guard let frontend else { return }
-        switch event {
-        case .data(let channel, let payload):
-            bytes[channel, default: 0] += payload.count
-            frontend.receive(event)
-            let pending = frontend.pendingBytes
-            peakPending = max(peakPending, pending)
-            if pending > config.channelBudget, !backendPaused {
-                backendPaused = true
-                backend?.setReading(false)
-            }
-        case .halfClose, .resize:
-            frontend.receive(event)
+            receiver.receive(event)
         case .exit(let status):
-            // The backend emits exit only after its output ended; the frontend writes the status
-            // after that output and tears down in order.
-            frontend.receive(.exit(status))
+            // Only backends end sessions, and only after their output ended: the frontend writes the
+            // status behind that output and tears down in order.
+            guard receiver === frontend else { return false }
+            receiver.receive(.exit(status))
             end(.completed, status: status)
         }
+        return false
     }
 
     private func idleTick() {
