@@ -36,6 +36,31 @@ public struct RequestError: Error, Equatable, Sendable, CustomStringConvertible 
         RequestError(code: 403, reason: "Forbidden", message: message)
     }
 
+    /// The Kubernetes StatusReason of an HTTP code (what a Status without a reason of its own means).
+    public static func reason(forCode code: Int) -> String {
+        switch code {
+        case 400: return "BadRequest"
+        case 401: return "Unauthorized"
+        case 403: return "Forbidden"
+        case 404: return "NotFound"
+        case 405: return "MethodNotAllowed"
+        case 406: return "NotAcceptable"
+        case 408: return "Timeout"
+        case 409: return "Conflict"
+        case 410: return "Gone"
+        case 413: return "RequestEntityTooLarge"
+        case 414: return "RequestURITooLong"
+        case 415: return "UnsupportedMediaType"
+        case 422: return "Invalid"
+        case 429: return "TooManyRequests"
+        case 431: return "RequestHeaderFieldsTooLarge"
+        case 503: return "ServiceUnavailable"
+        case 504: return "Timeout"
+        case 505: return "HTTPVersionNotSupported"
+        default: return "InternalError"
+        }
+    }
+
     /// The body: a `Status` object as the apiserver writes it.
     public var statusJSON: String {
         #"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"#

@@ -133,14 +133,20 @@ final class UpstreamConfigTests: XCTestCase {
     }
 
     func testUpstreamRefusalsBecomeClientStatuses() {
-        XCTAssertEqual(UpstreamSession.translate(.failure(message: "pods \"web\" is forbidden\n", reason: "Forbidden", code: 403)),
+        // A Status body passes on (message and reason); any other body is the message, with the
+        // reason named after the code; a redirect is never followed.
+        let status = #"{"kind":"Status","apiVersion":"v1","status":"Failure","message":"pods \"web\" is forbidden","reason":"Forbidden","code":403}"#
+        XCTAssertEqual(ExecStatus.refusal(code: 403, body: Array(status.utf8)),
                        .failure(message: "pods \"web\" is forbidden", reason: "Forbidden", code: 403))
-        guard case .failure(let message, _, let code) = UpstreamSession.translate(.failure(message: "x", reason: "InternalError", code: 302)) else {
+        XCTAssertEqual(ExecStatus.refusal(code: 403, body: Array("go away\n".utf8)),
+                       .failure(message: "go away", reason: "Forbidden", code: 403))
+        XCTAssertEqual(ExecStatus.refusal(code: 404, body: []),
+                       .failure(message: "404 Not Found", reason: "NotFound", code: 404))
+        guard case .failure(let message, _, let code) = ExecStatus.refusal(code: 302, body: Array("x".utf8)) else {
             return XCTFail()
         }
         XCTAssertEqual(code, 502)
         XCTAssertTrue(message.contains("redirect"), message)
-        XCTAssertEqual(UpstreamSession.translate(.exitCode(3, detail: "exit status 3")), .exitCode(3, detail: "exit status 3"))
     }
 
     func testDialErrorsAreWordedAsGoDoes() {

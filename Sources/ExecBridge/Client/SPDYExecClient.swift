@@ -123,7 +123,7 @@ public final class SPDYExecClient: ConnectionHandler, SPDYSessionDelegate, Sessi
             } else {
                 version = .v1
             }
-            session = SPDYSession(role: .client, limits: Self.limits, delegate: self)
+            session = SPDYSession(role: .client, delegate: self)
             toOpen = options.channels(for: version!)
             openNext()
             pingTimer = LoopTimer(loop: connection.loop, after: pingInterval, repeats: true) { [weak self] in
@@ -131,15 +131,6 @@ public final class SPDYExecClient: ConnectionHandler, SPDYSessionDelegate, Sessi
             }
         }
     }
-
-    /// No WINDOW_UPDATE, as client-go (spdystream) sends none: a kubelet-like server that closes
-    /// with such frames unread resets the connection, and the reset discards the output it had
-    /// still queued (the last stdout, the status).
-    static let limits: SPDYLimits = {
-        var limits = SPDYLimits()
-        limits.sendWindowUpdates = false
-        return limits
-    }()
 
     // MARK: Streams
 

@@ -68,7 +68,7 @@ extension ExecStatus {
         }
         var message = body.isEmpty ? "\(code) \(HTTPResponseHead.reasonPhrase(code))"
                                    : String(decoding: body, as: UTF8.self).trimmingASCIIWhitespace
-        var reason = statusReason(code)
+        var reason = RequestError.reason(forCode: code)
         if let status = try? JSONValue.parse(body), let m = status["message"]?.stringValue {
             message = m
             reason = status["reason"]?.stringValue ?? reason
@@ -78,26 +78,5 @@ extension ExecStatus {
                             reason: "InternalError", code: 502)
         }
         return .failure(message: message, reason: reason, code: code)
-    }
-
-    /// The Kubernetes StatusReason of an HTTP code.
-    static func statusReason(_ code: Int) -> String {
-        switch code {
-        case 400: return "BadRequest"
-        case 401: return "Unauthorized"
-        case 403: return "Forbidden"
-        case 404: return "NotFound"
-        case 405: return "MethodNotAllowed"
-        case 406: return "NotAcceptable"
-        case 409: return "Conflict"
-        case 410: return "Gone"
-        case 413: return "RequestEntityTooLarge"
-        case 415: return "UnsupportedMediaType"
-        case 422: return "Invalid"
-        case 429: return "TooManyRequests"
-        case 503: return "ServiceUnavailable"
-        case 504: return "Timeout"
-        default: return "InternalError"
-        }
     }
 }

@@ -66,7 +66,7 @@ final class HTTP1ServerHandler: ConnectionHandler, Drainable {
                     return
                 case .failure(let error):
                     let reason = HTTPResponseHead.reasonPhrase(error.status)
-                    respond(RequestError(code: error.status, reason: statusReason(error.status),
+                    respond(RequestError(code: error.status, reason: RequestError.reason(forCode: error.status),
                                          message: error.message.isEmpty ? reason : error.message), close: true)
                     return
                 case .head(let head, _):
@@ -288,16 +288,5 @@ final class HTTP1ServerHandler: ConnectionHandler, Drainable {
             return .badRequest("invalid Content-Length")
         }
         return nil
-    }
-
-    private func statusReason(_ code: Int) -> String {
-        switch code {
-        case 400: return "BadRequest"
-        case 408: return "Timeout"
-        case 414: return "RequestURITooLong"
-        case 431: return "RequestHeaderFieldsTooLarge"
-        case 505: return "HTTPVersionNotSupported"
-        default: return "BadRequest"
-        }
     }
 }

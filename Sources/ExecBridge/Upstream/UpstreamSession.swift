@@ -133,7 +133,7 @@ final class UpstreamSession: SessionEndpoint, SessionEndpointDelegate, Connectio
         switch event {
         case .exit(let status):
             end()
-            delegate?.endpoint(self, emitted: .exit(Self.translate(status)))
+            delegate?.endpoint(self, emitted: .exit(status))
         default:
             delegate?.endpoint(self, emitted: event)
         }
@@ -156,23 +156,6 @@ final class UpstreamSession: SessionEndpoint, SessionEndpointDelegate, Connectio
         end()
         // The bridge writes "lost connection to backend": never success.
         delegate?.endpoint(self, didEnd: reason)
-    }
-
-    /// What the client sees of an upstream's refusal or failure.
-    static func translate(_ status: ExecStatus) -> ExecStatus {
-        guard case .failure(let message, let reason, let code) = status else { return status }
-        if (300..<400).contains(code) {
-            return .failure(message: "the backend answered \(code) (a redirect); redirects are not followed",
-                            reason: "InternalError", code: 502)
-        }
-        if code < 400 {
-            return .failure(message: "the backend did not accept the exec request (answered \(code))",
-                            reason: "InternalError", code: 502)
-        }
-        // A refusal without a Status body has no reason: name it after the code, as client-go's
-        // NewGenericServerResponse does.
-        let named = reason == "InternalError" && code != 500 ? ExecStatus.statusReason(code) : reason
-        return .failure(message: message.trimmingASCIIWhitespace, reason: named, code: code)
     }
 
     private static func failureText(_ status: ExecStatus) -> String {
