@@ -15,11 +15,10 @@ extension HTTP2ServerConnection {
             return true
         }
         let path = headers.first(":path") ?? ""
-        let context = RequestContext(method: "CONNECT", target: path,
-                                     headers: headers.filter { !$0.name.hasPrefix(":") }.map { ($0.name, $0.value) },
+        let context = RequestContext(method: "CONNECT", target: path, headers: headers.map { ($0.name, $0.value) },
                                      connection: connection)
         // CONNECT stands in for the GET of an HTTP/1.1 WebSocket upgrade (RFC 8441 §5).
-        guard let routed = ExecRouter.route(method: "GET", target: path) else {
+        guard let routed = worker.pipeline.route(method: "GET", target: path, context: context) else {
             respond(stream, error: .notFound("the server could not find the requested resource"))
             return true
         }
