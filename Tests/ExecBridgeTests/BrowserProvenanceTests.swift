@@ -143,9 +143,14 @@ final class BrowserProvenanceTests: XCTestCase {
         XCTAssertEqual(rebound.status, 403)
         XCTAssertTrue(rebound.body.contains("--allow-host"), rebound.body)
         XCTAssertEqual(gateway.lastAudit(count: 1)["code"] as? Int, 403)
-        // Over SPDY (kubectl's generation) the same.
-        let spdy = try SecurityRun.run(.spdy, port: gateway.port, headers: [("Host", "evil.example")])
-        XCTAssertEqual(spdy.stdoutText, "")
+        // Over HTTP/2 the :authority is the Host.
+        let h2 = try H2Probe(port: gateway.port, headers: [(":method", "POST"), (":scheme", "http"),
+                                                          (":path", SessionCases.path(["touch", file])),
+                                                          (":authority", "evil.example:\(gateway.port)")])
+        XCTAssertEqual(h2.status, 403)
+        XCTAssertTrue(h2.bodyText.contains("DNS rebinding"), h2.bodyText)
+        XCTAssertEqual(gateway.lastAudit(count: 2)["code"] as? Int, 403)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: file))
 
         let listed = try SecureGateway(settings: { $0.allowHosts = ["evil.example"] })
         XCTAssertEqual(try webSocket(listed, touching: file, headers: ["Host: evil.example:\(listed.port)"]).status, 101)

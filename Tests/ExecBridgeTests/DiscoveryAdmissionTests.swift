@@ -103,5 +103,15 @@ final class EarlyRefusalAuditTests: XCTestCase {
                                                           (":path", SessionCases.path(["id"])), (":authority", "127.0.0.1")])
         XCTAssertEqual(h2.status, 405)
         XCTAssertEqual(gateway.lastAudit(count: 4)["code"] as? Int, 405)
+
+        // RFC 8441 with a WebSocket version the gateway does not speak.
+        let connect = try H2Probe(port: gateway.port, headers: [
+            (":method", "CONNECT"), (":protocol", "websocket"), (":scheme", "http"), (":path", SessionCases.path(["id"])),
+            (":authority", "127.0.0.1"), ("sec-websocket-version", "8"), ("authorization", "Bearer \(aliceToken)"),
+        ])
+        XCTAssertEqual(connect.status, 426)
+        let version = gateway.lastAudit(count: 5)
+        XCTAssertEqual(version["code"] as? Int, 426)
+        XCTAssertEqual((version["client"] as? [String: Any])?["generation"] as? String, "WebSocket")
     }
 }

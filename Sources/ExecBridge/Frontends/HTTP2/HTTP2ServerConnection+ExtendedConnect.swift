@@ -31,9 +31,10 @@ extension HTTP2ServerConnection {
             request = routedRequest
         }
         if let version = headers.first("sec-websocket-version"), VersionNegotiation.splitOffers([version]) != ["13"] {
-            respond(stream, error: RequestError(code: 426, reason: "UpgradeRequired",
-                                                message: "unsupported Sec-WebSocket-Version (only 13 is supported)",
-                                                headers: [.init("Sec-WebSocket-Version", "13")]))
+            let error = RequestError(code: 426, reason: "UpgradeRequired", message: "unsupported Sec-WebSocket-Version (only 13 is supported)",
+                                     headers: [.init("Sec-WebSocket-Version", "13")])
+            worker.pipeline.refusedBeforeAdmission(request, context: context, error: error)
+            respond(stream, error: error)
             return true
         }
         if let error = worker.pipeline.admit(&request, context: context) {
@@ -43,6 +44,7 @@ extension HTTP2ServerConnection {
         let offered = VersionNegotiation.splitOffers(headers.filter { $0.name == "sec-websocket-protocol" }.map(\.value))
         switch Upgrades.negotiateWebSocket(offered: offered, request: request) {
         case .failure(let error):
+            worker.pipeline.notStarted(request, context: context, error: error)
             respond(stream, error: error)
         case .success(let (negotiated, subprotocol, echoed)):
             var answer = [HTTP2Header(":status", "200")]
