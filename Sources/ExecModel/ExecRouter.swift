@@ -19,6 +19,11 @@ public enum ExecRouter {
         return build(match, parameters: parameters, rawTarget: target)
     }
 
+    /// Exec or attach, when the target has the shape of one of their paths (whatever its names).
+    public static func kind(ofTarget target: String) -> ExecRequest.Kind? {
+        ExecPath.match(splitTarget(target).path)?.kind
+    }
+
     private static func build(_ match: ExecPath, parameters: QueryParameters,
                               rawTarget: String) -> Result<ExecRequest, RequestError> {
         do {

@@ -64,7 +64,7 @@ final class DiscoveryTests: XCTestCase {
         let inventory = Inventory(pods: [
             PodSpec(namespace: "default", name: "web", containers: [ContainerSpec(name: "app"),
                                                                     ContainerSpec(name: "side", workingDir: "/srv")]),
-            PodSpec(node: "node1", namespace: "prod", name: "api", containers: [ContainerSpec(name: "main", env: ["A": "1"])]),
+            PodSpec(node: "node1", namespace: "prod", name: "api", containers: [ContainerSpec(name: "main", env: ["DB_PASSWORD": "hunter2"])]),
         ])
         let harness = try gateway(inventory: inventory)
         let web = get(harness, "/api/v1/namespaces/default/pods/web")
@@ -73,7 +73,9 @@ final class DiscoveryTests: XCTestCase {
         XCTAssertEqual(web.json?["status"]?["containerStatuses"]?.arrayValue?.count, 2)
         let api = get(harness, "/api/v1/namespaces/prod/pods/api")
         XCTAssertEqual(api.json?["spec"]?["nodeName"]?.stringValue, "node1")
-        XCTAssertEqual(api.json?["spec"]?["containers"]?.arrayValue?.first?["env"]?.arrayValue?.first?["value"]?.stringValue, "1")
+        // Environments are where people put secrets: never shown.
+        XCTAssertNil(api.json?["spec"]?["containers"]?.arrayValue?.first?["env"])
+        XCTAssertEqual(api.json?["spec"]?["containers"]?.arrayValue?.first?["name"]?.stringValue, "main")
 
         let missing = get(harness, "/api/v1/namespaces/default/pods/api")
         XCTAssertEqual(missing.status, 404)
@@ -83,7 +85,9 @@ final class DiscoveryTests: XCTestCase {
         let all = get(harness, "/api/v1/pods")
         XCTAssertEqual(all.json?["kind"]?.stringValue, "PodList")
         XCTAssertEqual(all.json?["items"]?.arrayValue?.compactMap { $0["metadata"]?["name"]?.stringValue }, ["web", "api"])
-        XCTAssertEqual(get(harness, "/api/v1/namespaces/prod/pods").json?["items"]?.arrayValue?.count, 1)
+        let prod = get(harness, "/api/v1/namespaces/prod/pods")
+        XCTAssertEqual(prod.json?["items"]?.arrayValue?.count, 1)
+        for body in [api.body, all.body, prod.body] { XCTAssertFalse(body.contains("hunter2"), body) }
     }
 
     func testMethodsAndUnknownPaths() throws {

@@ -148,7 +148,8 @@ final class SecureGateway {
     var auditPath: String { dir + "/audit.log" }
 
     init(tokens: String? = nil, policy: String? = nil, inventory: String? = nil, clientCA: Bool = false,
-         allowAnonymous: Bool = false, audit: Bool = true, redact: [String] = [], threads: Int = 1) throws {
+         allowAnonymous: Bool = false, audit: Bool = true, redact: [String] = [], threads: Int = 1,
+         tls serveTLS: Bool = false, discovery: Bool = false, settings configure: (inout SecuritySettings) -> Void = { _ in }) throws {
         dir = NSTemporaryDirectory() + "execbridge-sec-\(getpid())-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var settings = SecuritySettings()
@@ -164,7 +165,12 @@ final class SecureGateway {
         settings.allowAnonymous = allowAnonymous
         settings.auditRedact = redact
         if audit { settings.auditLog = dir + "/audit.log" }
+        configure(&settings)
         var tls: TLSContext?
+        if serveTLS {
+            let server = try TestCertificate.shared()
+            tls = try TLSContext(certificate: server.cert, key: server.key)
+        }
         if clientCA {
             let server = try TestCertificate.shared()
             let files = try SecurityCertificates.shared()
@@ -181,6 +187,7 @@ final class SecureGateway {
             config.logger = logger
             config.tls = tls
             do { try chosen.install(into: &config) } catch { installError = error }
+            if discovery { config.serveDiscovery() }
         }, backend: { _ in LocalBackend(inventory: parsedInventory, logger: logger, graceSeconds: 1) })
         if let installError { throw installError }
     }

@@ -91,14 +91,22 @@ final class UpstreamConfigTests: XCTestCase {
         let headers: HTTPHeaders = [("Host", "gw"), ("Connection", "keep-alive, X-Secret"), ("Keep-Alive", "timeout=5"),
                                     ("X-Secret", "s"), ("TE", "trailers"), ("Trailer", "X-T"), ("Transfer-Encoding", "chunked"),
                                     ("Upgrade", "h2c"), ("Proxy-Connection", "keep-alive"), ("Accept", "*/*"),
-                                    ("X-Forwarded-For", "10.1.1.1")]
+                                    ("X-Forwarded-For", "10.1.1.1"), ("Impersonate-Group", "system:masters"),
+                                    ("X-Remote-User", "admin"), ("X-Forwarded-Host", "spoofed"), ("Authorization", "Bearer t"),
+                                    ("Forwarded", "for=1.2.3.4"), ("Proxy-Authorization", "Basic eA==")]
         let head = HTTPRequestHead(method: "POST", target: "/api/v1/pods?watch=1", headers: headers)
         let out = ForwardedHeaders.upstreamRequest(head, authority: "up:10250", clientAddress: "127.0.0.1", clientTLS: false,
                                                    framing: .chunked(ChunkedScanner()))
         XCTAssertEqual(out.target, "/api/v1/pods?watch=1")
         XCTAssertEqual(out.headers.pairs.map { "\($0.name): \($0.value)" }, [
-            "Host: up:10250", "Accept: */*", "X-Forwarded-For: 10.1.1.1, 127.0.0.1", "X-Forwarded-Host: gw",
+            "Host: up:10250", "Accept: */*", "X-Forwarded-For: 127.0.0.1", "X-Forwarded-Host: gw",
             "X-Forwarded-Proto: http", "Transfer-Encoding: chunked", "Connection: close",
+        ])
+        let kept = ForwardedHeaders.upstreamRequest(head, authority: "up:10250", clientAddress: nil, clientTLS: true,
+                                                    framing: .none, forwardAuthorization: true)
+        XCTAssertEqual(kept.headers.pairs.map { "\($0.name): \($0.value)" }, [
+            "Host: up:10250", "Accept: */*", "Authorization: Bearer t", "X-Forwarded-Host: gw", "X-Forwarded-Proto: https",
+            "Connection: close",
         ])
     }
 

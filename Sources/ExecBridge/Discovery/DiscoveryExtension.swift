@@ -15,7 +15,9 @@ struct DiscoveryExtension: PipelineExtension {
     func install(into pipeline: RequestPipeline, worker: Worker) {
         guard let local = worker.backend as? LocalBackend else { return }
         let catalog = PodCatalog(inventory: local.inventory, started: started)
-        pipeline.plainHandlers.append(DiscoveryHandler(catalog: catalog))
+        pipeline.plainHandlers.append(DiscoveryHandler(catalog: catalog) { [unowned pipeline] identity, target in
+            pipeline.mayExec(identity, target)
+        })
     }
 
     /// `2024-05-01T12:00:00Z`, as Kubernetes writes metav1.Time.

@@ -3,11 +3,31 @@ import ExecModel
 /// Answers the read-only requests kubectl makes before an exec: the server version, the legacy
 /// discovery documents, and pods (one, or a list). Everything else falls through (404 from the
 /// front door). Only GET and HEAD are served; other methods get a 405 Status.
+///
+/// Discovery is admitted as exec is (the pipeline identifies the caller first, `guards`), and
+/// shows a caller only the pods and containers it may exec into.
 final class DiscoveryHandler: PlainHandler {
     private let catalog: PodCatalog
+    /// May this caller exec into this target (the pipeline's authorizer)?
+    private let visible: (Identity?, ExecTarget) -> Bool
 
-    init(catalog: PodCatalog) {
+    init(catalog: PodCatalog, visible: @escaping (Identity?, ExecTarget) -> Bool = { _, _ in true }) {
         self.catalog = catalog
+        self.visible = visible
+    }
+
+    func guards(_ request: PlainRequest) -> Bool {
+        let segments = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        return document(for: segments, request: request) != nil
+    }
+
+    /// The pod with only the containers this caller may exec into; nil when none is left.
+    private func shown(_ pod: PodCatalog.Pod, to identity: Identity?) -> PodCatalog.Pod? {
+        var pod = pod
+        pod.containers = pod.containers.filter { container in
+            visible(identity, ExecTarget(node: pod.node, namespace: pod.namespace, pod: pod.name, container: container.name))
+        }
+        return pod.containers.isEmpty ? nil : pod
     }
 
     func answer(_ request: PlainRequest) -> PlainResponse? {
@@ -27,23 +47,28 @@ final class DiscoveryHandler: PlainHandler {
         case 1 where segments[0] == "version":
             return { .json(200, DiscoveryDocuments.version) }
         case 1 where segments[0] == "api":
-            let address = request.context.header("host") ?? ""
+            let address = request.context.authority ?? ""
             return { .json(200, DiscoveryDocuments.apiVersions(serverAddress: address)) }
         case 1 where segments[0] == "apis":
             return { .json(200, DiscoveryDocuments.apiGroupList) }
         case 2 where segments == ["api", "v1"]:
             return { .json(200, DiscoveryDocuments.coreV1Resources) }
         case 3 where segments == ["api", "v1", "pods"]:
-            return { [catalog] in .json(200, PodDocument.list(catalog.pods(namespace: nil), started: catalog.started)) }
+            return { [self] in
+                .json(200, PodDocument.list(catalog.pods(namespace: nil).compactMap { shown($0, to: request.identity) },
+                                            started: catalog.started))
+            }
         case 5 where segments[0...2] == ["api", "v1", "namespaces"] && segments[4] == "pods":
             let namespace = segments[3]
-            return { [catalog] in
-                .json(200, PodDocument.list(catalog.pods(namespace: namespace), started: catalog.started))
+            return { [self] in
+                .json(200, PodDocument.list(catalog.pods(namespace: namespace).compactMap { shown($0, to: request.identity) },
+                                            started: catalog.started))
             }
         case 6 where segments[0...2] == ["api", "v1", "namespaces"] && segments[4] == "pods":
             let (namespace, name) = (segments[3], segments[5])
-            return { [catalog] in
-                guard let pod = catalog.pod(namespace: namespace, name: name) else {
+            return { [self] in
+                // A pod the caller may not exec into is not found, as one that does not exist.
+                guard let pod = catalog.pod(namespace: namespace, name: name).flatMap({ shown($0, to: request.identity) }) else {
                     return PlainResponse(status: 404, contentType: "application/json",
                                          body: Array(PodDocument.notFound(name).utf8))
                 }

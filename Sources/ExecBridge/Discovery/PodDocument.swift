@@ -1,7 +1,8 @@
 import ExecModel
 
 /// Pod objects as the apiserver would return them, reduced to what kubectl reads before an exec
-/// (containers, phase Running, container statuses) and what `kubectl get pods` prints.
+/// (containers, phase Running, container statuses) and what `kubectl get pods` prints. Container
+/// environments are never shown.
 enum PodDocument {
     static func pod(_ pod: PodCatalog.Pod, started: String) -> String {
         #"{"kind":"Pod","apiVersion":"v1","#
@@ -39,12 +40,7 @@ enum PodDocument {
     private static func container(_ spec: ContainerSpec) -> String {
         var text = #"{"name":"# + JSONText.quoted(spec.name) + #","image":"execbridge/local""#
         if let dir = spec.workingDir { text += #","workingDir":"# + JSONText.quoted(dir) }
-        if !spec.env.isEmpty {
-            let env = spec.env.keys.sorted().map { key in
-                #"{"name":"# + JSONText.quoted(key) + #","value":"# + JSONText.quoted(spec.env[key] ?? "") + "}"
-            }
-            text += #","env":["# + env.joined(separator: ",") + "]"
-        }
+        // No env: values are where people put secrets, and kubectl needs none of it to exec.
         return text + "}"
     }
 

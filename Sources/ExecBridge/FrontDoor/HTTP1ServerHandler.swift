@@ -116,15 +116,24 @@ final class HTTP1ServerHandler: ConnectionHandler, Drainable {
         let context = RequestContext(method: head.method, target: head.target,
                                      headers: head.headers.pairs.map { ($0.name.lowercased(), $0.value) },
                                      connection: connection)
-        guard let routed = ExecRouter.route(method: head.method, target: head.target) else {
-            // The gateway's own answers (health, discovery) first; then the upstream's, when there is
-            // one: forwarded requests keep their bodies as they come (chunked included).
+        guard let routed = worker.pipeline.route(method: head.method, target: head.target, context: context) else {
+            // The gateway's own answers (health, discovery, command paths refused) first; then the
+            // upstream's, when there is one and admits the caller: forwarded requests keep their
+            // bodies as they come (chunked included).
             let answer = worker.pipeline.plain(plainRequest(head, path: path, context: context))
-            if answer == nil, let passthrough = worker.passthrough, passthrough.take(connection, head: head, context: context) {
-                state = .handedOff
-                headTimer?.cancel()
-                headTimer = nil
-                return
+            if answer == nil, let passthrough = worker.passthrough {
+                switch worker.pipeline.admitPassthrough(context) {
+                case .failure(let error):
+                    respond(error, close: true)
+                    return
+                case .success(let admission):
+                    if passthrough.take(connection, head: head, context: context, admission: admission) {
+                        state = .handedOff
+                        headTimer?.cancel()
+                        headTimer = nil
+                        return
+                    }
+                }
             }
             if let error = bodyError(head) {
                 respond(error, close: true)
@@ -141,14 +150,16 @@ final class HTTP1ServerHandler: ConnectionHandler, Drainable {
             send(status: answer.status, headers: headers, body: answer.body, close: !keepAlive, head: head)
             return
         }
-        if let error = bodyError(head) {
-            respond(error, close: true)
-            return
-        }
         switch routed {
         case .failure(let error):
+            // Audited by the pipeline.
             respond(error, close: true)
         case .success(let request):
+            if let error = bodyError(head) {
+                worker.pipeline.refusedBeforeAdmission(request, context: context, error: error)
+                respond(error, close: true)
+                return
+            }
             upgrade(request, head: head, context: context)
         }
     }
@@ -166,8 +177,10 @@ final class HTTP1ServerHandler: ConnectionHandler, Drainable {
                                       hasHTTP2Settings: headers.contains("http2-settings"))
         if kind == .none {
             let asked = headers.tokens("connection").contains("upgrade")
-            respond(.badRequest(asked ? "unable to upgrade: missing upgrade headers in request"
-                                      : "Upgrade request required"), close: true)
+            let error = RequestError.badRequest(asked ? "unable to upgrade: missing upgrade headers in request"
+                                                      : "Upgrade request required")
+            worker.pipeline.refusedBeforeAdmission(request, context: context, error: error)
+            respond(error, close: true)
             return
         }
         if let error = worker.pipeline.admit(&request, context: context) {
@@ -188,9 +201,10 @@ final class HTTP1ServerHandler: ConnectionHandler, Drainable {
         case .h2c:
             let length = Int(head.headers[first: "content-length"] ?? "0") ?? 0
             if length > HTTP1ServerHandler.maxUpgradeBody {
-                respond(RequestError(code: 413, reason: "RequestEntityTooLarge",
-                                     message: "an h2c upgrade request body is limited to \(HTTP1ServerHandler.maxUpgradeBody) bytes"),
-                        close: true)
+                let error = RequestError(code: 413, reason: "RequestEntityTooLarge",
+                                         message: "an h2c upgrade request body is limited to \(HTTP1ServerHandler.maxUpgradeBody) bytes")
+                worker.pipeline.notStarted(request, context: context, error: error)
+                respond(error, close: true)
             } else if length > 0 {
                 state = .upgradeBody(head, request, context, length)
             } else {

@@ -6,11 +6,13 @@ import Reactor
 /// exec, attach, health or discovery) goes to the same upstream as plain HTTP/1.1, so ExecBridge
 /// can stand in front of an existing proxy or kubelet without breaking its other routes.
 ///
-/// One upstream connection per request; hop-by-hop headers are dropped (RFC 9110 §7.6.1) and
-/// `X-Forwarded-For` gains the client; bodies stream both ways with backpressure. The client's
-/// own credentials pass through untouched, and the gateway's (bearer token, client certificate)
-/// are never added: they are for exec sessions, and lending them to arbitrary requests would let
-/// anyone reach the upstream as the gateway.
+/// One upstream connection per request; hop-by-hop headers are dropped (RFC 9110 §7.6.1), and so
+/// are the client's identity claims (`Impersonate-*`, `X-Remote-*`, `X-Forwarded-*`: an upstream
+/// behind the gateway may trust them) and its `Authorization` (unless
+/// `--passthrough-forward-authorization`); the gateway writes its own `X-Forwarded-*`. Bodies
+/// stream both ways with backpressure. The gateway's own credentials (bearer token, client
+/// certificate) are never added: they are for exec sessions, and lending them to arbitrary
+/// requests would let anyone reach the upstream as the gateway.
 final class PassthroughProxy: PassthroughHandler {
     let upstream: UpstreamConfig
     let loop: EventLoop
@@ -25,8 +27,9 @@ final class PassthroughProxy: PassthroughHandler {
         self.budget = budget
     }
 
-    func take(_ connection: Connection, head: HTTPRequestHead, context: RequestContext) -> Bool {
-        PassthroughExchange.start(client: connection, head: head, peer: context.peer, proxy: self)
+    func take(_ connection: Connection, head: HTTPRequestHead, context: RequestContext,
+              admission: PassthroughAdmission) -> Bool {
+        PassthroughExchange.start(client: connection, head: head, peer: context.peer, proxy: self, admission: admission)
         return true
     }
 }

@@ -13,15 +13,49 @@ final class RequestPipeline {
     var admissionSteps: [AdmissionStep] = []
     /// Told when a session ends or a request is refused (the audit record).
     var observers: [SessionObserver] = []
+    /// Checks every recognised request passes first, whatever answers it (browser provenance).
+    var gates: [RequestGate] = []
+    /// Identifies callers of discovery and passthrough as exec's authentication does; nil: anonymous.
+    var authenticator: RequestAuthenticator?
+    /// Decides which pods discovery shows a caller; nil: all of them.
+    var targetAuthorizer: TargetAuthorizer?
+    /// `--passthrough-forward-authorization`: the client's `Authorization` goes on to the upstream.
+    var passthroughForwardsAuthorization = false
 
     init(worker: Worker) {
         self.worker = worker
         for extend in worker.config.pipelineExtensions { extend.install(into: self, worker: worker) }
     }
 
+    /// The answer of the first plain handler that has one. A guarded resource (discovery) is
+    /// screened and its caller identified first; a command path no handler serves is refused
+    /// here, so it never reaches the passthrough. Refusals are audited.
     func plain(_ request: PlainRequest) -> PlainResponse? {
+        var request = request
         for handler in plainHandlers {
-            if let response = handler.answer(request) { return response }
+            guard handler.guards(request) else {
+                if let response = handler.answer(request) { return response }
+                continue
+            }
+            switch identify(request.context, screened: true) {
+            case .failure(let error):
+                report(.discovery, identity: nil, context: request.context, error: error)
+                return .status(error)
+            case .success(let identity):
+                request.identity = identity
+            }
+            guard let response = handler.answer(request) else { continue }
+            if response.status >= 400 {
+                let error = RequestError(code: response.status, reason: RequestError.reason(forCode: response.status),
+                                         message: "discovery answered \(response.status)")
+                report(.discovery, identity: request.identity, context: request.context, error: error)
+            }
+            return response
+        }
+        if let command = CommandPaths.command(in: request.context.target) {
+            let error = CommandPaths.refusal(command)
+            report(.command, identity: nil, context: request.context, error: error)
+            return .status(error)
         }
         return nil
     }
@@ -52,43 +86,22 @@ final class RequestPipeline {
     }
 }
 
-/// A request as the pipeline sees it, whatever generation carried it.
-public struct RequestContext: Sendable {
-    public var method: String
-    /// Path and query, as received.
-    public var target: String
-    /// Header lines with lowercase names, in order.
-    public var headers: [(name: String, value: String)]
-    public var peer: SocketAddress?
-    /// The verified TLS client certificate's subject, if any.
-    public var clientCertificate: ClientCertificate?
-
-    public struct ClientCertificate: Sendable {
-        public var commonName: String?
-        public var organizations: [String]
-    }
-
-    public func header(_ name: String) -> String? {
-        headers.first { $0.name == name }?.value
-    }
-
-    init(method: String, target: String, headers: [(name: String, value: String)], connection: Connection) {
-        self.method = method
-        self.target = target
-        self.headers = headers
-        self.peer = connection.peer
-        self.clientCertificate = connection.peerCertificateSubject.map {
-            ClientCertificate(commonName: $0.commonName, organizations: $0.organizations)
-        }
-    }
-}
-
 public struct PlainRequest: Sendable {
     public var method: String
     /// Path without the query.
     public var path: String
     public var query: String?
     public var context: RequestContext
+    /// The caller, for a guarded resource (filled by the pipeline); nil: anonymous or not asked.
+    public var identity: Identity?
+
+    public init(method: String, path: String, query: String?, context: RequestContext, identity: Identity? = nil) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.context = context
+        self.identity = identity
+    }
 }
 
 public struct PlainResponse: Sendable {
@@ -115,7 +128,14 @@ public struct PlainResponse: Sendable {
 }
 
 public protocol PlainHandler: AnyObject {
+    /// True for a resource that is admitted like exec (discovery): the pipeline screens the
+    /// request and identifies the caller before `answer`.
+    func guards(_ request: PlainRequest) -> Bool
     func answer(_ request: PlainRequest) -> PlainResponse?
+}
+
+extension PlainHandler {
+    public func guards(_ request: PlainRequest) -> Bool { false }
 }
 
 public protocol AdmissionStep: AnyObject {
@@ -126,6 +146,12 @@ public protocol AdmissionStep: AnyObject {
 public protocol SessionObserver: AnyObject {
     func refused(_ request: ExecRequest, context: RequestContext, error: RequestError)
     func ended(_ bridge: Bridge, context: RequestContext?)
+    /// A request that did not become a session: refused outside exec admission, or passed through.
+    func observed(_ event: RequestEvent)
+}
+
+extension SessionObserver {
+    public func observed(_ event: RequestEvent) {}
 }
 
 /// Adds handlers, steps and observers to each worker's pipeline (discovery, security, audit…).

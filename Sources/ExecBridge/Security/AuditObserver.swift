@@ -20,6 +20,10 @@ final class AuditObserver: SessionObserver {
         write(AuditRecord.refusal(request, context: context, error: error, backend: side(nil), redactor: redactor))
     }
 
+    func observed(_ event: RequestEvent) {
+        write(AuditRecord.event(event, backend: side(nil), redactor: redactor))
+    }
+
     func ended(_ bridge: Bridge, context: RequestContext?) {
         write(AuditRecord.session(bridge, context: context, backend: side(bridge), redactor: redactor))
     }

@@ -44,9 +44,10 @@ enum AuditRecord {
         return line.finished
     }
 
+    /// `identified`: false for a refusal before authentication (the identity is unknown).
     static func refusal(_ request: ExecRequest, context: RequestContext, error: RequestError,
-                        backend: AuditBackendSide, redactor: AuditRedactor) -> String {
-        var line = head(event: "refusal", request: request, context: context, authenticated: error.code != 401)
+                        backend: AuditBackendSide, redactor: AuditRedactor, identified: Bool = true) -> String {
+        var line = head(event: "refusal", request: request, context: context, authenticated: identified && error.code != 401)
         line.add("client", object: clientSide(request, context: context))
         line.add("backend", object: backendSide(backend))
         body(&line, request, redactor: redactor)
@@ -57,7 +58,7 @@ enum AuditRecord {
         return line.finished
     }
 
-    private static func head(event: String, request: ExecRequest, context: RequestContext?, authenticated: Bool) -> JSONLine {
+    static func head(event: String, request: ExecRequest, context: RequestContext?, authenticated: Bool) -> JSONLine {
         var line = JSONLine()
         line.add("time", ConsoleLogHandler.timestamp())
         line.add("event", event)
@@ -88,7 +89,7 @@ enum AuditRecord {
 
     /// How the identity was established. A verified certificate always wins, so an identity named
     /// after its CN came from it.
-    private static func credential(_ identity: Identity, context: RequestContext?) -> String {
+    static func credential(_ identity: Identity, context: RequestContext?) -> String {
         if identity.groups.contains("system:unauthenticated") { return "anonymous" }
         if let name = context?.clientCertificate?.commonName, name == identity.user { return "x509" }
         return "token"
@@ -109,7 +110,7 @@ enum AuditRecord {
             offered = context.headers.filter { $0.name == header }
                 .flatMap { $0.value.split(separator: ",").map { String($0.trimmingWhitespace) } }
         }
-        side.add("offered", offered.filter { !$0.hasPrefix(BearerToken.webSocketPrefix) && !$0.isEmpty })
+        side.add("offered", offered.filter { !BearerToken.isWebSocketToken($0) && !$0.isEmpty })
         return side
     }
 
@@ -121,7 +122,7 @@ enum AuditRecord {
         return .http2
     }
 
-    private static func backendSide(_ side: AuditBackendSide) -> JSONLine {
+    static func backendSide(_ side: AuditBackendSide) -> JSONLine {
         var line = JSONLine()
         line.add("kind", side.kind)
         if let address = side.address { line.add("address", address) }

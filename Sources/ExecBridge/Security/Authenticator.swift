@@ -4,7 +4,7 @@ import Logging
 /// Who is asking, in Kubernetes' order: a verified TLS client certificate (user = CN, groups = O),
 /// then a bearer token from `--token-file`, then anonymous. Every authenticated identity also
 /// gets the group `system:authenticated`, as Kubernetes adds it.
-final class Authenticator: AdmissionStep {
+final class Authenticator: AdmissionStep, RequestAuthenticator {
     struct Options {
         /// `--client-ca` is set: verified client certificates are identities.
         var certificates: Bool
@@ -25,25 +25,33 @@ final class Authenticator: AdmissionStep {
     }
 
     func admit(_ request: inout ExecRequest, context: RequestContext) -> RequestError? {
-        request.identity = .anonymous
+        switch identify(context) {
+        case .success(let identity):
+            request.identity = identity
+            return nil
+        case .failure(let error):
+            request.identity = .anonymous
+            return error
+        }
+    }
+
+    func identify(_ context: RequestContext) -> Result<Identity, RequestError> {
         // An unverified or expired certificate reaches here as nil (Connection reports only verified
         // subjects): no identity from it, the request goes on to the token or anonymous.
         if options.certificates, let certificate = context.clientCertificate,
            let name = certificate.commonName, !name.isEmpty {
-            request.identity = Self.authenticated(Identity(user: name, groups: certificate.organizations))
-            return nil
+            return .success(Self.authenticated(Identity(user: name, groups: certificate.organizations)))
         }
         if let tokens, let token = BearerToken.presented(in: context) {
             guard let identity = tokens.current.identity(for: token) else {
                 // The token itself is never logged nor echoed.
                 logger.info("rejected an unknown bearer token", metadata: ["peer": "\(context.peer.map { "\($0)" } ?? "-")"])
-                return Self.unauthorized(bearer: true)
+                return .failure(Self.unauthorized(bearer: true))
             }
-            request.identity = Self.authenticated(identity)
-            return nil
+            return .success(Self.authenticated(identity))
         }
-        guard options.anonymousAllowed else { return Self.unauthorized(bearer: tokens != nil) }
-        return nil
+        guard options.anonymousAllowed else { return .failure(Self.unauthorized(bearer: tokens != nil)) }
+        return .success(.anonymous)
     }
 
     static func authenticated(_ identity: Identity) -> Identity {

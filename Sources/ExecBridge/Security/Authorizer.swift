@@ -8,7 +8,7 @@ import Logging
 /// privileged container (the inventory's `privileged: true`, or the policy's `privileged` list),
 /// whatever the rules say; other targets need a matching rule, or any identity at all when there
 /// is no policy file.
-final class Authorizer: AdmissionStep {
+final class Authorizer: AdmissionStep, TargetAuthorizer {
     static let adminGroups: Set<String> = ["cluster-admin", "system:masters"]
 
     private let policy: AccessPolicy?
@@ -24,14 +24,7 @@ final class Authorizer: AdmissionStep {
     func admit(_ request: inout ExecRequest, context: RequestContext) -> RequestError? {
         let identity = request.identity
         if identity.groups.contains(where: Self.adminGroups.contains) { return nil }
-        var target = request.target
-        var privileged = false
-        // The local backend knows its containers, and which one an omitted name means.
-        if let inventory, case .success(let container) = inventory.lookup(target) {
-            privileged = container.privileged
-            target.container = container.name
-        }
-        if policy?.namesPrivileged(target) == true { privileged = true }
+        let (target, privileged) = resolved(request.target)
         let denial: RequestError?
         if privileged {
             let which = target.container.map { "container \"\($0)\"" } ?? "the container"
@@ -47,6 +40,26 @@ final class Authorizer: AdmissionStep {
                                                   "privileged": "\(privileged)"])
         }
         return denial
+    }
+
+    /// What discovery may show: the same decision as `admit`, without a log line.
+    func mayExec(_ identity: Identity, _ target: ExecTarget) -> Bool {
+        if identity.groups.contains(where: Self.adminGroups.contains) { return true }
+        let (target, privileged) = resolved(target)
+        return !privileged && policy?.allows(identity, target) != false
+    }
+
+    /// The target with the container an omitted name means (the local backend knows its
+    /// containers), and whether it is privileged by the inventory or the policy.
+    private func resolved(_ target: ExecTarget) -> (ExecTarget, Bool) {
+        var target = target
+        var privileged = false
+        if let inventory, case .success(let container) = inventory.lookup(target) {
+            privileged = container.privileged
+            target.container = container.name
+        }
+        if policy?.namesPrivileged(target) == true { privileged = true }
+        return (target, privileged)
     }
 
     /// Kubernetes' RBAC wording, with the reason appended as the apiserver appends one.

@@ -4,6 +4,11 @@
 enum BearerToken {
     static let webSocketPrefix = "base64url.bearer.authorization.k8s.io."
 
+    /// Whether a subprotocol offer carries a token, whatever its case: never to be written down.
+    static func isWebSocketToken<S: StringProtocol>(_ offer: S) -> Bool {
+        offer.trimmingWhitespace.lowercased().hasPrefix(webSocketPrefix)
+    }
+
     /// The presented token, if any; nil when none was offered (then the caller is anonymous).
     /// An `Authorization` header of another scheme is not a bearer token.
     static func presented(in context: RequestContext) -> String? {

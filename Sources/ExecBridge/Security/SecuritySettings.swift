@@ -19,6 +19,14 @@ public struct SecuritySettings: Sendable {
     public var auditLog: String?
     /// `--audit-redact REGEX` (repeatable): replaces the default redaction; `default` includes it.
     public var auditRedact: [String] = []
+    /// `--allow-origin ORIGIN` (repeatable): a web page origin (a web terminal) that may drive exec;
+    /// every other browser-sent request is refused (`BrowserProvenance`).
+    public var allowOrigins: [String] = []
+    /// `--allow-host NAME` (repeatable): a `Host` accepted besides loopback names while anonymous
+    /// callers are (DNS rebinding).
+    public var allowHosts: [String] = []
+    /// `--passthrough-forward-authorization`: passed-through requests keep the client's `Authorization`.
+    public var passthroughForwardAuthorization = false
     /// How often, at most, the token file's mtime/size is looked at.
     var tokenReloadInterval: Double = 1
 
@@ -39,7 +47,10 @@ public struct SecuritySettings: Sendable {
         let audit = try auditLog.map { try AuditLog.open($0) }
         let anonymous = try Self.anonymousAllowed(listen: config.listen, authenticators: tokenFile != nil || clientCA != nil,
                                                   allowAnonymous: allowAnonymous, logger: config.logger)
+        let browsers = BrowserProvenance.Rules(origins: try BrowserProvenance.origins(allowOrigins),
+                                               hosts: BrowserProvenance.hosts(allowHosts), anonymousAllowed: anonymous)
         config.pipelineExtensions.append(SecurityExtension(
+            browsers: browsers, passthroughForwardAuthorization: passthroughForwardAuthorization,
             certificates: clientCA != nil, anonymousAllowed: anonymous, tokenFile: tokenFile, tokens: tokens?.table,
             tokenSignature: tokens?.signature, tokenReloadInterval: tokenReloadInterval, policy: policy,
             audit: audit, auditRedact: auditRedact))
@@ -82,6 +93,8 @@ public struct SecuritySettings: Sendable {
 /// Installs the security steps in one worker's pipeline: identity and authorization before any
 /// other admission step, and the audit observer.
 struct SecurityExtension: PipelineExtension {
+    var browsers: BrowserProvenance.Rules
+    var passthroughForwardAuthorization: Bool
     var certificates: Bool
     var anonymousAllowed: Bool
     var tokenFile: String?
@@ -104,6 +117,10 @@ struct SecurityExtension: PipelineExtension {
         let inventory = (worker.backend as? LocalBackend)?.inventory
         let authorizer = Authorizer(policy: policy, inventory: inventory, logger: logger)
         pipeline.admissionSteps.insert(contentsOf: [authenticator, authorizer] as [AdmissionStep], at: 0)
+        pipeline.gates.insert(BrowserProvenance(rules: browsers), at: 0)
+        pipeline.authenticator = authenticator
+        pipeline.targetAuthorizer = authorizer
+        pipeline.passthroughForwardsAuthorization = passthroughForwardAuthorization
         if let audit, let redactor = try? AuditRedactor(patterns: auditRedact) {
             pipeline.observers.append(AuditObserver(log: audit, redactor: redactor, backend: worker.backend, logger: logger))
         }

@@ -24,21 +24,31 @@ enum ForwardedHeaders {
         return upgrade
     }
 
-    /// The request head toward the upstream: end-to-end headers, `Host` naming the upstream,
-    /// `X-Forwarded-For` with the client appended, `X-Forwarded-Host`/`-Proto` from the original,
-    /// the body's framing, and `Connection: close` (one request per upstream connection) or the
-    /// upgrade the client asked for.
+    /// Whether a client's header claims an identity or a route that only the gateway may state:
+    /// kube-apiserver's impersonation and its front-proxy headers, and the forwarding headers an
+    /// upstream may log or trust. The client's `Authorization` is one unless it is to be forwarded.
+    static func isSpoofable(_ lowercasedName: String, forwardAuthorization: Bool) -> Bool {
+        if lowercasedName == "authorization" { return !forwardAuthorization }
+        return lowercasedName == "forwarded" || lowercasedName == "proxy-authorization"
+            || lowercasedName.hasPrefix("impersonate-") || lowercasedName.hasPrefix("x-remote-")
+            || lowercasedName.hasPrefix("x-forwarded-")
+    }
+
+    /// The request head toward the upstream: end-to-end headers without the spoofable ones,
+    /// `Host` naming the upstream, the gateway's own `X-Forwarded-For` (the client's address),
+    /// `X-Forwarded-Host` (the original `Host`) and `X-Forwarded-Proto`, the body's framing, and
+    /// `Connection: close` (one request per upstream connection) or the upgrade the client asked for.
     static func upstreamRequest(_ head: HTTPRequestHead, authority: String, clientAddress: String?, clientTLS: Bool,
-                                framing: BodyFraming) -> HTTPRequestHead {
-        var headers = endToEnd(head.headers)
+                                framing: BodyFraming, forwardAuthorization: Bool = false) -> HTTPRequestHead {
+        var headers = HTTPHeaders()
+        for (name, value) in endToEnd(head.headers) where !isSpoofable(name.lowercased(), forwardAuthorization: forwardAuthorization) {
+            headers.add(name, value)
+        }
         let originalHost = head.headers[first: "host"]
         headers.replaceOrAdd("Host", authority)
-        if let clientAddress {
-            let earlier = head.headers.values("x-forwarded-for").joined(separator: ", ")
-            headers.replaceOrAdd("X-Forwarded-For", earlier.isEmpty ? clientAddress : earlier + ", " + clientAddress)
-        }
-        if let originalHost, !head.headers.contains("x-forwarded-host") { headers.add("X-Forwarded-Host", originalHost) }
-        if !head.headers.contains("x-forwarded-proto") { headers.add("X-Forwarded-Proto", clientTLS ? "https" : "http") }
+        if let clientAddress { headers.add("X-Forwarded-For", clientAddress) }
+        if let originalHost { headers.add("X-Forwarded-Host", originalHost) }
+        headers.add("X-Forwarded-Proto", clientTLS ? "https" : "http")
         if case .chunked = framing { headers.add("Transfer-Encoding", "chunked") }
         if let upgrade = upgradeProtocols(head.headers) {
             headers.add("Connection", "Upgrade")

@@ -26,25 +26,34 @@ final class PassthroughExchange: ConnectionHandler {
     private var answered = false
     private var closed = false
     private var connectTimer: LoopTimer?
+    private let admission: PassthroughAdmission
+    /// What the audit line says of this exchange; reported once, when it ends.
+    private var outcome = PassthroughOutcome()
+    private var reported = false
 
     private var budget: Int { proxy.budget }
     private var config: UpstreamConfig { proxy.upstream }
 
-    static func start(client: Connection, head: HTTPRequestHead, peer: SocketAddress?, proxy: PassthroughProxy) {
+    static func start(client: Connection, head: HTTPRequestHead, peer: SocketAddress?, proxy: PassthroughProxy,
+                      admission: PassthroughAdmission) {
         let framing: BodyFraming
         do {
             framing = try BodyFraming.request(head)
         } catch {
             respond(client, RequestError.badRequest("\(error)"))
+            admission.ended(PassthroughOutcome(status: 400))
             return
         }
-        let exchange = PassthroughExchange(client: client, head: head, peer: peer, framing: framing, proxy: proxy)
+        let exchange = PassthroughExchange(client: client, head: head, peer: peer, framing: framing, proxy: proxy,
+                                           admission: admission)
         client.handler = exchange
         exchange.connect()
     }
 
-    private init(client: Connection, head: HTTPRequestHead, peer: SocketAddress?, framing: BodyFraming, proxy: PassthroughProxy) {
+    private init(client: Connection, head: HTTPRequestHead, peer: SocketAddress?, framing: BodyFraming, proxy: PassthroughProxy,
+                 admission: PassthroughAdmission) {
         self.client = client
+        self.admission = admission
         self.head = head
         self.peer = peer
         self.requestBody = framing
@@ -80,7 +89,8 @@ final class PassthroughExchange: ConnectionHandler {
         connectTimer?.cancel()
         connection.setOutputLowWater(budget / 4)
         let forwarded = ForwardedHeaders.upstreamRequest(head, authority: config.url.authority, clientAddress: peer?.host,
-                                                         clientTLS: client.isTLS, framing: requestBody)
+                                                         clientTLS: client.isTLS, framing: requestBody,
+                                                         forwardAuthorization: admission.forwardAuthorization)
         connection.write(forwarded.serialized())
         proxy.logger.debug("passthrough", metadata: ["method": "\(head.method)", "target": "\(head.target)"])
         if !requestBody.isComplete { client.resumeReading() }
@@ -109,6 +119,7 @@ final class PassthroughExchange: ConnectionHandler {
             closed = true
             connectTimer?.cancel()
             dropUpstream()
+            report()
             return
         }
         upstream = nil
@@ -126,6 +137,7 @@ final class PassthroughExchange: ConnectionHandler {
                 // A framed body cut short: close at once so the client sees it incomplete.
                 closed = true
                 client.close()
+                report()
             }
         case .tunnel:
             finish()
@@ -142,6 +154,7 @@ final class PassthroughExchange: ConnectionHandler {
             client.consumeInput { chunk in
                 guard upstream.outputCount <= budget else { return 0 }
                 upstream.write(chunk)
+                outcome.requestBytes += chunk.count
                 return chunk.count
             }
         } else if !requestBody.isComplete {
@@ -151,6 +164,7 @@ final class PassthroughExchange: ConnectionHandler {
                 do {
                     let n = try requestBody.take(chunk)
                     upstream.write(UnsafeRawBufferPointer(rebasing: chunk[0..<n]))
+                    outcome.requestBytes += n
                     return n
                 } catch {
                     failure = error
@@ -192,6 +206,7 @@ final class PassthroughExchange: ConnectionHandler {
                     do {
                         let n = try responseBody.take(chunk)
                         client.write(UnsafeRawBufferPointer(rebasing: chunk[0..<n]))
+                        outcome.responseBytes += n
                         return n
                     } catch {
                         failure = error
@@ -203,6 +218,7 @@ final class PassthroughExchange: ConnectionHandler {
                     closed = true
                     client.close()
                     dropUpstream()
+                    report()
                     return
                 }
                 if responseState == .body, responseBody.isComplete { return finish() }
@@ -218,6 +234,7 @@ final class PassthroughExchange: ConnectionHandler {
     }
 
     private func answer(_ response: HTTPResponseHead) {
+        if response.status == 101 || response.status >= 200 { outcome.status = response.status }
         if response.status == 101 {
             guard wantsUpgrade else { return fail(502, "the backend switched protocols unasked") }
             client.write(ForwardedHeaders.clientResponse(response).serialized())
@@ -255,6 +272,13 @@ final class PassthroughExchange: ConnectionHandler {
         responseState = .done
         dropUpstream()
         client.closeGracefully(linger: 5)
+        report()
+    }
+
+    private func report() {
+        guard !reported else { return }
+        reported = true
+        admission.ended(outcome)
     }
 
     /// Before any answer: a Status response (502, 504, 400); after: an abrupt close.
@@ -263,6 +287,8 @@ final class PassthroughExchange: ConnectionHandler {
         closed = true
         connectTimer?.cancel()
         dropUpstream()
+        if outcome.status == nil { outcome.status = code }
+        defer { report() }
         if answered {
             client.close()
             return

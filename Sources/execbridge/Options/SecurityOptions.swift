@@ -26,6 +26,18 @@ struct SecurityOptions: ParsableArguments {
             help: ArgumentHelp("Regex whose matches (or first capture group) are hidden in audited argv; repeatable; replaces the default (secret=…, tokens, long base64/hex), which the word 'default' includes.", valueName: "regex"))
     var auditRedact: [String] = []
 
+    @Option(name: .customLong("allow-origin"),
+            help: ArgumentHelp("A web page origin (scheme://host[:port], e.g. a web terminal) allowed to drive exec, attach and discovery; repeatable. Other browser-sent requests (foreign Origin, cross-site Sec-Fetch-*) are refused with 403.", valueName: "origin"))
+    var allowOrigin: [String] = []
+
+    @Option(name: .customLong("allow-host"),
+            help: ArgumentHelp("A Host name accepted besides loopback names (127.0.0.0/8, ::1, localhost) while anonymous callers are accepted (DNS rebinding defense); repeatable.", valueName: "name"))
+    var allowHost: [String] = []
+
+    @Flag(name: .customLong("passthrough-forward-authorization"),
+          help: "Forward the client's Authorization header on passed-through requests (dropped by default).")
+    var passthroughForwardAuthorization = false
+
     func settings() -> SecuritySettings {
         var settings = SecuritySettings()
         settings.clientCA = clientCA
@@ -34,6 +46,9 @@ struct SecurityOptions: ParsableArguments {
         settings.policyFile = policy
         settings.auditLog = auditLog
         settings.auditRedact = auditRedact
+        settings.allowOrigins = allowOrigin
+        settings.allowHosts = allowHost
+        settings.passthroughForwardAuthorization = passthroughForwardAuthorization
         return settings
     }
 }

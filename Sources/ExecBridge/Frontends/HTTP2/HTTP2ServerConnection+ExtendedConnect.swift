@@ -15,11 +15,10 @@ extension HTTP2ServerConnection {
             return true
         }
         let path = headers.first(":path") ?? ""
-        let context = RequestContext(method: "CONNECT", target: path,
-                                     headers: headers.filter { !$0.name.hasPrefix(":") }.map { ($0.name, $0.value) },
+        let context = RequestContext(method: "CONNECT", target: path, headers: headers.map { ($0.name, $0.value) },
                                      connection: connection)
         // CONNECT stands in for the GET of an HTTP/1.1 WebSocket upgrade (RFC 8441 §5).
-        guard let routed = ExecRouter.route(method: "GET", target: path) else {
+        guard let routed = worker.pipeline.route(method: "GET", target: path, context: context) else {
             respond(stream, error: .notFound("the server could not find the requested resource"))
             return true
         }
@@ -32,9 +31,10 @@ extension HTTP2ServerConnection {
             request = routedRequest
         }
         if let version = headers.first("sec-websocket-version"), VersionNegotiation.splitOffers([version]) != ["13"] {
-            respond(stream, error: RequestError(code: 426, reason: "UpgradeRequired",
-                                                message: "unsupported Sec-WebSocket-Version (only 13 is supported)",
-                                                headers: [.init("Sec-WebSocket-Version", "13")]))
+            let error = RequestError(code: 426, reason: "UpgradeRequired", message: "unsupported Sec-WebSocket-Version (only 13 is supported)",
+                                     headers: [.init("Sec-WebSocket-Version", "13")])
+            worker.pipeline.refusedBeforeAdmission(request, context: context, error: error)
+            respond(stream, error: error)
             return true
         }
         if let error = worker.pipeline.admit(&request, context: context) {
@@ -44,6 +44,7 @@ extension HTTP2ServerConnection {
         let offered = VersionNegotiation.splitOffers(headers.filter { $0.name == "sec-websocket-protocol" }.map(\.value))
         switch Upgrades.negotiateWebSocket(offered: offered, request: request) {
         case .failure(let error):
+            worker.pipeline.notStarted(request, context: context, error: error)
             respond(stream, error: error)
         case .success(let (negotiated, subprotocol, echoed)):
             var answer = [HTTP2Header(":status", "200")]

@@ -219,10 +219,9 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
                                                 message: "CONNECT is not supported here"))
             return
         }
-        let context = RequestContext(method: method, target: path,
-                                     headers: headers.filter { !$0.name.hasPrefix(":") }.map { ($0.name, $0.value) },
+        let context = RequestContext(method: method, target: path, headers: headers.map { ($0.name, $0.value) },
                                      connection: connection)
-        guard let routed = ExecRouter.route(method: method, target: path) else {
+        guard let routed = worker.pipeline.route(method: method, target: path, context: context) else {
             ignoredBodies.insert(stream)
             let parts = path.split(separator: "?", maxSplits: 1).map(String.init)
             if let answer = worker.pipeline.plain(PlainRequest(method: method, path: parts.first ?? path,
