@@ -84,6 +84,13 @@ extension HTTP2Session {
         _ = nghttp2_session_consume(session, id, n)
     }
 
+    /// Server: the response is complete without the rest of the request. Once its end is sent, if the
+    /// client is still sending, RST_STREAM(NO_ERROR) asks it to stop without error (RFC 9113 §8.1);
+    /// otherwise its stream would stay open and clients (curl) would call it not closed cleanly.
+    public func resetAfterResponse(stream id: Int32) {
+        streams[id]?.resetAfterEnd = true
+    }
+
     /// RST_STREAM with `errorCode`; the queued body is dropped when the stream closes.
     public func resetStream(_ id: Int32, errorCode: UInt32) {
         _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), id, errorCode)
