@@ -32,6 +32,8 @@ public final class HTTP2Session {
     /// The owner stopped listening (its connection closed, or is closing): nghttp2 is fed nothing
     /// more, and a callback still running inside the current `receive` aborts it.
     public private(set) var isHalted = false
+    /// Inside a call into nghttp2 (a delegate callback runs): what is flushed now goes out later.
+    public var isInsideCallback: Bool { nesting > 0 }
     /// The peer sent GOAWAY: it opens no more streams.
     public internal(set) var peerSentGoAway = false
     /// The highest stream id the peer opened, and the ids it opened (recent ones, bounded), to

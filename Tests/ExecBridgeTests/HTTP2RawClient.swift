@@ -145,8 +145,13 @@ final class H2RawConnection {
     private func fill() -> Bool {
         guard !closed else { return false }
         var chunk = [UInt8](repeating: 0, count: 65536)
-        let n = ssl.map { ssl in chunk.withUnsafeMutableBytes { Int(SSL_read(ssl, $0.baseAddress, Int32($0.count))) } }
-            ?? recv(socket.fd, &chunk, chunk.count, 0)
+        var n: Int
+        repeat {
+            // The gateway runs in this process: its children's SIGCHLD can interrupt the read.
+            errno = 0
+            n = ssl.map { ssl in chunk.withUnsafeMutableBytes { Int(SSL_read(ssl, $0.baseAddress, Int32($0.count))) } }
+                ?? recv(socket.fd, &chunk, chunk.count, 0)
+        } while n < 0 && errno == EINTR
         if n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) { closed = true }
         guard n > 0 else { return false }
         buffer += chunk[0..<n]

@@ -146,6 +146,12 @@ final class HTTP2ExecSession: SessionEndpoint {
     }
 
     func data(_ bytes: UnsafeRawBufferPointer, stream: Int32) {
+        guard !ended else {
+            // The answer is complete: what the client still sends is credited and dropped, so its
+            // request can end cleanly (curl fails a stream it cannot finish sending).
+            h2.consume(stream: stream, bytes: bytes.count)
+            return
+        }
         let channel: Channel?
         switch mode {
         case .single(let s): channel = (stream == s && request.stdin) ? .stdin : nil
@@ -269,7 +275,6 @@ final class HTTP2ExecSession: SessionEndpoint {
             var trailers: [HTTP2Header] = []
             if let code = status.exitCode { trailers.append(HTTP2Header("exec-exit-code", String(code))) }
             trailers.append(HTTP2Header("exec-status", status.json))
-            h2.resetAfterResponse(stream: stream)
             do { try h2.submitTrailers(stream: stream, headers: trailers) } catch { try? h2.endStream(stream) }
         case .channels(let upgradeStream):
             for channel in [Channel.stdout, .stderr] where !endedOutputs.contains(channel) {
@@ -287,6 +292,14 @@ final class HTTP2ExecSession: SessionEndpoint {
         }
         bridge = nil
         owner?.sessionEnded()
+    }
+
+    /// Before the connection's final GOAWAY: a single-stream response is complete but the client is
+    /// still sending its request. RST_STREAM(NO_ERROR) tells it the response stands and it may
+    /// stop (RFC 9113 §8.1), rather than the stream dying unclean with the connection.
+    func abortUnfinishedRequest() {
+        guard ended, case .single(let stream) = mode, h2.peerMaySend(stream: stream) else { return }
+        h2.resetStream(stream, errorCode: HTTP2ErrorCode.noError)
     }
 
     /// Output still queued in nghttp2 (waiting for the client's window).

@@ -76,9 +76,15 @@ extension HTTP2ServerConnection {
         guard state != .closed, connection.isOpen, !goAwaySent else { return }
         goAwaySent = true
         state = .closing
+        exec?.abortUnfinishedRequest()
+        h2.flush()
         h2.terminate(errorCode: errorCode)
         h2.flush()
-        connection.closeGracefully(linger: 1)
+        // Inside nghttp2's parsing the frames go out only when it returns: close after that.
+        guard h2.isInsideCallback else { return connection.closeGracefully(linger: 1) }
+        closeTimer = LoopTimer(loop: connection.loop, after: 0) { [weak self] in
+            self?.connection.closeGracefully(linger: 1)
+        }
     }
 
     // MARK: Idle bounds

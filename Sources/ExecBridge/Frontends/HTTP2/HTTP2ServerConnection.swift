@@ -26,6 +26,9 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
     var idleSince: Double?
     var idleTimer: LoopTimer?
     var goAwaySent = false
+    /// GOAWAY was decided inside a call into nghttp2: the socket closes on the next loop turn,
+    /// once the call returned and GOAWAY is written.
+    var closeTimer: LoopTimer?
     var lingerTimer: LoopTimer?
     /// `--trace-frames`: the decoded frames of this connection.
     private let trace: ConnectionTrace?
@@ -150,6 +153,7 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
     }
 
     func connectionDidClose(_ connection: Connection, reason: Connection.CloseReason) {
+        logger.debug("HTTP/2 connection closed", metadata: ["reason": "\(reason)", "state": "\(state)"])
         state = .closed
         // Frames behind the one that closed us, in the buffer nghttp2 is parsing, are dropped.
         h2.halt()
@@ -157,6 +161,7 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
         keepalive?.cancel()
         idleTimer?.cancel()
         lingerTimer?.cancel()
+        closeTimer?.cancel()
         exec?.connectionClosed()
         exec = nil
         webSocket?.closed()
