@@ -54,7 +54,7 @@ final class HTTP2IdleBoundTests: XCTestCase {
         let marker = "h2-unanswered-\(getpid())"
         let c = try H2RawConnection(port: harness.port, timeout: 10)
         c.send([H2Frame.settings(), H2Frame.settingsAck,
-                H2Frame.request(1, path: SessionCases.path(["sh", "-c", "sleep 60; echo \(marker)"], "stdout=1"), endStream: true)],
+                H2Frame.request(1, path: SessionCases.path(["sh", "-c", "sleep 600; echo \(marker)"], "stdout=1"), endStream: true)],
                preface: true)
         var frames: [H2Frame] = []
         while let frame = c.readFrame() { frames.append(frame) }
