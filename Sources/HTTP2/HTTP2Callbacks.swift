@@ -224,6 +224,13 @@ private func streamClosed(_ session: OpaquePointer?, _ id: Int32, _ errorCode: U
 private func frameSent(_ session: OpaquePointer?, _ frame: UnsafePointer<nghttp2_frame>?,
                        _ userData: UnsafeMutableRawPointer?) -> Int32 {
     guard let me = owner(userData), let frame else { return callbackFailure }
+    let hd = frame.pointee.hd
+    if hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0,
+       hd.type == UInt8(NGHTTP2_HEADERS.rawValue) || hd.type == UInt8(NGHTTP2_DATA.rawValue),
+       me.streams[hd.stream_id]?.resetAfterEnd == true,
+       nghttp2_session_get_stream_remote_close(session, hd.stream_id) == 0 {
+        _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), hd.stream_id, HTTP2ErrorCode.noError)
+    }
     if frame.pointee.hd.type == UInt8(NGHTTP2_GOAWAY.rawValue),
        frame.pointee.goaway.error_code != HTTP2ErrorCode.noError,
        !me.terminatedLocally, me.failure == nil {

@@ -3,11 +3,11 @@ import Foundation
 import Glibc
 import XCTest
 
-/// Issue 13, item 5 (last bullet): a single-stream response that is complete while the request
-/// body is still open. The rest of the body is taken and dropped, so a client can end its request
-/// cleanly (curl 7.88 fails any stream it could not finish sending); one still sending when the
-/// connection's linger is over gets RST_STREAM(NO_ERROR) after the trailers (RFC 9113 §8.1): the
-/// response stands.
+/// Issue 13, item 5 (last bullet): a single-stream session that ends while the request body is
+/// still open. The rest of the body is taken and dropped and the status trailers wait for the
+/// request's end, so curl 7.88 (which fails a stream it could not finish sending, and drops a
+/// response that ended first) keeps them; a client still sending when the connection's linger is
+/// over gets the trailers, then RST_STREAM(NO_ERROR) (RFC 9113 §8.1): the response stands.
 final class HTTP2SingleStreamEndTests: XCTestCase {
     private var harness: GatewayHarness!
 
@@ -52,6 +52,8 @@ final class HTTP2SingleStreamEndTests: XCTestCase {
     /// What the issue saw with curl 7.88: "stream 1 was not closed cleanly", trailers lost.
     func testCurlKeepsTheTrailersAndExitsZero() throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/curl") else { throw XCTSkip("no curl") }
+        // The default linger: time for curl to send the rest of its body, as it would in use.
+        harness = try GatewayHarness()
         let body = NSTemporaryDirectory() + "h2-body-\(getpid())"
         FileManager.default.createFile(atPath: body, contents: Data(repeating: 0x62, count: 4 << 20))
         defer { try? FileManager.default.removeItem(atPath: body) }

@@ -42,6 +42,8 @@ final class HTTP2ExecSession: SessionEndpoint {
     private var earlyStdinEnded = false
     /// A resize sent before the session started: the first size must not be lost (kubernetes#47990).
     private var earlyResize: TerminalSize?
+    /// Single-stream status trailers waiting for the end of the client's request.
+    private var heldTrailers: [HTTP2Header]?
 
     init(owner: HTTP2ServerConnection, request: ExecRequest, context: RequestContext, mode: Mode) {
         self.owner = owner
@@ -188,6 +190,11 @@ final class HTTP2ExecSession: SessionEndpoint {
     }
 
     func streamEnded(_ stream: Int32) {
+        if ended, case .single(let s) = mode, s == stream {
+            // The request is complete now: the held status can end the response cleanly.
+            submitHeldTrailers()
+            return
+        }
         let isStdin: Bool
         switch mode {
         case .single(let s): isStdin = stream == s && request.stdin
@@ -199,6 +206,7 @@ final class HTTP2ExecSession: SessionEndpoint {
 
     func streamClosed(_ stream: Int32, errorCode: UInt32) {
         owedCredit[stream] = nil
+        if case .single(let s) = mode, s == stream { heldTrailers = nil }
         guard !ended, errorCode != HTTP2ErrorCode.noError else { return }
         // The client reset a stream it reads from: it can no longer see the result.
         let reads: Bool
@@ -270,12 +278,19 @@ final class HTTP2ExecSession: SessionEndpoint {
         guard !ended else { return }
         ended = true
         creationTimer?.cancel()
+        // stdin held back for a backend that is gone: credit it, so the client can end its request.
+        for (stream, bytes) in owedCredit where bytes > 0 { h2.consume(stream: stream, bytes: bytes) }
+        owedCredit.removeAll()
+        earlyStdin = []
         switch mode {
         case .single(let stream):
             var trailers: [HTTP2Header] = []
             if let code = status.exitCode { trailers.append(HTTP2Header("exec-exit-code", String(code))) }
             trailers.append(HTTP2Header("exec-status", status.json))
-            do { try h2.submitTrailers(stream: stream, headers: trailers) } catch { try? h2.endStream(stream) }
+            heldTrailers = trailers
+            // While the client still sends its request, the status waits for the request's end
+            // (curl 7.88 drops a response that ends first), bounded by the connection's linger.
+            if !h2.peerMaySend(stream: stream) { submitHeldTrailers() }
         case .channels(let upgradeStream):
             for channel in [Channel.stdout, .stderr] where !endedOutputs.contains(channel) {
                 if let stream = streams[channel] { try? h2.endStream(stream) }
@@ -299,7 +314,15 @@ final class HTTP2ExecSession: SessionEndpoint {
     /// stop (RFC 9113 §8.1), rather than the stream dying unclean with the connection.
     func abortUnfinishedRequest() {
         guard ended, case .single(let stream) = mode, h2.peerMaySend(stream: stream) else { return }
-        h2.resetStream(stream, errorCode: HTTP2ErrorCode.noError)
+        h2.resetAfterResponse(stream: stream)
+        submitHeldTrailers()
+    }
+
+    private func submitHeldTrailers() {
+        guard case .single(let stream) = mode, let trailers = heldTrailers else { return }
+        heldTrailers = nil
+        do { try h2.submitTrailers(stream: stream, headers: trailers) } catch { try? h2.endStream(stream) }
+        owner?.flush()
     }
 
     /// Output still queued in nghttp2 (waiting for the client's window).

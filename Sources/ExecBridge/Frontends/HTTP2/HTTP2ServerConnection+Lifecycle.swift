@@ -1,18 +1,6 @@
 import HTTP2
 import Reactor
 
-/// The life of an HTTP/2 server connection, in order. It only moves forward.
-enum HTTP2ConnectionState: Equatable {
-    /// Streams are served; the first exec stream starts the connection's session.
-    case open
-    /// The client sent GOAWAY or the gateway drains: a running session finishes, nothing new starts.
-    case draining
-    /// The session ended or the client broke the protocol: once the last byte is out, GOAWAY and close.
-    case closing
-    /// The socket is closed: nghttp2 is halted, and no callback may touch a session or the socket.
-    case closed
-}
-
 extension HTTP2ServerConnection {
     /// The worker drains (SIGTERM): an idle connection ends now, a running session may finish.
     func drain() {

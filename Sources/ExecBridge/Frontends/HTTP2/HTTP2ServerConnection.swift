@@ -17,7 +17,7 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
     private var ignoredBodies: Set<Int32> = []
     /// Where the connection is in its life. Every callback checks it: a frame parsed after the
     /// connection started to close must not open a session or reach a session that ended.
-    var state: HTTP2ConnectionState = .open
+    var state: ConnectionLifecycle = .open
     var keepalive: LoopTimer?
     var sawTraffic = false
     /// When the keepalive PING still unanswered went out.
