@@ -7,6 +7,7 @@ extension HTTP2Session {
     static func installCallbacks(_ callbacks: OpaquePointer) {
         nghttp2_session_callbacks_set_send_callback(callbacks, writeFrameBytes)
         nghttp2_session_callbacks_set_send_data_callback(callbacks, writeDataFrame)
+        nghttp2_session_callbacks_set_on_begin_frame_callback(callbacks, beginFrame)
         nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, beginHeaders)
         nghttp2_session_callbacks_set_on_header_callback(callbacks, collectHeader)
         nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, frameReceived)
@@ -18,10 +19,20 @@ extension HTTP2Session {
     }
 }
 
+/// The session, unless it was halted: then every callback fails, which makes nghttp2 stop parsing
+/// the buffer at once instead of reporting later frames to an owner that is gone.
 @inline(__always)
 private func owner(_ userData: UnsafeMutableRawPointer?) -> HTTP2Session? {
     guard let userData, Int(bitPattern: userData) > 1 else { return nil }
-    return Unmanaged<HTTP2Session>.fromOpaque(userData).takeUnretainedValue()
+    let me = Unmanaged<HTTP2Session>.fromOpaque(userData).takeUnretainedValue()
+    return me.isHalted ? nil : me
+}
+
+/// After a delegate call: 0, or failure if the delegate halted the session (nghttp2 must not read on:
+/// the buffer it parses may belong to a connection that just closed).
+@inline(__always)
+private func afterDelegate(_ me: HTTP2Session) -> Int32 {
+    me.isHalted ? callbackFailure : 0
 }
 
 private let callbackFailure = NGHTTP2_ERR_CALLBACK_FAILURE.rawValue
@@ -31,7 +42,7 @@ private func writeFrameBytes(_ session: OpaquePointer?, _ data: UnsafePointer<UI
                              _ flags: Int32, _ userData: UnsafeMutableRawPointer?) -> Int {
     guard let me = owner(userData) else { return Int(callbackFailure) }
     me.delegate?.http2Session(me, write: UnsafeRawBufferPointer(start: data, count: length))
-    return length
+    return me.isHalted ? Int(callbackFailure) : length
 }
 
 /// Bodies go from the stream's queue straight to the delegate: header, then payload spans.
@@ -65,7 +76,7 @@ private func writeDataFrame(_ session: OpaquePointer?, _ frame: UnsafeMutablePoi
         state.producerWaiting = false
         me.drainedStreams.append(id)
     }
-    return 0
+    return afterDelegate(me)
 }
 
 /// nghttp2 asks how much of the stream's body to send: hand it queue bytes without copying, park the
@@ -91,6 +102,19 @@ func readOutgoing(_ session: OpaquePointer?, _ id: Int32, _ buffer: UnsafeMutabl
         }
     }
     return n
+}
+
+/// Every frame header, before its payload: a server refuses a request on a stream id lower than
+/// one the client already opened (nghttp2 would ignore it silently).
+private func beginFrame(_ session: OpaquePointer?, _ hd: UnsafePointer<nghttp2_frame_hd>?,
+                        _ userData: UnsafeMutableRawPointer?) -> Int32 {
+    guard let me = owner(userData), let hd else { return callbackFailure }
+    let id = hd.pointee.stream_id
+    guard me.role == .server, hd.pointee.type == UInt8(NGHTTP2_HEADERS.rawValue), id > 0, id & 1 == 1 else { return 0 }
+    if me.notePeerStream(id) { return 0 }
+    me.lastLibraryMessage = "HEADERS on stream \(id), lower than the opened stream \(me.highestPeerStream)"
+    me.rejectPeer(errorCode: HTTP2ErrorCode.protocolError, message: me.lastLibraryMessage)
+    return callbackFailure
 }
 
 private func beginHeaders(_ session: OpaquePointer?, _ frame: UnsafePointer<nghttp2_frame>?,
@@ -148,12 +172,13 @@ private func frameReceived(_ session: OpaquePointer?, _ frame: UnsafePointer<ngh
         state.announced = true
         me.delegate?.http2Session(me, didReceiveHeaders: headers, stream: hd.stream_id,
                                   endStream: endStream, isTrailer: isTrailer)
-        if endStream { me.delegate?.http2Session(me, didReceiveEndStream: hd.stream_id) }
+        if endStream, !me.isHalted { me.delegate?.http2Session(me, didReceiveEndStream: hd.stream_id) }
     case Int(NGHTTP2_DATA.rawValue):
         if endStream, me.streams[hd.stream_id]?.announced == true {
             me.delegate?.http2Session(me, didReceiveEndStream: hd.stream_id)
         }
     case Int(NGHTTP2_GOAWAY.rawValue):
+        me.peerSentGoAway = true
         me.delegate?.http2Session(me, didReceiveGoAway: frame.pointee.goaway.last_stream_id,
                                   errorCode: frame.pointee.goaway.error_code)
     case Int(NGHTTP2_PING.rawValue):
@@ -169,7 +194,7 @@ private func frameReceived(_ session: OpaquePointer?, _ frame: UnsafePointer<ngh
     default:
         break
     }
-    return 0
+    return afterDelegate(me)
 }
 
 private func dataChunkReceived(_ session: OpaquePointer?, _ flags: UInt8, _ id: Int32,
@@ -183,7 +208,7 @@ private func dataChunkReceived(_ session: OpaquePointer?, _ flags: UInt8, _ id: 
     }
     state.unconsumed += length
     me.delegate?.http2Session(me, didReceiveData: UnsafeRawBufferPointer(start: data, count: length), stream: id)
-    return 0
+    return afterDelegate(me)
 }
 
 private func streamClosed(_ session: OpaquePointer?, _ id: Int32, _ errorCode: UInt32,
@@ -193,12 +218,19 @@ private func streamClosed(_ session: OpaquePointer?, _ id: Int32, _ errorCode: U
     // Bytes the consumer never took would otherwise shrink the connection window for good.
     if state.unconsumed > 0 { _ = nghttp2_session_consume_connection(session, state.unconsumed) }
     if state.announced { me.delegate?.http2Session(me, didCloseStream: id, errorCode: errorCode) }
-    return 0
+    return afterDelegate(me)
 }
 
 private func frameSent(_ session: OpaquePointer?, _ frame: UnsafePointer<nghttp2_frame>?,
                        _ userData: UnsafeMutableRawPointer?) -> Int32 {
     guard let me = owner(userData), let frame else { return callbackFailure }
+    let hd = frame.pointee.hd
+    if hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0,
+       hd.type == UInt8(NGHTTP2_HEADERS.rawValue) || hd.type == UInt8(NGHTTP2_DATA.rawValue),
+       me.streams[hd.stream_id]?.resetAfterEnd == true,
+       nghttp2_session_get_stream_remote_close(session, hd.stream_id) == 0 {
+        _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), hd.stream_id, HTTP2ErrorCode.noError)
+    }
     if frame.pointee.hd.type == UInt8(NGHTTP2_GOAWAY.rawValue),
        frame.pointee.goaway.error_code != HTTP2ErrorCode.noError,
        !me.terminatedLocally, me.failure == nil {
@@ -221,7 +253,7 @@ private func frameNotSent(_ session: OpaquePointer?, _ frame: UnsafePointer<nght
     if state.announced {
         me.delegate?.http2Session(me, didCloseStream: id, errorCode: HTTP2ErrorCode.refusedStream)
     }
-    return 0
+    return afterDelegate(me)
 }
 
 private func libraryError(_ session: OpaquePointer?, _ code: Int32, _ message: UnsafePointer<CChar>?,

@@ -84,6 +84,19 @@ extension HTTP2Session {
         _ = nghttp2_session_consume(session, id, n)
     }
 
+    /// Server: the response is complete without the rest of the request. Right after its end is
+    /// sent, if the client is still sending, RST_STREAM(NO_ERROR) asks it to stop without error
+    /// (RFC 9113 §8.1): the response stands.
+    public func resetAfterResponse(stream id: Int32) {
+        streams[id]?.resetAfterEnd = true
+    }
+
+    /// The peer may still send on the stream (it is open and the peer has not ended its side).
+    public func peerMaySend(stream id: Int32) -> Bool {
+        streams[id] != nil && nghttp2_session_find_stream(session, id) != nil
+            && nghttp2_session_get_stream_remote_close(session, id) == 0
+    }
+
     /// RST_STREAM with `errorCode`; the queued body is dropped when the stream closes.
     public func resetStream(_ id: Int32, errorCode: UInt32) {
         _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), id, errorCode)

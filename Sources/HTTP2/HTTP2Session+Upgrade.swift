@@ -29,6 +29,7 @@ extension HTTP2Session {
         try enlargeConnectionWindow()
         started = true
         openUpgradedStream()
+        _ = notePeerStream(1)
     }
 
     /// Server side of an h2c upgrade from the header's text (base64url, as sent).

@@ -29,6 +29,19 @@ public final class HTTP2Session {
     var failure: HTTP2Error?
     /// The most recent text nghttp2 gave for an error, for the thrown error's message.
     var lastLibraryMessage = ""
+    /// The owner stopped listening (its connection closed, or is closing): nghttp2 is fed nothing
+    /// more, and a callback still running inside the current `receive` aborts it.
+    public private(set) var isHalted = false
+    /// Inside a call into nghttp2 (a delegate callback runs): what is flushed now goes out later.
+    public var isInsideCallback: Bool { nesting > 0 }
+    /// The peer sent GOAWAY: it opens no more streams.
+    public internal(set) var peerSentGoAway = false
+    /// The highest stream id the peer opened, and the ids it opened (recent ones, bounded), to
+    /// catch a HEADERS on a lower id never opened (RFC 9113 §5.1.1), which nghttp2 only ignores.
+    var highestPeerStream: Int32 = 0
+    var openedPeerStreams: Set<Int32> = []
+    /// Ids below this are no longer tracked: a late frame there is left to nghttp2.
+    var trackedPeerStreamsFloor: Int32 = 0
 
     /// Opaque data of the PING that measures one round trip before the final GOAWAY.
     static let shutdownPingData: [UInt8] = Array("goaway!\0".utf8)
@@ -73,6 +86,7 @@ public final class HTTP2Session {
     /// throws `connectionError` (this and every later call); nghttp2's fatal errors throw `library`.
     public func receive(_ bytes: UnsafeRawBufferPointer) throws {
         guard nesting == 0 else { throw HTTP2Error.reentrantReceive }
+        guard !isHalted else { return }
         guard started else { throw HTTP2Error.invalidState("receive before start") }
         if let failure { throw failure }
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
@@ -80,6 +94,13 @@ public final class HTTP2Session {
             nesting += 1
             defer { nesting -= 1 }
             return nghttp2_session_mem_recv(session, base.assumingMemoryBound(to: UInt8.self), bytes.count)
+        }
+        // Stopped on purpose by a callback: the owner is gone or going, not the peer's fault.
+        if isHalted { return }
+        if rv < 0, let failure {
+            // A violation the session itself detected: GOAWAY is queued.
+            flush()
+            throw failure
         }
         if rv < 0 {
             let code = Int32(truncatingIfNeeded: rv)
@@ -110,7 +131,7 @@ public final class HTTP2Session {
             return
         }
         // Nothing may precede our SETTINGS.
-        guard started else { return }
+        guard started, !isHalted else { return }
         withExtendedLifetime(self) {
             repeat {
                 flushRequested = false
@@ -132,6 +153,37 @@ public final class HTTP2Session {
     }
 
     // MARK: Connection
+
+    /// Ends all processing for good: no byte is parsed or written after this, and no delegate call is
+    /// made, even for the rest of a buffer `receive` is parsing now. For an owner whose connection
+    /// closed: a frame later in the same read must not open a stream on it.
+    public func halt() {
+        isHalted = true
+    }
+
+    /// A connection error detected here rather than by nghttp2: GOAWAY with `errorCode` is queued
+    /// and `receive` throws.
+    func rejectPeer(errorCode: UInt32, message: String) {
+        guard failure == nil else { return }
+        terminatedLocally = true
+        failure = .connectionError(errorCode: errorCode, message: message)
+        _ = nghttp2_session_terminate_session(session, errorCode)
+    }
+
+    /// Records a stream id the peer opens; false if it is lower than one already opened and was
+    /// never opened itself (idle streams below an opened one are closed: RFC 9113 §5.1.1).
+    func notePeerStream(_ id: Int32) -> Bool {
+        if id > highestPeerStream {
+            highestPeerStream = id
+            openedPeerStreams.insert(id)
+            if openedPeerStreams.count > 1024 {
+                trackedPeerStreamsFloor = id - 512
+                openedPeerStreams = openedPeerStreams.filter { $0 >= trackedPeerStreamsFloor }
+            }
+            return true
+        }
+        return id < trackedPeerStreamsFloor || openedPeerStreams.contains(id)
+    }
 
     /// PING; `http2SessionDidReceivePingAck` reports the answer.
     public func ping() {

@@ -20,6 +20,9 @@ final class StreamState {
     /// The queue reached the high-water mark; tell the producer when it drains to low water.
     var producerWaiting = false
 
+    /// Once our end of the stream is sent, RST_STREAM(NO_ERROR) if the peer is still sending.
+    var resetAfterEnd = false
+
     /// Received DATA bytes not yet credited back to the peer.
     var unconsumed = 0
 

@@ -31,6 +31,9 @@ public final class HTTP2ExecClient: ConnectionHandler, HTTP2SessionDelegate, Ses
     private var errorEnded = false
     private var refusal: (status: Int, body: [UInt8])?
     private var finished = false
+    /// Every callback checks it; closing never happens mid-parse (the codec reads the input in place).
+    private var lifecycle: ConnectionLifecycle = .open
+    private let safeClose = ParseSafeClose()
     private var reading = true
     private var owedCredit: [Int32: Int] = [:]
     private var queued: [SessionEventCopy] = []
@@ -101,11 +104,16 @@ public final class HTTP2ExecClient: ConnectionHandler, HTTP2SessionDelegate, Ses
     }
 
     public func connectionDidRead(_ connection: Connection) {
-        if !upgraded { readUpgradeResponse(connection) }
-        guard upgraded, let h2 else { return }
-        connection.consumeInput { chunk in
-            do { try h2.receive(chunk) } catch { fail("HTTP/2 error from server: \(error)") }
-            return chunk.count
+        guard lifecycle != .closed else { return }
+        safeClose.parse(connection) {
+            if !upgraded { readUpgradeResponse(connection) }
+            guard upgraded, let h2 else { return }
+            connection.consumeInput { chunk in
+                // Once closing for good, the rest is dropped unparsed.
+                guard lifecycle != .closed, !safeClose.isPending else { return chunk.count }
+                do { try h2.receive(chunk) } catch { fail("HTTP/2 error from server: \(error)") }
+                return chunk.count
+            }
         }
     }
 
@@ -115,6 +123,9 @@ public final class HTTP2ExecClient: ConnectionHandler, HTTP2SessionDelegate, Ses
     }
 
     public func connectionDidClose(_ connection: Connection, reason: Connection.CloseReason) {
+        lifecycle = .closed
+        // Frames behind the one that closed us, in a buffer nghttp2 may be parsing, are dropped.
+        h2?.halt()
         pingTimer?.cancel()
         guard !finished else { return }
         if let refusal { return refused(refusal.status, refusal.body) }
@@ -266,6 +277,7 @@ public final class HTTP2ExecClient: ConnectionHandler, HTTP2SessionDelegate, Ses
         pingTimer?.cancel()
         lastFailure = status.exitCode == nil ? status : nil
         delegate?.endpoint(self, emitted: .exit(status))
+        if lifecycle != .closed { lifecycle = .closing }
         h2?.terminate(errorCode: 0)
         h2?.flush()
         connection?.closeGracefully(linger: 1)
@@ -277,13 +289,15 @@ public final class HTTP2ExecClient: ConnectionHandler, HTTP2SessionDelegate, Ses
         pingTimer?.cancel()
         lastFailure = .internalError(message)
         delegate?.endpoint(self, didEnd: .backendGone)
-        connection?.close()
+        lifecycle = lifecycle == .closed ? .closed : .closing
+        safeClose.close(connection)
     }
 
     /// Closes the socket at once, as a killed client would.
     public func abort() {
         finished = true
-        connection?.close()
+        lifecycle = lifecycle == .closed ? .closed : .closing
+        safeClose.close(connection)
     }
 
     // MARK: SessionEndpoint
@@ -326,6 +340,7 @@ public final class HTTP2ExecClient: ConnectionHandler, HTTP2SessionDelegate, Ses
         pingTimer?.cancel()
         guard !finished else { return }
         finished = true
+        if lifecycle != .closed { lifecycle = .closing }
         h2?.terminate(errorCode: reason == .completed ? 0 : HTTP2ErrorCode.cancel)
         h2?.flush()
         connection?.closeGracefully(linger: 1)

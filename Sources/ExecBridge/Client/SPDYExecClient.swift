@@ -29,6 +29,9 @@ public final class SPDYExecClient: ConnectionHandler, SPDYSessionDelegate, Sessi
     private var openOutputs: Set<Channel> = []
     private var errorEnded = false
     private var finished = false
+    /// Every callback checks it; closing never happens mid-parse (the codec reads the input in place).
+    private var lifecycle: ConnectionLifecycle = .open
+    private let safeClose = ParseSafeClose()
     private var queuedStdin: [UInt8] = []
     private var queuedStdinFin = false
     private var queuedResize: TerminalSize?
@@ -73,13 +76,18 @@ public final class SPDYExecClient: ConnectionHandler, SPDYSessionDelegate, Sessi
     }
 
     public func connectionDidRead(_ connection: Connection) {
-        if session == nil {
-            readUpgradeResponse(connection)
-        }
-        guard let session, connection.isOpen else { return }
-        connection.consumeInput { chunk in
-            session.receive(chunk)
-            return chunk.count
+        guard lifecycle != .closed else { return }
+        safeClose.parse(connection) {
+            if session == nil {
+                readUpgradeResponse(connection)
+            }
+            guard let session, connection.isOpen else { return }
+            connection.consumeInput { chunk in
+                // Once closing for good, the rest is dropped unparsed.
+                guard lifecycle != .closed, !safeClose.isPending else { return chunk.count }
+                session.receive(chunk)
+                return chunk.count
+            }
         }
     }
 
@@ -88,6 +96,7 @@ public final class SPDYExecClient: ConnectionHandler, SPDYSessionDelegate, Sessi
     }
 
     public func connectionDidClose(_ connection: Connection, reason: Connection.CloseReason) {
+        lifecycle = .closed
         pingTimer?.cancel()
         guard !finished else { return }
         guard upgradeResponse?.status == 101 else {
@@ -219,7 +228,8 @@ public final class SPDYExecClient: ConnectionHandler, SPDYSessionDelegate, Sessi
 
     public func spdySession(_ s: SPDYSession, didFail error: SPDYError) {
         fail(.internalError("SPDY protocol error from backend: \(error)"), reason: .backendGone)
-        connection?.close()
+        lifecycle = lifecycle == .closed ? .closed : .closing
+        safeClose.close(connection)
     }
 
     // MARK: Ending
@@ -238,6 +248,7 @@ public final class SPDYExecClient: ConnectionHandler, SPDYSessionDelegate, Sessi
         pingTimer?.cancel()
         let status = ExecStatus.decode(errorBytes, version: version)
         delegate?.endpoint(self, emitted: .exit(status))
+        if lifecycle != .closed { lifecycle = .closing }
         session?.goAway(status: .ok)
         connection?.closeGracefully(linger: 1)
     }
@@ -252,7 +263,8 @@ public final class SPDYExecClient: ConnectionHandler, SPDYSessionDelegate, Sessi
             delegate?.endpoint(self, emitted: .exit(status))
         }
         lastFailure = status
-        connection?.close()
+        lifecycle = lifecycle == .closed ? .closed : .closing
+        safeClose.close(connection)
     }
 
     /// Why the session failed without a status from the server (for tests and the CLI).
@@ -261,7 +273,8 @@ public final class SPDYExecClient: ConnectionHandler, SPDYSessionDelegate, Sessi
     /// Closes the socket at once, as a killed client would.
     public func abort() {
         finished = true
-        connection?.close()
+        lifecycle = lifecycle == .closed ? .closed : .closing
+        safeClose.close(connection)
     }
 
     // MARK: SessionEndpoint

@@ -41,6 +41,9 @@ public final class WebSocketExecClient: ConnectionHandler, WebSocketConnectionDe
     private var openOutputs: Set<Channel> = []
     private var queued: [SessionEventCopy] = []
     private var finished = false
+    /// Every callback checks it; closing never happens mid-parse (the codec reads the input in place).
+    private var lifecycle: ConnectionLifecycle = .open
+    private let safeClose = ParseSafeClose()
     private var pingTimer: LoopTimer?
     private let pingInterval: Double
 
@@ -82,11 +85,16 @@ public final class WebSocketExecClient: ConnectionHandler, WebSocketConnectionDe
     }
 
     public func connectionDidRead(_ connection: Connection) {
-        if ws == nil { readUpgradeResponse(connection) }
-        guard let ws, connection.isOpen else { return }
-        connection.consumeInput { chunk in
-            ws.receive(chunk)
-            return chunk.count
+        guard lifecycle != .closed else { return }
+        safeClose.parse(connection) {
+            if ws == nil { readUpgradeResponse(connection) }
+            guard let ws, connection.isOpen else { return }
+            connection.consumeInput { chunk in
+                // Once closing for good, the rest is dropped unparsed.
+                guard lifecycle != .closed, !safeClose.isPending else { return chunk.count }
+                ws.receive(chunk)
+                return chunk.count
+            }
         }
     }
 
@@ -95,6 +103,7 @@ public final class WebSocketExecClient: ConnectionHandler, WebSocketConnectionDe
     }
 
     public func connectionDidClose(_ connection: Connection, reason: Connection.CloseReason) {
+        lifecycle = .closed
         pingTimer?.cancel()
         self.connection = nil
         guard !finished else { return }
@@ -239,6 +248,7 @@ public final class WebSocketExecClient: ConnectionHandler, WebSocketConnectionDe
         pingTimer?.cancel()
         lastFailure = status.exitCode == nil ? status : nil
         delegate?.endpoint(self, emitted: .exit(status))
+        if lifecycle != .closed { lifecycle = .closing }
         ws?.close(code: .normalClosure)
         connection?.closeGracefully(linger: 1)
     }
@@ -249,14 +259,16 @@ public final class WebSocketExecClient: ConnectionHandler, WebSocketConnectionDe
         pingTimer?.cancel()
         lastFailure = .internalError(message)
         delegate?.endpoint(self, didEnd: .backendGone)
-        connection?.close()
+        lifecycle = lifecycle == .closed ? .closed : .closing
+        safeClose.close(connection)
     }
 
     /// Closes the socket at once, as a killed client would.
     public func abort() {
         finished = true
         pingTimer?.cancel()
-        connection?.close()
+        lifecycle = lifecycle == .closed ? .closed : .closing
+        safeClose.close(connection)
     }
 
     // MARK: SessionEndpoint

@@ -49,6 +49,7 @@ final class HTTP1ServerHandler: ConnectionHandler, Drainable {
                     if first.count < FrontDoor.http2Preface.count { return } // wait for the rest
                     return handOffToHTTP2()
                 }
+                if FrontDoor.isNeitherHTTP1NorHTTP2(connection.peekInput(max: 256)) { return handOffToHTTP2() }
                 state = .readingHead
             case .readingHead:
                 receivedSinceLastRequest = true

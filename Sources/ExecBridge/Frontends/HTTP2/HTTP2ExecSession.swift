@@ -17,7 +17,14 @@ final class HTTP2ExecSession: SessionEndpoint {
         case single(stream: Int32)
     }
 
-    private unowned let owner: HTTP2ServerConnection
+    /// Weak: the connection may close and go while the bridge (which holds this session) still
+    /// delivers the child's last output. What the session needs beyond it is its own.
+    private weak var owner: HTTP2ServerConnection?
+    private let h2: HTTP2Session
+    private let loop: EventLoop
+    private let config: BridgeConfig
+    private let worker: Worker
+    private let logger: Logger
     private var request: ExecRequest
     private let context: RequestContext
     private let mode: Mode
@@ -35,16 +42,22 @@ final class HTTP2ExecSession: SessionEndpoint {
     private var earlyStdinEnded = false
     /// A resize sent before the session started: the first size must not be lost (kubernetes#47990).
     private var earlyResize: TerminalSize?
-
-    private var h2: HTTP2Session { owner.h2 }
-    private var logger: Logger { owner.logger }
+    /// Single-stream status trailers waiting for the end of the client's request.
+    private var heldTrailers: [HTTP2Header]?
 
     init(owner: HTTP2ServerConnection, request: ExecRequest, context: RequestContext, mode: Mode) {
         self.owner = owner
+        self.h2 = owner.h2
+        self.loop = owner.connection.loop
+        self.config = owner.config
+        self.worker = owner.worker
+        self.logger = owner.logger
         self.request = request
         self.context = context
         self.mode = mode
     }
+
+    var isEnded: Bool { ended }
 
     func owns(_ stream: Int32) -> Bool {
         if channels[stream] != nil { return true }
@@ -65,7 +78,7 @@ final class HTTP2ExecSession: SessionEndpoint {
             // Nothing to read from a client that asked for no stdin: its body is ignored.
             if !request.stdin { owedCredit[stream] = nil }
         case .channels(let upgradeStream):
-            creationTimer = LoopTimer(loop: owner.connection.loop, after: owner.config.streamCreationTimeout) { [weak self] in
+            creationTimer = LoopTimer(loop: loop, after: config.streamCreationTimeout) { [weak self] in
                 self?.creationTimedOut()
             }
             if stream == upgradeStream {
@@ -79,7 +92,7 @@ final class HTTP2ExecSession: SessionEndpoint {
     func additionalStream(_ stream: Int32, method: String, path: String, headers: [HTTP2Header]) {
         guard case .channels = mode, !ended, path == request.path else {
             h2.resetStream(stream, errorCode: HTTP2ErrorCode.refusedStream)
-            owner.flush()
+            owner?.flush()
             return
         }
         addChannel(stream, streamType: headers.first("streamtype"))
@@ -89,7 +102,7 @@ final class HTTP2ExecSession: SessionEndpoint {
         guard let type = streamType, let channel = Channel(streamType: type.lowercased()),
               streams[channel] == nil, bridge == nil || channel == .resize else {
             h2.resetStream(stream, errorCode: HTTP2ErrorCode.refusedStream)
-            owner.flush()
+            owner?.flush()
             return
         }
         streams[channel] = stream
@@ -107,7 +120,7 @@ final class HTTP2ExecSession: SessionEndpoint {
         } catch {
             h2.resetStream(stream, errorCode: HTTP2ErrorCode.internalError)
         }
-        owner.flush()
+        owner?.flush()
     }
 
     private func startIfReady() {
@@ -118,11 +131,11 @@ final class HTTP2ExecSession: SessionEndpoint {
     private func start() {
         creationTimer?.cancel()
         creationTimer = nil
-        let bridge = Bridge(request: request, loop: owner.connection.loop, config: owner.config, logger: logger,
-                            onEnd: owner.worker.bridgeEnded)
+        let bridge = Bridge(request: request, loop: loop, config: config, logger: logger,
+                            onEnd: worker.bridgeEnded)
         self.bridge = bridge
         bridge.context = context
-        bridge.start(frontend: self, backend: owner.worker.backend)
+        bridge.start(frontend: self, backend: worker.backend)
         if !earlyStdin.isEmpty {
             let early = earlyStdin
             earlyStdin = []
@@ -135,6 +148,12 @@ final class HTTP2ExecSession: SessionEndpoint {
     }
 
     func data(_ bytes: UnsafeRawBufferPointer, stream: Int32) {
+        guard !ended else {
+            // The answer is complete: what the client still sends is credited and dropped, so its
+            // request can end cleanly (curl fails a stream it cannot finish sending).
+            h2.consume(stream: stream, bytes: bytes.count)
+            return
+        }
         let channel: Channel?
         switch mode {
         case .single(let s): channel = (stream == s && request.stdin) ? .stdin : nil
@@ -161,7 +180,7 @@ final class HTTP2ExecSession: SessionEndpoint {
         default:
             h2.consume(stream: stream, bytes: bytes.count)
         }
-        owner.flush()
+        owner?.flush()
     }
 
     /// stdin that came as the body of an h2c upgrade request (single-stream mode).
@@ -171,6 +190,11 @@ final class HTTP2ExecSession: SessionEndpoint {
     }
 
     func streamEnded(_ stream: Int32) {
+        if ended, case .single(let s) = mode, s == stream {
+            // The request is complete now: the held status can end the response cleanly.
+            submitHeldTrailers()
+            return
+        }
         let isStdin: Bool
         switch mode {
         case .single(let s): isStdin = stream == s && request.stdin
@@ -182,6 +206,7 @@ final class HTTP2ExecSession: SessionEndpoint {
 
     func streamClosed(_ stream: Int32, errorCode: UInt32) {
         owedCredit[stream] = nil
+        if case .single(let s) = mode, s == stream { heldTrailers = nil }
         guard !ended, errorCode != HTTP2ErrorCode.noError else { return }
         // The client reset a stream it reads from: it can no longer see the result.
         let reads: Bool
@@ -214,7 +239,7 @@ final class HTTP2ExecSession: SessionEndpoint {
     private func creationTimedOut() {
         guard bridge == nil, !ended else { return }
         logger.info("timed out waiting for client to create streams")
-        owner.worker.pipeline.notStarted(request, context: context, error: RequestError(code: 408, reason: "Timeout", message: "timed out waiting for client to create streams"))
+        worker.pipeline.notStarted(request, context: context, error: RequestError(code: 408, reason: "Timeout", message: "timed out waiting for client to create streams"))
         finish(with: .internalError("timed out waiting for client to create streams"))
     }
 
@@ -226,12 +251,12 @@ final class HTTP2ExecSession: SessionEndpoint {
         case .data(let channel, let bytes):
             guard let stream = outputStream(for: channel) else { return }
             _ = try? h2.sendData(bytes, stream: stream)
-            owner.flush()
+            owner?.flush()
         case .halfClose(let channel):
             endedOutputs.insert(channel)
             if case .channels = mode, let stream = streams[channel], channel != .error {
                 try? h2.endStream(stream)
-                owner.flush()
+                owner?.flush()
             }
         case .resize:
             break
@@ -253,12 +278,19 @@ final class HTTP2ExecSession: SessionEndpoint {
         guard !ended else { return }
         ended = true
         creationTimer?.cancel()
+        // stdin held back for a backend that is gone: credit it, so the client can end its request.
+        for (stream, bytes) in owedCredit where bytes > 0 { h2.consume(stream: stream, bytes: bytes) }
+        owedCredit.removeAll()
+        earlyStdin = []
         switch mode {
         case .single(let stream):
             var trailers: [HTTP2Header] = []
             if let code = status.exitCode { trailers.append(HTTP2Header("exec-exit-code", String(code))) }
             trailers.append(HTTP2Header("exec-status", status.json))
-            do { try h2.submitTrailers(stream: stream, headers: trailers) } catch { try? h2.endStream(stream) }
+            heldTrailers = trailers
+            // While the client still sends its request, the status waits for the request's end
+            // (curl 7.88 drops a response that ends first), bounded by the connection's linger.
+            if !h2.peerMaySend(stream: stream) { submitHeldTrailers() }
         case .channels(let upgradeStream):
             for channel in [Channel.stdout, .stderr] where !endedOutputs.contains(channel) {
                 if let stream = streams[channel] { try? h2.endStream(stream) }
@@ -274,7 +306,23 @@ final class HTTP2ExecSession: SessionEndpoint {
             if let stream = upgradeStream { try? h2.endStream(stream) }
         }
         bridge = nil
-        owner.sessionEnded()
+        owner?.sessionEnded()
+    }
+
+    /// Before the connection's final GOAWAY: a single-stream response is complete but the client is
+    /// still sending its request. RST_STREAM(NO_ERROR) tells it the response stands and it may
+    /// stop (RFC 9113 §8.1), rather than the stream dying unclean with the connection.
+    func abortUnfinishedRequest() {
+        guard ended, case .single(let stream) = mode, h2.peerMaySend(stream: stream) else { return }
+        h2.resetAfterResponse(stream: stream)
+        submitHeldTrailers()
+    }
+
+    private func submitHeldTrailers() {
+        guard case .single(let stream) = mode, let trailers = heldTrailers else { return }
+        heldTrailers = nil
+        do { try h2.submitTrailers(stream: stream, headers: trailers) } catch { try? h2.endStream(stream) }
+        owner?.flush()
     }
 
     /// Output still queued in nghttp2 (waiting for the client's window).
@@ -291,7 +339,7 @@ final class HTTP2ExecSession: SessionEndpoint {
     var pendingBytes: Int {
         // In single-stream mode stdout and stderr share one stream: count it once.
         let outputs = Set([Channel.stdout, .stderr].compactMap { outputStream(for: $0) })
-        return outputs.reduce(owner.connection.outputCount) { $0 + h2.pendingBytes(stream: $1) }
+        return outputs.reduce(owner?.connection.outputCount ?? 0) { $0 + h2.pendingBytes(stream: $1) }
     }
 
     func setReading(_ on: Bool) {
@@ -299,7 +347,7 @@ final class HTTP2ExecSession: SessionEndpoint {
         guard on else { return }
         for (stream, bytes) in owedCredit where bytes > 0 { h2.consume(stream: stream, bytes: bytes) }
         owedCredit.removeAll()
-        owner.flush()
+        owner?.flush()
     }
 
     func terminate(_ reason: EndReason) {
@@ -307,8 +355,10 @@ final class HTTP2ExecSession: SessionEndpoint {
         case .completed:
             break
         case .clientGone:
+            // The client reset a stream it reads, or the socket went: the connection ends in order
+            // (never closed here: this may run inside nghttp2's parsing of the client's bytes).
             ended = true
-            owner.connection.close()
+            owner?.sessionEnded()
         case .backendGone, .timeout, .shutdown:
             finish(with: .internalError("session ended: \(reason.rawValue)"))
         }

@@ -72,7 +72,10 @@ extension HTTP2ServerConnection {
 /// stdin backpressure: received DATA is credited back once the frontend processed it, and not
 /// while the frontend is paused (the client's window then bounds what it can send).
 final class HTTP2WebSocketStream: WebSocketTransport {
-    unowned let owner: HTTP2ServerConnection
+    /// Weak: the WebSocket frontend (which holds this transport) may outlive the connection.
+    weak var owner: HTTP2ServerConnection?
+    private let h2: HTTP2Session
+    let loop: EventLoop
     let stream: Int32
     /// Strong until the stream or connection closes (the frontend holds this transport too).
     var frontend: WebSocketExecFrontend?
@@ -83,16 +86,18 @@ final class HTTP2WebSocketStream: WebSocketTransport {
 
     init(owner: HTTP2ServerConnection, stream: Int32) {
         self.owner = owner
+        self.h2 = owner.h2
+        self.loop = owner.connection.loop
         self.stream = stream
     }
 
-    var loop: EventLoop { owner.connection.loop }
+    var isEnded: Bool { ended }
 
     // MARK: From the connection
 
     func received(_ bytes: UnsafeRawBufferPointer) {
         frontend?.transportReceived(bytes)
-        if reading { owner.h2.consume(stream: stream, bytes: bytes.count) } else { owedCredit += bytes.count }
+        if reading { h2.consume(stream: stream, bytes: bytes.count) } else { owedCredit += bytes.count }
     }
 
     /// The client ended its side: no close frame can follow, so the session is over for it.
@@ -105,7 +110,7 @@ final class HTTP2WebSocketStream: WebSocketTransport {
     func closed() {
         if !ended {
             ended = true
-            owner.sessionEnded()
+            owner?.sessionEnded()
         }
         let frontend = self.frontend
         self.frontend = nil
@@ -117,35 +122,35 @@ final class HTTP2WebSocketStream: WebSocketTransport {
     }
 
     /// Output still queued in nghttp2 (waiting for the client's window).
-    var outputPending: Bool { owner.h2.pendingBytes(stream: stream) > 0 }
+    var outputPending: Bool { h2.pendingBytes(stream: stream) > 0 }
 
     // MARK: WebSocketTransport
 
     func write(_ bytes: UnsafeRawBufferPointer) {
         guard !ended else { return }
-        _ = try? owner.h2.sendData(bytes, stream: stream)
+        _ = try? h2.sendData(bytes, stream: stream)
     }
 
     func flush() {
-        owner.flush()
+        owner?.flush()
     }
 
-    var pendingBytes: Int { owner.h2.pendingBytes(stream: stream) + owner.connection.outputCount }
+    var pendingBytes: Int { h2.pendingBytes(stream: stream) + (owner?.connection.outputCount ?? 0) }
 
     func setReading(_ on: Bool) {
         reading = on
         guard on, owedCredit > 0 else { return }
-        owner.h2.consume(stream: stream, bytes: owedCredit)
+        h2.consume(stream: stream, bytes: owedCredit)
         owedCredit = 0
-        owner.flush()
+        owner?.flush()
     }
 
     func finish(linger: Double) {
         guard !ended else { return }
         ended = true
-        try? owner.h2.endStream(stream)
-        owner.flush()
+        try? h2.endStream(stream)
+        owner?.flush()
         // The connection closes once the client is done with it (or after its own linger).
-        owner.sessionEnded()
+        owner?.sessionEnded()
     }
 }

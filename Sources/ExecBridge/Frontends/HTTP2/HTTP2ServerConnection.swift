@@ -10,14 +10,26 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
     let connection: Connection
     let worker: Worker
     private(set) var h2: HTTP2Session!
-    private var exec: HTTP2ExecSession?
+    private(set) var exec: HTTP2ExecSession?
     /// The WebSocket session of an extended CONNECT stream (RFC 8441), the other kind of session.
     var webSocket: HTTP2WebSocketStream?
     /// Streams whose request body nobody wants: credited back as it arrives.
     private var ignoredBodies: Set<Int32> = []
-    private var keepalive: LoopTimer?
-    private var sawTraffic = false
-    private var closing = false
+    /// Where the connection is in its life. Every callback checks it: a frame parsed after the
+    /// connection started to close must not open a session or reach a session that ended.
+    var state: ConnectionLifecycle = .open
+    var keepalive: LoopTimer?
+    var sawTraffic = false
+    /// When the keepalive PING still unanswered went out.
+    var pingUnansweredSince: Double?
+    /// No stream open since then (nil while one is): bounds a connection that says nothing.
+    var idleSince: Double?
+    var idleTimer: LoopTimer?
+    var goAwaySent = false
+    /// GOAWAY was decided inside a call into nghttp2: the socket closes on the next loop turn,
+    /// once the call returned and GOAWAY is written.
+    var closeTimer: LoopTimer?
+    var lingerTimer: LoopTimer?
     /// `--trace-frames`: the decoded frames of this connection.
     private let trace: ConnectionTrace?
 
@@ -40,6 +52,7 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
         keepalive = LoopTimer(loop: connection.loop, after: config.keepaliveInterval, repeats: true) { [weak self] in
             self?.keepaliveTick()
         }
+        becameIdle()
     }
 
     /// A connection that spoke HTTP/2 from its first byte.
@@ -87,7 +100,7 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
     /// Writes what nghttp2 has ready, unless the socket already holds a budget's worth: then the
     /// rest waits for `connectionDidDrain`, and nghttp2's queues (bounded) hold it.
     func flush() {
-        guard connection.isOpen, connection.outputCount < config.channelBudget else { return }
+        guard state != .closed, connection.isOpen, connection.outputCount < config.channelBudget else { return }
         h2.flush()
         closeIfDone()
     }
@@ -119,14 +132,13 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
     func connectionDidRead(_ connection: Connection) {
         sawTraffic = true
         connection.consumeInput { chunk in
+            // Once closing for good, input is read and dropped: nothing more is parsed.
+            guard state != .closed, !goAwaySent else { return chunk.count }
             trace?.client(chunk)
             do {
                 try h2.receive(chunk)
             } catch {
-                logger.info("HTTP/2 protocol error from client", metadata: ["error": "\(error)"])
-                closing = true
-                h2.flush()
-                connection.closeGracefully(linger: 1)
+                protocolError(error)
             }
             return chunk.count
         }
@@ -134,60 +146,26 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
     }
 
     func connectionDidDrain(_ connection: Connection) {
+        guard state != .closed else { return }
         flush()
         exec?.outputDrained()
         webSocket?.drained()
     }
 
     func connectionDidClose(_ connection: Connection, reason: Connection.CloseReason) {
+        logger.debug("HTTP/2 connection closed", metadata: ["reason": "\(reason)", "state": "\(state)"])
+        state = .closed
+        // Frames behind the one that closed us, in the buffer nghttp2 is parsing, are dropped.
+        h2.halt()
         trace?.end()
         keepalive?.cancel()
+        idleTimer?.cancel()
         lingerTimer?.cancel()
+        closeTimer?.cancel()
         exec?.connectionClosed()
         exec = nil
         webSocket?.closed()
         webSocket = nil
-    }
-
-    func drain() {
-        if exec == nil && webSocket == nil { sessionEnded() }
-    }
-
-    /// After the session ended (or on a connection that only served plain requests after a
-    /// GOAWAY), close once nghttp2 has nothing more to say or hear.
-    func sessionEnded() {
-        closing = true
-        flush()
-        closeIfDone()
-    }
-
-    /// Once the last byte of every stream is out, the client has what it needs and closes the
-    /// connection itself; GOAWAY follows only if it does not, after the linger time. Sent at
-    /// once, GOAWAY races the client's reading: Python's h2 fails on any frame behind it, and
-    /// curl 7.88 sometimes drops DATA that arrives in the same read as GOAWAY.
-    private func closeIfDone() {
-        guard closing, connection.isOpen, !h2.wantsWrite, exec?.outputPending != true,
-              webSocket?.outputPending != true, lingerTimer == nil else { return }
-        lingerTimer = LoopTimer(loop: connection.loop, after: config.closeLinger) { [weak self] in self?.goAway() }
-    }
-
-    private func goAway() {
-        guard connection.isOpen, !goAwaySent else { return }
-        goAwaySent = true
-        h2.terminate(errorCode: HTTP2ErrorCode.noError)
-        h2.flush()
-        connection.closeGracefully(linger: 1)
-    }
-
-    private var goAwaySent = false
-    private var lingerTimer: LoopTimer?
-
-    private func keepaliveTick() {
-        if !sawTraffic {
-            h2.ping()
-            flush()
-        }
-        sawTraffic = false
     }
 
     // MARK: HTTP2SessionDelegate
@@ -199,17 +177,17 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
 
     func http2Session(_ s: HTTP2Session, didReceiveHeaders headers: [HTTP2Header], stream: Int32,
                       endStream: Bool, isTrailer: Bool) {
-        guard !isTrailer else { return }
+        guard !isTrailer, state != .closed else { return }
+        idleSince = nil
         let method = headers.first(":method") ?? ""
         let path = headers.first(":path") ?? ""
         if let exec {
             exec.additionalStream(stream, method: method, path: path, headers: headers)
             return
         }
-        if webSocket != nil {
-            // One connection carries one session.
-            h2.resetStream(stream, errorCode: HTTP2ErrorCode.refusedStream)
-            flush()
+        if webSocket != nil || state != .open {
+            // One connection carries one session; one that is ending takes no new stream.
+            refuse(stream)
             return
         }
         if method == "CONNECT" {
@@ -271,6 +249,7 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
     }
 
     func http2Session(_ s: HTTP2Session, didReceiveData bytes: UnsafeRawBufferPointer, stream: Int32) {
+        guard state != .closed else { return }
         if let webSocket, webSocket.stream == stream {
             webSocket.received(bytes)
         } else if let exec, exec.owns(stream) {
@@ -281,23 +260,30 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
     }
 
     func http2Session(_ s: HTTP2Session, didReceiveEndStream stream: Int32) {
+        guard state != .closed else { return }
         if let webSocket, webSocket.stream == stream { webSocket.peerEnded() }
         if let exec, exec.owns(stream) { exec.streamEnded(stream) }
     }
 
     func http2Session(_ s: HTTP2Session, didCloseStream stream: Int32, errorCode: UInt32) {
         ignoredBodies.remove(stream)
+        guard state != .closed else { return }
         if let webSocket, webSocket.stream == stream { webSocket.closed() }
         if let exec, exec.owns(stream) { exec.streamClosed(stream, errorCode: errorCode) }
+        if h2.isIdle { becameIdle() }
     }
 
     func http2Session(_ s: HTTP2Session, streamCanSendMore stream: Int32) {
+        guard state != .closed else { return }
         exec?.outputDrained()
         webSocket?.drained()
     }
 
     func http2Session(_ s: HTTP2Session, didReceiveGoAway lastStreamID: Int32, errorCode: UInt32) {
-        // The client is leaving; once our part is done, so are we.
-        if closing, lingerTimer != nil { goAway() }
+        clientWentAway()
+    }
+
+    func http2SessionDidReceivePingAck(_ s: HTTP2Session) {
+        pingUnansweredSince = nil
     }
 }

@@ -29,6 +29,9 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
     private var keepalive: LoopTimer?
     private var sawTraffic = false
     private var ended = false
+    /// Every SPDY callback checks it: frames parsed after the session's end start nothing.
+    private var state: ConnectionLifecycle = .open
+    private let safeClose = ParseSafeClose()
     private var reading = true
     /// Output a flow-controlling peer's window did not take yet (spdystream never limits us).
     private var heldOutput: [Channel: [UInt8]] = [:]
@@ -58,20 +61,25 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
     // MARK: ConnectionHandler
 
     func connectionDidRead(_ connection: Connection) {
-        guard reading else { return }
+        guard reading, state != .closed, let session else { return }
         sawTraffic = true
-        connection.consumeInput { chunk in
-            trace?.client(chunk)
-            session.receive(chunk)
-            return chunk.count
+        safeClose.parse(connection) {
+            connection.consumeInput { chunk in
+                guard state != .closed, !safeClose.isPending else { return chunk.count }
+                trace?.client(chunk)
+                session.receive(chunk)
+                return chunk.count
+            }
         }
     }
 
     func connectionDidDrain(_ connection: Connection) {
+        guard state != .closed else { return }
         bridge?.endpointDidDrain(self)
     }
 
     func connectionDidClose(_ connection: Connection, reason: Connection.CloseReason) {
+        state = .closed
         trace?.end()
         creationTimer?.cancel()
         keepalive?.cancel()
@@ -91,6 +99,11 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
     }
 
     func spdySession(_ s: SPDYSession, didOpenStream id: UInt32, headers: SPDYHeaders, fin: Bool) {
+        guard state == .open else {
+            // The session is over (or the socket): a stream opened now gets nothing started.
+            if state != .closed { s.reset(id, status: .refusedStream) }
+            return
+        }
         // Reply at once: client-go waits for each reply before it opens the next stream.
         try? s.reply(to: id)
         guard let type = headers["streamtype"], let channel = Channel(streamType: type.lowercased()) else {
@@ -110,6 +123,7 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
     func spdySession(_ s: SPDYSession, didReceiveReply id: UInt32, headers: SPDYHeaders, fin: Bool) {}
 
     func spdySession(_ s: SPDYSession, didReceiveData bytes: UnsafeRawBufferPointer, stream id: UInt32) {
+        guard state == .open else { return }
         switch channels[id] {
         case .stdin:
             if let bridge {
@@ -126,7 +140,7 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
     }
 
     func spdySession(_ s: SPDYSession, didReceiveFin id: UInt32) {
-        guard channels[id] == .stdin else { return }
+        guard state == .open, channels[id] == .stdin else { return }
         if let bridge {
             bridge.endpoint(self, emitted: .halfClose(.stdin))
         } else {
@@ -148,11 +162,14 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
     }
 
     func spdySession(_ s: SPDYSession, didUpdateSendWindow id: UInt32) {
+        guard state != .closed else { return }
         flushHeldOutput()
     }
 
     func spdySession(_ s: SPDYSession, didFail error: SPDYError) {
         logger.info("SPDY protocol error from client", metadata: ["error": "\(error)"])
+        guard state != .closed else { return }
+        state = .closing
         connection.closeGracefully(linger: config.closeLinger)
     }
 
@@ -263,6 +280,7 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
     private func finishSession(with status: ExecStatus) {
         guard session != nil, !ended else { return }
         ended = true
+        if state == .open { state = .closing }
         keepalive?.cancel()
         creationTimer?.cancel()
         if !heldOutput.isEmpty {
@@ -300,7 +318,9 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
         case .completed:
             break // finishSession already runs the orderly teardown
         case .clientGone:
-            connection.close()
+            // Never mid-parse: the SPDY decoder reads the connection's input buffer in place.
+            if state != .closed { state = .closing }
+            safeClose.close(connection)
         case .backendGone, .timeout, .shutdown:
             if !ended { finishSession(with: .internalError("session ended: \(reason.rawValue)")) }
         }

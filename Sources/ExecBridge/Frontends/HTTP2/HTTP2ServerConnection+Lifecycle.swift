@@ -1,0 +1,125 @@
+import HTTP2
+import Reactor
+
+extension HTTP2ServerConnection {
+    /// The worker drains (SIGTERM): an idle connection ends now, a running session may finish.
+    func drain() {
+        if !hasLiveSession { sessionEnded() } else if state == .open { state = .draining }
+    }
+
+    /// After the session ended (or on a connection that only served plain requests after a
+    /// GOAWAY), close once nghttp2 has nothing more to say or hear.
+    func sessionEnded() {
+        guard state != .closed else { return }
+        state = .closing
+        flush()
+        closeIfDone()
+    }
+
+    /// The client sent GOAWAY: it opens nothing more. Once what it still waits for is out, close.
+    func clientWentAway() {
+        guard state != .closed else { return }
+        if state == .open { state = .draining }
+        if !hasLiveSession { sessionEnded() }
+    }
+
+    /// A session is running (or a WebSocket stream): the connection stays for it.
+    var hasLiveSession: Bool {
+        (exec.map { !$0.isEnded } ?? false) || (webSocket.map { !$0.isEnded } ?? false)
+    }
+
+    /// nghttp2 found the client breaking the protocol and queued GOAWAY with the code.
+    func protocolError(_ error: Error) {
+        logger.info("HTTP/2 protocol error from client", metadata: ["error": "\(error)"])
+        guard state != .closed else { return }
+        state = .closing
+        h2.flush()
+        goAwaySent = true
+        connection.closeGracefully(linger: 1)
+    }
+
+    /// RST_STREAM(REFUSED_STREAM): the client may retry the request elsewhere (RFC 9113 §8.7).
+    func refuse(_ stream: Int32) {
+        h2.resetStream(stream, errorCode: HTTP2ErrorCode.refusedStream)
+        flush()
+    }
+
+    /// Once the last byte of every stream is out, the client has what it needs and closes the
+    /// connection itself; GOAWAY follows only if it does not, after the linger time. Sent at
+    /// once, GOAWAY races the client's reading: Python's h2 fails on any frame behind it, and
+    /// curl 7.88 sometimes drops DATA that arrives in the same read as GOAWAY. A client that
+    /// sent GOAWAY itself reads nothing more: it gets ours at once.
+    func closeIfDone() {
+        guard state == .closing, connection.isOpen, !h2.wantsWrite, exec?.outputPending != true,
+              webSocket?.outputPending != true, lingerTimer == nil else { return }
+        if h2.peerSentGoAway {
+            goAway()
+            return
+        }
+        lingerTimer = LoopTimer(loop: connection.loop, after: config.closeLinger) { [weak self] in self?.goAway() }
+    }
+
+    /// GOAWAY with `errorCode`, then close once it is out.
+    func goAway(errorCode: UInt32 = HTTP2ErrorCode.noError) {
+        guard state != .closed, connection.isOpen, !goAwaySent else { return }
+        goAwaySent = true
+        state = .closing
+        exec?.abortUnfinishedRequest()
+        h2.flush()
+        h2.terminate(errorCode: errorCode)
+        h2.flush()
+        // Inside nghttp2's parsing the frames go out only when it returns: close after that.
+        guard h2.isInsideCallback else { return connection.closeGracefully(linger: 1) }
+        closeTimer = LoopTimer(loop: connection.loop, after: 0) { [weak self] in
+            self?.connection.closeGracefully(linger: 1)
+        }
+    }
+
+    // MARK: Idle bounds
+
+    /// No stream is open: the connection may stay so for `keepAliveTimeout` (the HTTP/1.1
+    /// keep-alive bound), then it ends with GOAWAY.
+    func becameIdle() {
+        guard state != .closed, idleSince == nil, !hasLiveSession else { return }
+        idleSince = EventLoop.now()
+        armIdleTimer(after: worker.config.keepAliveTimeout)
+    }
+
+    private func armIdleTimer(after seconds: Double) {
+        idleTimer?.cancel()
+        idleTimer = LoopTimer(loop: connection.loop, after: max(seconds, 0.01)) { [weak self] in self?.idleCheck() }
+    }
+
+    private func idleCheck() {
+        guard state != .closed, let since = idleSince else { return }
+        guard h2.isIdle, !hasLiveSession else {
+            idleSince = nil
+            return
+        }
+        let left = since + worker.config.keepAliveTimeout - EventLoop.now()
+        if left > 0.001 {
+            armIdleTimer(after: left)
+            return
+        }
+        logger.debug("HTTP/2 connection idle without a stream: closing")
+        goAway()
+    }
+
+    /// PING a silent client every keepalive interval (load balancers cut idle connections at
+    /// 60 s); a client that leaves a PING unanswered for `keepAliveTimeout` is gone: GOAWAY.
+    func keepaliveTick() {
+        guard state != .closed, connection.isOpen else { return }
+        let now = EventLoop.now()
+        if let since = pingUnansweredSince, now - since >= worker.config.keepAliveTimeout {
+            logger.info("HTTP/2 client left keepalive PINGs unanswered: closing")
+            goAway()
+            return
+        }
+        if !sawTraffic, pingUnansweredSince == nil {
+            pingUnansweredSince = now
+            h2.ping()
+            flush()
+        }
+        sawTraffic = false
+    }
+}
