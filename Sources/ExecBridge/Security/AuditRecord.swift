@@ -109,7 +109,7 @@ enum AuditRecord {
             offered = context.headers.filter { $0.name == header }
                 .flatMap { $0.value.split(separator: ",").map { String($0.trimmingWhitespace) } }
         }
-        side.add("offered", offered.filter { !$0.hasPrefix(BearerToken.webSocketPrefix) && !$0.isEmpty })
+        side.add("offered", offered.filter { !SecretHeaders.isBearerSubprotocol($0) && !$0.isEmpty })
         return side
     }
 
