@@ -18,11 +18,22 @@ final class ServeProcess {
 
     var pid: pid_t { process.processIdentifier }
 
-    init(_ arguments: [String], environment: [String: String]? = nil) throws {
+    /// `onTerminal`: the gateway runs on a pseudo-terminal of its own (util-linux `script`), as when
+    /// an operator starts it from a shell; its log then arrives through script's stdout.
+    init(_ arguments: [String], environment: [String: String]? = nil, onTerminal: Bool = false) throws {
         try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: Self.binary.path), "execbridge not built")
         process = Process()
-        process.executableURL = Self.binary
-        process.arguments = arguments
+        if onTerminal {
+            try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/script"), "util-linux script missing")
+            let command = ([Self.binary.path] + arguments).map { "'" + $0 + "'" }.joined(separator: " ")
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+            process.arguments = ["-qfec", "exec " + command, "/dev/null"]
+            process.standardOutput = errors
+            process.standardInput = Pipe()
+        } else {
+            process.executableURL = Self.binary
+            process.arguments = arguments
+        }
         if let environment {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }
@@ -50,9 +61,21 @@ final class ServeProcess {
     }
 
     deinit {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+        guard process.isRunning else { return }
+        // Under script the gateway is script's child: end it first.
+        for child in childPIDs() { kill(child, SIGKILL) }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// The processes whose parent is the started one.
+    func childPIDs() -> [pid_t] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return names.compactMap { name -> pid_t? in
+            guard let pid = pid_t(name), let stat = try? String(contentsOfFile: "/proc/\(name)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return nil }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 1 && pid_t(fields[1]) == self.pid ? pid : nil
         }
     }
 
