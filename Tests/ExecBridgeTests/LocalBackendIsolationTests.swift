@@ -116,24 +116,37 @@ final class LocalBackendIsolationTests: XCTestCase {
         runUntilGone(tag)
     }
 
-    func testDoubleForkAndSetsidIsEnded() {
-        let tag = tag()
-        let run = harness.runToExit(LocalBackendHarness.request(["sh", "-c", "(setsid sleep \(tag) >/dev/null 2>&1 &); \(awaitTag(tag)); exit 0"]),
-                                    backend: backend)
-        XCTAssertEqual(run.status, .success)
-        XCTAssertEqual(run.stdoutText, "started\n")
-        runUntilGone(tag)
+    /// Runs the loop until `pid` (an escapee re-parented to the gateway) is gone and reaped.
+    private func runUntilReaped(_ pid: pid_t, file: StaticString = #filePath, line: UInt = #line) {
+        let gone = harness.run(until: { ProcessTable.entry(pid) == nil }, limit: 20)
+        XCTAssertTrue(gone, "process \(pid) still there: \(String(describing: ProcessTable.entry(pid)))", file: file, line: line)
     }
 
-    func testEscapeeOfALiveSessionIsEnded() {
+    // An escapee (setsid after a double fork) may be ended before it even runs `sleep`, so these
+    // tests learn its pid from the shell ($! of `setsid`, which does not fork again here) rather
+    // than wait to see it.
+
+    func testDoubleForkAndSetsidIsEnded() throws {
+        let tag = tag()
+        let run = harness.runToExit(LocalBackendHarness.request(
+            ["sh", "-c", "(setsid sleep \(tag) >/dev/null 2>&1 & echo $!); exit 0"]), backend: backend)
+        XCTAssertEqual(run.status, .success)
+        let pid = try XCTUnwrap(pid_t(run.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)), run.stdoutText)
+        runUntilReaped(pid)
+        XCTAssertTrue(ProcessTags.pids(tag).isEmpty)
+    }
+
+    func testEscapeeOfALiveSessionIsEnded() throws {
         // The session still runs; what escaped it by double fork and setsid ends anyway.
         let tag = tag()
         let recorder = LocalBackendRecorder()
         let session = backend.startProcessSession(
-            LocalBackendHarness.request(["sh", "-c", "(setsid sleep \(tag) >/dev/null 2>&1 &); cat"], stdin: true),
+            LocalBackendHarness.request(["sh", "-c", "(setsid sleep \(tag) >/dev/null 2>&1 & echo $!); cat"], stdin: true),
             on: harness.loop, delegate: recorder)
-        XCTAssertTrue(harness.run(until: { !ProcessTags.pids(tag).isEmpty }, limit: 20))
-        runUntilGone(tag)
+        XCTAssertTrue(harness.run(until: { recorder.stdoutText.hasSuffix("\n") }, limit: 20))
+        let pid = try XCTUnwrap(pid_t(recorder.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)), recorder.stdoutText)
+        runUntilReaped(pid)
+        XCTAssertTrue(ProcessTags.pids(tag).isEmpty)
         XCTAssertNil(recorder.status, "the session itself goes on")
         session.terminate(.clientGone)
         harness.run(until: { LocalBackendProcFS.isReaped(session.pid ?? 0) }, limit: 20)

@@ -38,6 +38,9 @@ final class ChildReaper: Sendable {
         var sweeps: [pid_t: Sweep] = [:]
         /// Escapees sent SIGTERM, with when.
         var escaped: [pid_t: Double] = [:]
+        /// Escapees that outlived SIGKILL by `killPatience` (another user's set-uid process the
+        /// gateway may not signal, uninterruptible sleep): no longer waited for.
+        var abandoned: Set<pid_t> = []
         var lastScan = -Double.infinity
     }
 
@@ -146,8 +149,14 @@ final class ChildReaper: Sendable {
             // Re-parented to the gateway, in no live or swept session: an escapee. Ours and not
             // reaped, so its pid cannot have been reused.
             escapees.insert(entry.pid)
+            if state.abandoned.contains(entry.pid) { continue }
             if let at = state.escaped[entry.pid] {
-                if now - at >= grace { kill(entry.pid, SIGKILL) }
+                if now - at >= grace + Self.killPatience {
+                    state.abandoned.insert(entry.pid)
+                    state.escaped[entry.pid] = nil
+                } else if now - at >= grace {
+                    kill(entry.pid, SIGKILL)
+                }
             } else {
                 kill(entry.pid, SIGTERM)
                 kill(entry.pid, SIGCONT)
@@ -155,6 +164,7 @@ final class ChildReaper: Sendable {
             }
         }
         state.escaped = state.escaped.filter { escapees.contains($0.key) }
+        state.abandoned = state.abandoned.filter { escapees.contains($0) }
         for (sid, var sweep) in state.sweeps {
             if state.leaders.contains(sid) || members[sid, default: 0] == 0 {
                 state.sweeps[sid] = nil
