@@ -10,7 +10,11 @@ import Reactor
 /// Events out: `.data(.stdout/.stderr)` as read, `.halfClose` at each output's end, then `.exit` once
 /// the process is reaped and its output drained; nothing after `.exit` or after `terminate`.
 /// The session keeps itself alive until its child is reaped, so dropping it early leaks nothing: no
-/// zombie, no orphaned child, no open descriptor. All methods must be called on the loop's thread.
+/// zombie, no orphaned child, no open descriptor; what the child started and left running is swept
+/// when the session ends (`ChildReaper`). All methods must be called on the loop's thread.
+///
+/// The parts live in extensions by concern: `+Launch` (pipes, pty, spawn), `+Output`, `+Stdin`,
+/// `+Exit` (reaping, signals to the whole session, `.exit`).
 public final class LocalProcessSession: SessionEndpoint {
     public let request: ExecRequest
     /// The inventory entry the command runs with; nil without an inventory.
@@ -54,7 +58,10 @@ public final class LocalProcessSession: SessionEndpoint {
     var pidFD: Int32 = -1
     var exitEvent: FileEvent?
     var exitPoll: LoopTimer?
+    /// The next step toward ending the session: SIGTERM/SIGKILL after `terminate`, or the sweep of
+    /// what still holds the output after the leader exited.
     var escalation: LoopTimer?
+    /// Keeps the reaper scanning while the session runs.
     var reaperTimer: LoopTimer?
     var sessionSwept = false
     let accounts: [String: Result<UserAccount, UserAccount.Unknown>]
@@ -145,9 +152,9 @@ public final class LocalProcessSession: SessionEndpoint {
     }
 
     /// `.completed` after `.exit`: frees (already done). Anything else: the client is gone, so stop
-    /// the command: hang up its terminal (tty) or close its stdin, discard its output, SIGTERM its
-    /// process group after `graceSeconds` and SIGKILL after as long again; the session frees
-    /// itself once the child is reaped. The delegate hears nothing more.
+    /// the command: hang up its terminal (tty) or close its stdin, discard its output, SIGTERM every
+    /// process of its session after `graceSeconds` and SIGKILL after as long again; the session frees
+    /// itself once the child is reaped, and sweeps what is left. The delegate hears nothing more.
     public func terminate(_ reason: EndReason) {
         guard !released else { return }
         if exitEmitted {
