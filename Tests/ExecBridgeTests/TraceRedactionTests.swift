@@ -1,6 +1,7 @@
 @testable import ExecBridge
 import ExecModel
 import Foundation
+import SPDY
 import XCTest
 
 /// `--trace-frames` writes no credential (issue 12): bearer tokens in `authorization`, cookies and
@@ -78,6 +79,17 @@ final class TraceRedactionTests: XCTestCase {
         withExtendedLifetime(sink) {}
         XCTAssertEqual(mode(), 0o600)
         XCTAssertEqual(trace(), "", "truncated")
+    }
+
+    func testSPDYHeaderBlockFieldsAreRedacted() {
+        // Clients send credentials in SYN_STREAM too (spdystream callers may add any header).
+        var headers = SPDYHeaders()
+        headers.add("authorization", "Bearer SECRET")
+        headers.add("Cookie", "SECRET")
+        headers.add("sec-websocket-protocol", "base64url.bearer.authorization.k8s.io.U0VDUkVU")
+        headers.add("streamtype", "stdout")
+        let fields = SPDYTraceDecoder.headerFields(headers)
+        XCTAssertEqual(fields.map(\.text), ["<redacted>", "<redacted>", "base64url.bearer.authorization.k8s.io.<redacted>", "stdout"])
     }
 
     func testSecretHeaderValues() {
