@@ -8,8 +8,8 @@ import Synchronization
 /// Each child leads its own session (spawn.c), so everything it starts carries its pid as session
 /// id, however it detaches from its process group (`&`, `setpgid`). The gateway is a child subreaper:
 /// what escapes by double fork is re-parented to the gateway instead of init. Here:
-///   - live session leaders (registered under the lock together with the fork, so no scan can take a
-///     child that is being started for an escapee);
+///   - live session leaders (while a fork is under way, no scan takes a direct child leading its own
+///     session for an escapee);
 ///   - sweeps of ended sessions: every process still carrying the session id gets SIGTERM (and
 ///     SIGCONT) at once, SIGKILL `grace` seconds later;
 ///   - escapees: processes re-parented to the gateway that belong to no live session (a setsid after
@@ -35,6 +35,8 @@ final class ChildReaper: Sendable {
     private struct State {
         var subreaper = false
         var leaders: Set<pid_t> = []
+        /// Forks under way (their child is not registered yet).
+        var spawning = 0
         var sweeps: [pid_t: Sweep] = [:]
         /// Escapees sent SIGTERM, with when.
         var escaped: [pid_t: Double] = [:]
@@ -66,13 +68,18 @@ final class ChildReaper: Sendable {
         }
     }
 
-    /// Runs `spawn` (a fork) under the lock and registers the leader it started.
+    /// Runs `spawn` (a fork) and registers the leader it started. The fork is not under the lock (it
+    /// waits for the child's execve); meanwhile scans leave alone every direct child that leads its
+    /// own session, which a child being started is (and which they may also reap: a child that
+    /// failed to exec is reaped by the spawn itself).
     func spawnLeader<Failure: Error>(_ spawn: () -> Result<pid_t, Failure>) -> Result<pid_t, Failure> {
+        state.withLock { $0.spawning += 1 }
+        let result = spawn()
         state.withLock { state in
-            let result = spawn()
+            state.spawning -= 1
             if case .success(let pid) = result { state.leaders.insert(pid) }
-            return result
         }
+        return result
     }
 
     /// The leader was reaped by its session.
@@ -132,6 +139,8 @@ final class ChildReaper: Sendable {
         var escapees: Set<pid_t> = []
         for entry in ProcessTable.all() where entry.pid != gatewayPID && entry.sid != gatewaySID {
             let ours = entry.ppid == gatewayPID
+            // Possibly a leader being started: the next scan decides.
+            if ours && entry.pid == entry.sid && state.spawning > 0 { continue }
             if entry.isZombie {
                 if ours && !state.leaders.contains(entry.pid) { _ = eb_reap_nohang(entry.pid) }
                 continue

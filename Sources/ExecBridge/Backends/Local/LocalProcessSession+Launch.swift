@@ -61,7 +61,7 @@ extension LocalProcessSession {
             }
         }
 
-        // Registered as a live leader together with the fork: no reaper scan may take it for an escapee.
+        // Registered as a live leader as it starts: no reaper scan may take it for an escapee.
         switch ChildReaper.shared.spawnLeader({ ChildSpawner.spawn(plan, stdio: stdio, ttyPath: ttyPath) }) {
         case .failure(let failure):
             failToStart(plan.spawnFailure(step: failure.step, error: failure.error))
