@@ -3,93 +3,44 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "csystem.h"
 
 /*
- * Two ways to start a child.
+ * Every child is forked: it must call prctl(PR_SET_PDEATHSIG) and setsid() itself, which
+ * posix_spawn cannot do (nor the setgroups/setgid/setuid of another user: POSIX_SPAWN_RESETIDS only
+ * drops a set-uid bit).
  *
- * Normally posix_spawn: glibc runs it with clone(CLONE_VM | CLONE_VFORK), so it is cheap in a
- * large multithreaded process, and it reports exec failures as its return value.
+ * The gateway is multithreaded, so between fork and execve the child may only make
+ * async-signal-safe calls: another thread may have held a lock (malloc, stdio, the dynamic loader)
+ * at the moment of fork and the child would deadlock on it. The credentials are changed with raw
+ * syscalls, not glibc's setuid(), because the glibc wrappers broadcast the change to all threads of
+ * the process (a mechanism that is not meant to run in a freshly forked child). Exec failure
+ * travels back through an O_CLOEXEC pipe: it closes on a successful exec (EOF in the parent) or
+ * carries {step, errno}.
  *
- * To run as another user the child must call setgroups/setgid/setuid, which posix_spawn cannot do
- * (POSIX_SPAWN_RESETIDS only drops a set-uid bit). Then we fork. The gateway is multithreaded, so
- * between fork and execve the child may only make async-signal-safe calls: another thread may have
- * held a lock (malloc, stdio, the dynamic loader) at the moment of fork and the child would
- * deadlock on it. The credentials are changed with raw syscalls, not glibc's setuid(), because the
- * glibc wrappers broadcast the change to all threads of the process (a mechanism that is not meant
- * to run in a freshly forked child). Exec failure travels back through an O_CLOEXEC pipe: it closes
- * on a successful exec (EOF in the parent) or carries {step, errno}.
+ * Isolation, in the child:
+ *  - setsid() always: the child leads a new session, so it has no controlling terminal unless it
+ *    is given the session's own pty (TIOCSCTTY); a pipe child cannot open /dev/tty (ENXIO) even when
+ *    the gateway runs on a terminal, and cannot TIOCSTI into it. The session id (== the child's pid)
+ *    is also how the backend finds everything the session started.
+ *  - PR_SET_PDEATHSIG(SIGKILL) after the credentials change (which would clear it), then getppid()
+ *    compared with the gateway's pid: if the gateway died before the prctl, the child must not run.
+ *    The signal follows the death of the forking *thread*: children are spawned on event loop
+ *    threads, which live as long as the gateway.
+ *  - PR_SET_NO_NEW_PRIVS for a child that runs as another user: no set-uid binary or file
+ *    capability gives it back what the switch took away.
  */
 
 struct spawn_failure {
     int step;
     int error;
 };
-
-static int spawn_without_fork(const eb_spawn_request *r, pid_t *pid, int *failed_step) {
-    posix_spawnattr_t attr;
-    posix_spawn_file_actions_t actions;
-    int err = posix_spawnattr_init(&attr);
-    if (err != 0) {
-        *failed_step = EB_SPAWN_STEP_FORK;
-        return err;
-    }
-    err = posix_spawn_file_actions_init(&actions);
-    if (err != 0) {
-        posix_spawnattr_destroy(&attr);
-        *failed_step = EB_SPAWN_STEP_FORK;
-        return err;
-    }
-
-    /* Every signal back to its default (the gateway ignores SIGPIPE, which a child would
-     * otherwise inherit) and nothing blocked. */
-    sigset_t all, none;
-    sigfillset(&all);
-    sigemptyset(&none);
-    short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
-    /* A tty child leads a new session (so the slave becomes its controlling terminal); a pipe
-     * child leads a new process group, so that terminate can signal the whole pipeline. */
-    flags |= r->tty_path ? POSIX_SPAWN_SETSID : POSIX_SPAWN_SETPGROUP;
-    if (err == 0) err = posix_spawnattr_setflags(&attr, flags);
-    if (err == 0) err = posix_spawnattr_setsigmask(&attr, &none);
-    if (err == 0) err = posix_spawnattr_setsigdefault(&attr, &all);
-    if (err == 0) err = posix_spawnattr_setpgroup(&attr, 0);
-
-    if (err == 0 && r->working_dir) err = posix_spawn_file_actions_addchdir_np(&actions, r->working_dir);
-    if (r->tty_path) {
-        /* Opened without O_NOCTTY by a session leader with no terminal: Linux makes it the
-         * controlling terminal. */
-        if (err == 0) err = posix_spawn_file_actions_addopen(&actions, 0, r->tty_path, O_RDWR, 0);
-        if (err == 0) err = posix_spawn_file_actions_adddup2(&actions, 0, 1);
-        if (err == 0) err = posix_spawn_file_actions_adddup2(&actions, 0, 2);
-    } else {
-        for (int i = 0; i < 3 && err == 0; i++) {
-            if (r->stdio[i] >= 0) {
-                err = posix_spawn_file_actions_adddup2(&actions, r->stdio[i], i);
-            } else {
-                err = posix_spawn_file_actions_addopen(&actions, i, "/dev/null", i == 0 ? O_RDONLY : O_WRONLY, 0);
-            }
-        }
-    }
-    /* Whatever another part of the gateway opened without O_CLOEXEC stays out of the child. */
-    if (err == 0) err = posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-
-    if (err == 0) {
-        err = posix_spawn(pid, r->path, &actions, &attr, r->argv, r->envp);
-        if (err != 0) *failed_step = EB_SPAWN_STEP_EXEC;
-    } else {
-        *failed_step = EB_SPAWN_STEP_FORK;
-    }
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-    return err;
-}
 
 /* Child side: report and leave without running any atexit handler or stdio flush. */
 static void child_fail(int report_fd, int step) {
@@ -126,12 +77,13 @@ static int spawn_with_fork(const eb_spawn_request *r, pid_t *pid, int *failed_st
      * may run in the child before the dispositions are reset. */
     pthread_sigmask(SIG_SETMASK, &all, &saved);
 
+    pid_t parent = getpid();
     pid_t child = fork();
     if (child == 0) {
         /* Async-signal-safe calls only from here to execve. */
         for (int sig = 1; sig < NSIG; sig++) sigaction(sig, &default_action, NULL);
+        if (setsid() < 0) child_fail(report[1], EB_SPAWN_STEP_STDIO);
         if (r->tty_path) {
-            if (setsid() < 0) child_fail(report[1], EB_SPAWN_STEP_STDIO);
             int fd = open(r->tty_path, O_RDWR);
             if (fd < 0) child_fail(report[1], EB_SPAWN_STEP_STDIO);
             if (ioctl(fd, TIOCSCTTY, 0) < 0) child_fail(report[1], EB_SPAWN_STEP_STDIO);
@@ -140,7 +92,6 @@ static int spawn_with_fork(const eb_spawn_request *r, pid_t *pid, int *failed_st
             }
             if (fd > 2) close(fd);
         } else {
-            if (setpgid(0, 0) < 0) child_fail(report[1], EB_SPAWN_STEP_STDIO);
             for (int i = 0; i < 3; i++) {
                 int fd = r->stdio[i];
                 if (fd < 0) {
@@ -161,7 +112,11 @@ static int spawn_with_fork(const eb_spawn_request *r, pid_t *pid, int *failed_st
             if (syscall(SYS_setgroups, r->ngroups, r->groups) != 0) child_fail(report[1], EB_SPAWN_STEP_CREDENTIALS);
             if (syscall(SYS_setresgid, r->gid, r->gid, r->gid) != 0) child_fail(report[1], EB_SPAWN_STEP_CREDENTIALS);
             if (syscall(SYS_setresuid, r->uid, r->uid, r->uid) != 0) child_fail(report[1], EB_SPAWN_STEP_CREDENTIALS);
+            if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) child_fail(report[1], EB_SPAWN_STEP_CREDENTIALS);
         }
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) child_fail(report[1], EB_SPAWN_STEP_FORK);
+        /* The gateway died between fork and prctl: nobody would ever end this child. */
+        if (getppid() != parent) _exit(127);
         /* After the user switch, so the directory is entered with the user's permissions. */
         if (r->working_dir && chdir(r->working_dir) != 0) child_fail(report[1], EB_SPAWN_STEP_CHDIR);
         child_close_from(3, report[1] - 1, open_max);
@@ -202,6 +157,5 @@ int eb_pipe_cloexec(int fds[2]) {
 
 int eb_spawn(const eb_spawn_request *request, pid_t *pid, int *failed_step) {
     *failed_step = EB_SPAWN_STEP_EXEC;
-    if (request->switch_user) return spawn_with_fork(request, pid, failed_step);
-    return spawn_without_fork(request, pid, failed_step);
+    return spawn_with_fork(request, pid, failed_step);
 }

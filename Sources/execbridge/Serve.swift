@@ -62,6 +62,7 @@ struct Serve: ParsableCommand {
     }
 
     func run() throws {
+        SecretArguments.scrub()
         var options = ServeOptions(
             listen: listen.isEmpty ? ["127.0.0.1:8080"] : listen, threads: threads,
             backend: backendOptions.settings(), security: securityOptions.settings(), tlsCert: tlsCert, tlsKey: tlsKey, logFormat: logFormat, logLevel: logLevel,

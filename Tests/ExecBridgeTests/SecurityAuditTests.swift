@@ -139,7 +139,7 @@ final class SecurityAuditTests: XCTestCase {
         let cases: [(String, String)] = [
             ("password=hunter2", "password=[REDACTED]"),
             ("DB_PASSWORD=s3cret&x=1", "DB_PASSWORD=[REDACTED]&x=1"),
-            ("--api-key abc", "--api-key abc"),
+            ("--api-key abc", "--api-key [REDACTED]"),
             ("--api-key=abc", "--api-key=[REDACTED]"),
             ("curl -H 'Authorization: Bearer abc.def' http://x", "curl -H 'Authorization: Bearer [REDACTED]' http://x"),
             ("client_secret: xyz", "client_secret: [REDACTED]"),

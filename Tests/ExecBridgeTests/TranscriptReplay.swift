@@ -135,7 +135,7 @@ final class TranscriptReplay {
 
     private func sendUpgrade(_ record: TraceRecord) {
         var head = "\(record["method"] ?? "POST") \(record["target"] ?? "/") HTTP/1.1\r\n"
-        for (name, value) in record.headers where !ConnectionTrace.secretHeaders.contains(name) {
+        for (name, value) in record.headers where !SecretHeaders.names.contains(name) {
             head += "\(name): \(value)\r\n"
         }
         write(Array((head + "\r\n").utf8))

@@ -84,7 +84,7 @@ final class WebSocketExtendedConnectTests: XCTestCase {
 
 /// A minimal RFC 8441 client: HTTP/2 by prior knowledge, one CONNECT stream, WebSocket frames
 /// (client role, masked) in its DATA; collects each channel's payload until the close frame.
-private final class ExtendedConnectClient: ConnectionHandler, HTTP2SessionDelegate, WebSocketConnectionDelegate {
+final class ExtendedConnectClient: ConnectionHandler, HTTP2SessionDelegate, WebSocketConnectionDelegate {
     private(set) var status: Int?
     private(set) var responseHeaders: [HTTP2Header] = []
     private(set) var peerAllowsExtendedConnect: Bool?

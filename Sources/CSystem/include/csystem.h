@@ -49,10 +49,11 @@ typedef struct eb_spawn_request {
     const char *working_dir;
     /* Descriptors that become the child's 0, 1, 2; -1 means /dev/null. Ignored with tty_path. */
     int stdio[3];
-    /* Non-NULL: the pty slave to open as 0/1/2 and make the controlling terminal of a new
-     * session. NULL: the child leads a new process group (so the group can be signalled). */
+    /* Non-NULL: the pty slave to open as 0/1/2 and make the controlling terminal of the child's
+     * new session. NULL: the child leads a new session without a controlling terminal. */
     const char *tty_path;
-    /* Non-zero: become uid/gid with `groups` before exec (the gateway must be root). */
+    /* Non-zero: become uid/gid with `groups` before exec (the gateway must be root); the child
+     * also gets PR_SET_NO_NEW_PRIVS. */
     int switch_user;
     uid_t uid;
     gid_t gid;
@@ -60,8 +61,34 @@ typedef struct eb_spawn_request {
     size_t ngroups;
 } eb_spawn_request;
 
-/* Starts the child. Returns 0 and sets *pid, or returns an errno and sets *failed_step
- * (one of EB_SPAWN_STEP_*); a child that failed to exec has already been reaped. */
+/* Starts the child in a new session (its pid is its session id), with PR_SET_PDEATHSIG(SIGKILL).
+ * Returns 0 and sets *pid, or returns an errno and sets *failed_step (one of EB_SPAWN_STEP_*);
+ * a child that failed to exec has already been reaped. */
 int eb_spawn(const eb_spawn_request *request, pid_t *pid, int *failed_step);
+
+/* ---- Reaping what sessions leave behind ---- */
+
+/* prctl(PR_SET_CHILD_SUBREAPER, 1): orphaned descendants are re-parented to this process. */
+int eb_become_subreaper(void);
+/* pidfd_send_signal(fd, sig): 0, or -1 with errno. */
+int eb_pidfd_send_signal(int fd, int sig);
+/* waitid(P_PID, pid, WEXITED | WNOHANG): 1 when it was reaped, 0 when it has not exited, -1 with
+ * errno. */
+int eb_reap_nohang(pid_t pid);
+
+typedef struct eb_proc_entry {
+    pid_t pid;
+    pid_t ppid;
+    pid_t pgrp;
+    pid_t sid;
+    /* 'R', 'S', 'Z', ... from /proc/PID/stat. */
+    char state;
+} eb_proc_entry;
+
+/* /proc/PID/stat of one process. 0, or -1 (gone, or not parseable). */
+int eb_proc_read(pid_t pid, eb_proc_entry *entry);
+/* Every process in /proc, up to `capacity` written to `entries`. Returns how many exist (may be
+ * more than `capacity`: call again with more room), or -1 with errno. */
+long eb_proc_list(eb_proc_entry *entries, size_t capacity);
 
 #endif

@@ -64,6 +64,7 @@ public enum ServeMain {
     }
 
     public static func makeConfig(_ options: ServeOptions, logger: Logger) throws -> GatewayConfig {
+        if options.backend.tokenOnCommandLine { logger.warning("\(BackendSettings.commandLineTokenWarning)") }
         var config = GatewayConfig(logger: logger, makeBackend: { _ in LocalBackend(inventory: nil) })
         // The backend, and with a remote one the passthrough of requests that are not the gateway's own.
         try BackendFactory.install(options.backend, into: &config, logger: logger)

@@ -80,7 +80,7 @@ enum AuditRecord {
         target.add("pod", request.target.pod)
         target.add("container", request.target.container)
         line.add("target", object: target)
-        line.add("argv", request.command.map(redactor.redact))
+        line.add("argv", redactor.redact(argv: request.command))
         line.add("tty", request.tty)
         line.add("stdin", request.stdin)
         line.add("stdout", request.stdout)

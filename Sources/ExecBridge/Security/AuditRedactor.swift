@@ -11,11 +11,21 @@ struct AuditRedactor {
     static let defaultName = "default"
     static let defaultPatterns = [
         #"(?i)(?:password|passwd|secret|token|api[-_]?key|access[-_]?key|private[-_]?key|credentials?|authorization)[a-z0-9_.-]*\s*[=:]\s*(?:(?:bearer|basic)\s+)?([^\s&;,'"]+)"#,
+        // Environment assignments: MYSQL_PWD=…, *_SECRET=…, *_TOKEN=…, *_PASSWORD=…, *_PASS=…
+        #"(?i)\b(?:[a-z0-9_]*_)?(?:pwd|secret|token|password|pass)\s*=\s*([^\s&;,'"]+)"#,
+        // A secret-named flag and its value inside one string (`sh -c "curl --token X"`).
+        #"(?i)(?:^|\s)--?"# + SecretFlagPairs.flagNamePattern + #"\s+([^\s'"]+)"#,
+        // `user:password@host` in a URL (mysql://u:pw@h, https://u:pw@h/x).
+        #"(?i)\b[a-z][a-z0-9+.-]*://[^/\s:@]*:([^\s/]+)@"#,
+        // mysql's `-pPASSWORD` and `-p PASSWORD` inside one string.
+        #"\b(?i:mysql[a-z]*|mariadb[a-z-]*)\b[^|;&\n]*?\s-p\s*([^\s'"-][^\s'"]*)"#,
         #"(?i)\bbearer\s+([^\s'"]+)"#,
         #"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"#,
     ]
 
     private let patterns: [Regex<AnyRegexOutput>]
+    /// The default rules are in use: long secret-shaped runs and flag/value pairs split over argv
+    /// elements are hidden too.
     private let shapes: Bool
 
     /// Throws for a pattern that does not compile (said at startup, with the pattern).
@@ -42,6 +52,13 @@ struct AuditRedactor {
         }
         self.patterns = compiled
         self.shapes = shapes
+    }
+
+    /// A command line: each element redacted alone, then (with the default rules) the value that
+    /// follows a secret-named flag in the next element (`--password hunter2`, mysql's `-p X`).
+    func redact(argv: [String]) -> [String] {
+        let alone = argv.map(redact)
+        return shapes ? SecretFlagPairs.redact(argv: alone, marker: Self.marker) : alone
     }
 
     func redact(_ text: String) -> String {

@@ -85,15 +85,12 @@ final class ConnectionTrace {
         if records.count < Self.maxRecords { records.append(record) } else { dropped += 1 }
     }
 
-    /// Header names whose values never go into a transcript.
-    static let secretHeaders: Set<String> = ["authorization", "proxy-authorization", "cookie", "x-remote-user"]
-
     static func upgradeRecord(generation: String, method: String, target: String,
                               headers: [(name: String, value: String)]) -> TraceRecord {
         var fields = [TraceRecord.Field("method", method), TraceRecord.Field("target", target)]
         for (name, value) in headers {
             let lower = name.lowercased()
-            fields.append(TraceRecord.Field("h:" + lower, secretHeaders.contains(lower) ? "<redacted>" : value))
+            fields.append(TraceRecord.Field("h:" + lower, SecretHeaders.value(name: lower, value: value)))
         }
         return TraceRecord(.toServer, generation, "UPGRADE", fields)
     }

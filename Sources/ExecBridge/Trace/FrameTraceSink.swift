@@ -9,11 +9,18 @@ public final class FrameTraceSink: Sendable {
     private let fd: Mutex<Int32>
     private let nextConnection = Atomic<Int>(1)
 
-    /// Opens (truncates) `path`.
+    /// Opens (truncates) `path`, readable by the gateway's user only: a transcript shows every
+    /// command and its output. An existing file gets mode 0600 too (O_CREAT's mode applies only to
+    /// a new one).
     public init(path: String) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0o644)
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0o600)
         guard fd >= 0 else {
             throw ConfigurationError("--trace-frames \(path): \(String(cString: strerror(errno)))")
+        }
+        guard fchmod(fd, 0o600) == 0 else {
+            let error = errno
+            close(fd)
+            throw ConfigurationError("--trace-frames \(path): cannot make it private (mode 0600): \(String(cString: strerror(error)))")
         }
         self.fd = Mutex(fd)
     }

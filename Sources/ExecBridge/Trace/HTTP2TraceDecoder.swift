@@ -185,7 +185,8 @@ final class HTTP2TraceDecoder: FrameTraceDecoder {
                 if flags & Int32(NGHTTP2_HD_INFLATE_EMIT.rawValue) != 0 {
                     let name = Array(UnsafeBufferPointer(start: nv.name, count: nv.namelen))
                     let value = Array(UnsafeBufferPointer(start: nv.value, count: nv.valuelen))
-                    fields.append(.init("h:" + String(decoding: name, as: UTF8.self), value))
+                    let nameText = String(decoding: name, as: UTF8.self)
+                    fields.append(.init("h:" + nameText, SecretHeaders.value(name: nameText, value: value)))
                 }
                 if flags & Int32(NGHTTP2_HD_INFLATE_FINAL.rawValue) != 0 {
                     nghttp2_hd_inflate_end_headers(inflater)

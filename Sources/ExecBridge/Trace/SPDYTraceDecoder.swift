@@ -35,7 +35,7 @@ final class SPDYTraceDecoder: FrameTraceDecoder, SPDYFrameDecoderDelegate {
     }
 
     static func headerFields(_ headers: SPDYHeaders) -> [TraceRecord.Field] {
-        headers.map { TraceRecord.Field("h:" + $0.name, $0.value) }
+        headers.map { TraceRecord.Field("h:" + $0.name, SecretHeaders.value(name: $0.name, value: $0.value)) }
     }
 
     // MARK: SPDYFrameDecoderDelegate

@@ -37,7 +37,26 @@ public struct BackendSettings: Sendable {
     /// A test and diagnosis knob (pins an upstream to one version); not a command-line option.
     public var versions: [ChannelVersion]?
 
+    /// The token came from `--backend-token` (then every local user can read it in
+    /// /proc/PID/cmdline, so the gateway warns and names the safer ways).
+    public var tokenOnCommandLine = false
+
+    /// Used when neither `--backend-token` nor `--backend-token-file` is given.
+    public static let tokenEnvironmentVariable = "EXECBRIDGE_BACKEND_TOKEN"
+    public static let commandLineTokenWarning = "--backend-token puts the token in the process's command line, "
+        + "readable by every local user; use --backend-token-file FILE or the environment variable "
+        + "\(tokenEnvironmentVariable) instead"
+
     public init() {}
 
     public var isLocal: Bool { backend == "local" }
+
+    /// Takes the token from `EXECBRIDGE_BACKEND_TOKEN` when no flag gave one (an empty value is
+    /// no token).
+    public mutating func takeToken(fromEnvironment environment: [String: String]) {
+        guard token == nil, tokenFile == nil, let value = environment[Self.tokenEnvironmentVariable], !value.isEmpty else {
+            return
+        }
+        token = value
+    }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ExecBridge
+import Glibc
 
 /// Where sessions run.
 struct BackendOptions: ParsableArguments {
@@ -36,7 +37,10 @@ struct BackendOptions: ParsableArguments {
     @Flag(name: .customLong("backend-insecure-skip-tls-verify"), help: "Do not verify the upstream's certificate (tests only).")
     var backendInsecureSkipTLSVerify = false
 
-    @Option(name: .customLong("backend-token"), help: ArgumentHelp("Bearer token sent to the upstream with each exec session.", valueName: "TOKEN"))
+    @Option(name: .customLong("backend-token"), help: ArgumentHelp(
+        "Bearer token sent to the upstream with each exec session. Visible to local users in the command line: "
+            + "prefer --backend-token-file or the environment variable \(BackendSettings.tokenEnvironmentVariable).",
+        valueName: "TOKEN"))
     var backendToken: String?
 
     @Option(name: .customLong("backend-token-file"), help: ArgumentHelp("File holding the bearer token (re-read every minute).", valueName: "FILE"))
@@ -78,7 +82,11 @@ struct BackendOptions: ParsableArguments {
         settings.serverName = backendServerName
         settings.insecureSkipTLSVerify = backendInsecureSkipTLSVerify
         settings.token = backendToken
+        settings.tokenOnCommandLine = backendToken != nil
         settings.tokenFile = backendTokenFile
+        if !settings.isLocal, let value = getenv(BackendSettings.tokenEnvironmentVariable) {
+            settings.takeToken(fromEnvironment: [BackendSettings.tokenEnvironmentVariable: String(cString: value)])
+        }
         settings.connectTimeout = backendConnectTimeout
         settings.impersonate = impersonate
         settings.passthrough = passthrough

@@ -1,8 +1,8 @@
 import CSystem
 import Glibc
 
-/// Hands a `LocalLaunchPlan` to `eb_spawn` (CSystem), which uses posix_spawn, or fork + execve when
-/// the user changes (see spawn.c for why).
+/// Hands a `LocalLaunchPlan` to `eb_spawn` (CSystem): fork, a new session, the parent-death signal,
+/// the user switch, execve (see spawn.c for why it cannot be posix_spawn).
 enum ChildSpawner {
     struct Failure: Error {
         /// One of EB_SPAWN_STEP_*.

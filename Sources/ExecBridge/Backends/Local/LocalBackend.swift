@@ -16,7 +16,9 @@ public final class LocalBackend: Backend, BackendActivity, Sendable {
     private let accounts: [String: Result<UserAccount, UserAccount.Unknown>]
 
     /// This backend's children not yet reaped.
-    public var activeSessions: Int { counter.value.load(ordering: .relaxed) }
+    /// This backend's children not yet reaped, plus (for the whole process) sessions being swept
+    /// and escaped processes not yet gone: a draining gateway waits for them too.
+    public var activeSessions: Int { counter.value.load(ordering: .relaxed) + ChildReaper.shared.pendingWork }
     private let counter = LocalProcessSession.SessionCounter()
 
     public init(inventory: Inventory?, logger: Logger? = nil, graceSeconds: Double = 5) {
@@ -25,6 +27,8 @@ public final class LocalBackend: Backend, BackendActivity, Sendable {
         self.graceSeconds = graceSeconds
         let users = Set(inventory?.pods.flatMap { $0.containers.compactMap(\.user) } ?? [])
         self.accounts = UserAccount.resolveAll(users)
+        // Descendants that escape their session by a double fork come back to the gateway.
+        ChildReaper.shared.becomeSubreaper(logger: self.logger)
     }
 
     /// 404 for an unknown namespace, pod or container (with an inventory); 400 when the container is
