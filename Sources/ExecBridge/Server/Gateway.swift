@@ -22,6 +22,11 @@ public final class Gateway: @unchecked Sendable {
             bound.append(try SocketAddress(parsing: text))
         }
         workers = group.loops.map { Worker(loop: $0, config: config) }
+        if let limit = config.maxConnections {
+            let gate = ConnectionGate(limit: limit)
+            gate.attach(workers)
+            for worker in workers { worker.connectionGate = gate }
+        }
         // The first loop binds; the others join the same port (port 0 resolved once).
         for i in bound.indices {
             let actual = try workers[0].listen(on: bound[i])

@@ -1,0 +1,145 @@
+@testable import ExecBridge
+import ExecModel
+import Glibc
+import Reactor
+import XCTest
+
+/// Overload limits end to end: `--max-sessions` (503), `--max-sessions-per-user` (429),
+/// `/readyz` at the limit, `--max-connections`, `--stall-timeout`.
+final class LimitsTests: XCTestCase {
+    private let execPath = SessionCases.path(["cat"], "input=1&output=1")
+
+    /// An exec upgrade the gateway admits and then waits on (the client opens no streams): it holds
+    /// a place in the session limits while the socket stays open.
+    private func holdSession(_ harness: GatewayHarness, user: String? = nil) throws -> RawSocket {
+        let socket = try RawSocket(port: harness.port)
+        socket.send(upgrade(user: user))
+        let head = try XCTUnwrap(readHead(socket))
+        XCTAssertTrue(head.hasPrefix("HTTP/1.1 101"), head)
+        return socket
+    }
+
+    private func upgrade(user: String?) -> String {
+        "POST \(execPath) HTTP/1.1\r\nHost: gw\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
+            + "X-Stream-Protocol-Version: v4.channel.k8s.io\r\n"
+            + (user.map { "Authorization: Bearer \($0)\r\n" } ?? "") + "\r\n"
+    }
+
+    private func readHead(_ socket: RawSocket) -> String? {
+        var data: [UInt8] = []
+        var byte: UInt8 = 0
+        while recv(socket.fd, &byte, 1, 0) == 1 {
+            data.append(byte)
+            if data.count >= 4, data.suffix(4) == Array("\r\n\r\n".utf8) { return String(decoding: data, as: UTF8.self) }
+        }
+        return nil
+    }
+
+    private func get(_ harness: GatewayHarness, _ path: String) throws -> (status: Int, head: String, body: String)? {
+        let socket = try RawSocket(port: harness.port)
+        socket.send("GET \(path) HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n")
+        return socket.readResponse()
+    }
+
+    private func waitFor(_ what: String, timeout: Double = 10, _ condition: () throws -> Bool) rethrows {
+        let deadline = EventLoop.now() + timeout
+        while try !condition() {
+            guard EventLoop.now() < deadline else { return XCTFail("timed out waiting for \(what)") }
+            usleep(20_000)
+        }
+    }
+
+    func testMaxSessionsAnswers503WithRetryAfterAndReadyzFollows() throws {
+        let harness = try GatewayHarness(threads: 2) { $0.limits = SessionLimits(maxSessions: 2) }
+        XCTAssertEqual(try get(harness, "/readyz")?.status, 200)
+        var held = [try holdSession(harness), try holdSession(harness)]
+
+        let refused = try RawSocket(port: harness.port)
+        refused.send(upgrade(user: nil))
+        let response = try XCTUnwrap(refused.readResponse())
+        XCTAssertEqual(response.status, 503)
+        XCTAssertTrue(response.head.lowercased().contains("retry-after: 1"), response.head)
+        XCTAssertTrue(response.body.contains(#""reason":"ServiceUnavailable""#), response.body)
+        XCTAssertTrue(response.body.contains(#""kind":"Status""#), response.body)
+
+        XCTAssertEqual(try get(harness, "/readyz")?.status, 503)
+        XCTAssertEqual(try get(harness, "/healthz")?.status, 200)
+
+        // A session admitted but never started gives its place back when its client leaves.
+        held.removeLast()
+        try waitFor("/readyz 200") { try get(harness, "/readyz")?.status == 200 }
+        held.append(try holdSession(harness))
+        XCTAssertEqual(held.count, 2)
+    }
+
+    func testSessionsThatRanGiveTheirPlaceBack() throws {
+        let harness = try GatewayHarness { $0.limits = SessionLimits(maxSessions: 1) }
+        for _ in 0..<3 {
+            let r = SessionCases(.spdy, harness: harness).run(["sh", "-c", "echo hi"])
+            XCTAssertEqual(r.stdoutText, "hi\n")
+            XCTAssertEqual(r.status, .success)
+            try waitFor("/readyz 200") { try get(harness, "/readyz")?.status == 200 }
+        }
+        XCTAssertEqual(harness.gateway.config.limits.activeSessions, 0)
+    }
+
+    func testMaxSessionsPerUserAnswers429() throws {
+        let harness = try GatewayHarness { $0.limits = SessionLimits(maxSessionsPerUser: 1) }
+        let held = try holdSession(harness)
+        let refused = try RawSocket(port: harness.port)
+        refused.send(upgrade(user: nil))
+        let response = try XCTUnwrap(refused.readResponse())
+        XCTAssertEqual(response.status, 429)
+        XCTAssertTrue(response.head.lowercased().contains("retry-after:"), response.head)
+        XCTAssertTrue(response.body.contains(#""reason":"TooManyRequests""#), response.body)
+        XCTAssertTrue(response.body.contains("system:anonymous"), response.body)
+        // The per-user limit is not the gateway's: still ready.
+        XCTAssertEqual(try get(harness, "/readyz")?.status, 200)
+        withExtendedLifetime(held) {}
+    }
+
+    func testMaxConnectionsPausesAcceptingUntilOneCloses() throws {
+        let harness = try GatewayHarness { $0.maxConnections = 2 }
+        var open = [try RawSocket(port: harness.port), try RawSocket(port: harness.port)]
+        try waitFor("two accepted") { harness.gateway.acceptedPerLoop.reduce(0, +) == 2 }
+        // The third waits in the kernel's queue: connected, but not served.
+        let third = try RawSocket(port: harness.port, timeout: 1)
+        third.send("GET /healthz HTTP/1.1\r\nHost: gw\r\n\r\n")
+        XCTAssertNil(third.readResponse())
+        XCTAssertEqual(harness.gateway.acceptedPerLoop.reduce(0, +), 2)
+        open.removeFirst()
+        var tv = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(third.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        XCTAssertEqual(third.readResponse()?.status, 200)
+        withExtendedLifetime(open) {}
+    }
+
+    func testMaxConnectionsClosesIdleKeepAliveFirst() throws {
+        let harness = try GatewayHarness { $0.maxConnections = 2 }
+        let idle = try RawSocket(port: harness.port)
+        idle.send("GET /healthz HTTP/1.1\r\nHost: gw\r\n\r\n")
+        XCTAssertEqual(idle.readResponse()?.status, 200) // now an idle keep-alive connection
+        let busy = try RawSocket(port: harness.port)
+        busy.send("GET /healthz HTTP/1.1\r\nHost: gw\r\n") // in the middle of a head: not idle
+        let third = try RawSocket(port: harness.port)
+        third.send("GET /healthz HTTP/1.1\r\nHost: gw\r\n\r\n")
+        XCTAssertEqual(third.readResponse()?.status, 200)
+        XCTAssertTrue(idle.peerClosed())
+        busy.send("\r\n")
+        XCTAssertEqual(busy.readResponse()?.status, 200)
+    }
+
+    func testStalledReaderEndsWithTimeoutStatus() throws {
+        let harness = try GatewayHarness { $0.bridge.stallTimeout = 1 }
+        let r = ExecRun()
+        r.onTick = { run in
+            // Never read again; once the gateway has ended the session, read what is left.
+            run.pauseReading(harness.gateway.sessionsEnded == 0)
+        }
+        r.run(.spdy, port: harness.port, path: SessionCases.path(["head", "-c", "100000000", "/dev/zero"], "output=1"), timeout: 60)
+        XCTAssertEqual(harness.gateway.sessionsEnded, 1)
+        XCTAssertLessThan(r.stdout.count, 100_000_000)
+        XCTAssertNotEqual(r.status, .success)
+        XCTAssertEqual(r.status, .failure(message: "stalled: client not reading for 1s", reason: "Timeout", code: 504))
+    }
+}
