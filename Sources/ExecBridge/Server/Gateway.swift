@@ -21,6 +21,15 @@ public final class Gateway: @unchecked Sendable {
         for text in config.listen {
             bound.append(try SocketAddress(parsing: text))
         }
+        let logger = config.logger
+        LibeventLog.route { severity, message in
+            switch severity {
+            case .debug: logger.debug("\(message)")
+            case .info: logger.info("\(message)")
+            case .warning: logger.warning("\(message)")
+            case .error: logger.error("\(message)")
+            }
+        }
         workers = group.loops.map { Worker(loop: $0, config: config) }
         if let limit = config.maxConnections {
             let gate = ConnectionGate(limit: limit)
