@@ -1,5 +1,6 @@
 import CLibevent
 import Glibc
+import Synchronization
 
 /// A listening socket on one loop. Several loops may each hold a listener on the same port
 /// (SO_REUSEPORT); the kernel spreads connections across them.
@@ -80,8 +81,12 @@ public final class Listener {
 }
 
 public enum Socket {
+    /// The cap for outgoing sockets (upstream connections), set once at startup (0: none).
+    public static let outgoingBufferSize = Atomic<Int>(0)
+
     /// Caps the kernel's receive and send buffers of `fd` (Linux doubles the value for bookkeeping).
-    public static func boundBuffers(_ fd: Int32, size: Int) {
+    public static func boundBuffers(_ fd: Int32, size: Int = outgoingBufferSize.load(ordering: .relaxed)) {
+        guard size > 0 else { return }
         var value = Int32(clamping: size)
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &value, socklen_t(MemoryLayout<Int32>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &value, socklen_t(MemoryLayout<Int32>.size))

@@ -21,6 +21,7 @@ public final class Gateway: @unchecked Sendable {
         for text in config.listen {
             bound.append(try SocketAddress(parsing: text))
         }
+        Socket.outgoingBufferSize.store(config.socketBufferSize, ordering: .relaxed)
         let logger = config.logger
         LibeventLog.route { severity, message in
             switch severity {
