@@ -142,4 +142,49 @@ final class LimitsTests: XCTestCase {
         XCTAssertNotEqual(r.status, .success)
         XCTAssertEqual(r.status, .failure(message: "stalled: client not reading for 1s", reason: "Timeout", code: 504))
     }
+
+    func testIdleKeepAliveAndStreamlessSPDYConnectionsAreBounded() throws {
+        let harness = try GatewayHarness {
+            $0.keepAliveTimeout = 0.3
+            $0.bridge.streamCreationTimeout = 0.3
+        }
+        let keepAlive = try RawSocket(port: harness.port)
+        keepAlive.send("GET /healthz HTTP/1.1\r\nHost: gw\r\n\r\n")
+        XCTAssertEqual(keepAlive.readResponse()?.status, 200)
+        XCTAssertTrue(keepAlive.peerClosed(), "an idle keep-alive connection is closed")
+
+        let spdy = try holdSession(harness)
+        XCTAssertTrue(spdy.peerClosed(), "a SPDY connection that never opens its streams is closed")
+        try waitFor("the place given back") { harness.gateway.config.limits.activeSessions == 0 }
+    }
+
+    func testSocketsGetBoundedKernelBuffers() throws {
+        let harness = try GatewayHarness { $0.socketBufferSize = 64 * 1024 }
+        let socket = try RawSocket(port: harness.port)
+        socket.send("GET /healthz HTTP/1.1\r\nHost: gw\r\n\r\n")
+        XCTAssertEqual(socket.readResponse()?.status, 200)
+        // The gateway's end of this connection: the one socket in this process connected to our port.
+        var found = false
+        for fd in 3..<4096 {
+            var peer = sockaddr_in()
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let rc = withUnsafeMutablePointer(to: &peer) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(Int32(fd), $0, &length) }
+            }
+            var local = sockaddr_in()
+            var localLength = socklen_t(MemoryLayout<sockaddr_in>.size)
+            _ = withUnsafeMutablePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket.fd, $0, &localLength) }
+            }
+            guard rc == 0, fd != socket.fd, peer.sin_port == local.sin_port, peer.sin_family == sa_family_t(AF_INET) else { continue }
+            var size: Int32 = 0
+            var sizeLength = socklen_t(MemoryLayout<Int32>.size)
+            getsockopt(Int32(fd), SOL_SOCKET, SO_RCVBUF, &size, &sizeLength)
+            XCTAssertEqual(size, 2 * 64 * 1024, "Linux reports twice the value set")
+            getsockopt(Int32(fd), SOL_SOCKET, SO_SNDBUF, &size, &sizeLength)
+            XCTAssertEqual(size, 2 * 64 * 1024)
+            found = true
+        }
+        XCTAssertTrue(found, "the gateway's socket of this connection")
+    }
 }

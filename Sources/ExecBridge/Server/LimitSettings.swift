@@ -5,6 +5,8 @@ public struct LimitSettings: Sendable {
     public var maxSessionsPerUser: Int?
     public var maxConnections: Int?
     public var stallTimeout: Double = 120
+    /// SO_RCVBUF/SO_SNDBUF of client and upstream sockets (0: the kernel's autotuning).
+    public var socketBufferSize = 256 * 1024
 
     public init() {}
 
@@ -13,6 +15,9 @@ public struct LimitSettings: Sendable {
                               ("--max-connections", maxConnections)] {
             if let value, value < 1 { throw ConfigurationError("\(flag) must be at least 1") }
         }
+        guard socketBufferSize == 0 || socketBufferSize >= 4096 else {
+            throw ConfigurationError("--socket-buffer must be 0 (the kernel's autotuning) or at least 4096")
+        }
         guard stallTimeout >= 0 else { throw ConfigurationError("--stall-timeout must not be negative (0: never)") }
     }
 
@@ -20,5 +25,6 @@ public struct LimitSettings: Sendable {
         config.limits = SessionLimits(maxSessions: maxSessions, maxSessionsPerUser: maxSessionsPerUser)
         config.maxConnections = maxConnections
         config.bridge.stallTimeout = stallTimeout
+        config.socketBufferSize = socketBufferSize
     }
 }

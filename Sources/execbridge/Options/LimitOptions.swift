@@ -15,6 +15,9 @@ struct LimitOptions: ParsableArguments {
     @Option(name: .customLong("stall-timeout"), help: "Seconds a session may hold bytes its peer does not read before it ends (0: never).")
     var stallTimeout: Double = 120
 
+    @Option(name: .customLong("socket-buffer"), help: "SO_RCVBUF/SO_SNDBUF bytes of every client and upstream socket, so that paused sessions cannot exhaust kernel TCP memory (0: the kernel's autotuning).")
+    var socketBuffer: Int = 256 * 1024
+
     func validate() throws {
         do { try settings().validate() } catch { throw ValidationError("\(error)") }
     }
@@ -25,6 +28,7 @@ struct LimitOptions: ParsableArguments {
         settings.maxSessionsPerUser = maxSessionsPerUser
         settings.maxConnections = maxConnections
         settings.stallTimeout = stallTimeout
+        settings.socketBufferSize = socketBuffer
         return settings
     }
 }
