@@ -24,7 +24,7 @@ public enum LibeventLog {
         event_set_log_callback(libeventLogCallback)
     }
 
-    fileprivate static func log(_ severity: Int32, _ message: String) {
+    static func log(_ severity: Int32, _ message: String) {
         let now = EventLoop.now()
         let (handler, dropped): (Handler?, Int?) = state.withLock { s in
             if now - s.windowStart >= 1 {

@@ -187,4 +187,11 @@ final class LimitsTests: XCTestCase {
         }
         XCTAssertTrue(found, "the gateway's socket of this connection")
     }
+
+    func testCommandThatNeverReadsItsInputEndsAsStalled() throws {
+        let harness = try GatewayHarness { $0.bridge.stallTimeout = 1 }
+        let r = SessionCases(.spdy, harness: harness).run(["sleep", "60"], flags: "input=1&output=1&error=1",
+                                                          stdin: randomBytes(8 * 1024 * 1024), timeout: 30)
+        XCTAssertEqual(r.status, .failure(message: "stalled: backend not reading its input for 1s", reason: "Timeout", code: 504))
+    }
 }
