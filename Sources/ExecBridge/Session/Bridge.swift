@@ -144,17 +144,23 @@ public final class Bridge: SessionEndpointDelegate {
         end(.timeout, status: status)
     }
 
-    /// Bytes handed to one side, and when it last handed any of them on.
+    /// Bytes handed to one side, and when it last handed any of them on. The side's pending count
+    /// may include bytes of its own (frame headers, window updates, pings), so progress is either
+    /// more payload handed on or a pending count that fell since the last look.
     private struct Progress {
         var given = 0
         var drained = 0
+        var lastPending = 0
         var since = 0.0
 
         /// True when `pending` bytes have sat without any progress for `limit` seconds.
         mutating func stalled(pending: Int, now: Double, limit: Double) -> Bool {
             let drainedNow = given - pending
-            if pending == 0 || drainedNow > drained {
+            defer {
+                lastPending = pending
                 drained = max(drained, drainedNow)
+            }
+            if pending == 0 || pending < lastPending || drainedNow > drained {
                 since = now
                 return false
             }
