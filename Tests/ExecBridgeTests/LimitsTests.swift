@@ -1,5 +1,6 @@
 @testable import ExecBridge
 import ExecModel
+import Foundation
 import Glibc
 import Reactor
 import XCTest
@@ -193,5 +194,30 @@ final class LimitsTests: XCTestCase {
         let r = SessionCases(.spdy, harness: harness).run(["sleep", "60"], flags: "input=1&output=1&error=1",
                                                           stdin: randomBytes(8 * 1024 * 1024), timeout: 30)
         XCTAssertEqual(r.status, .failure(message: "stalled: backend not reading its input for 1s", reason: "Timeout", code: 504))
+    }
+
+    func testPerUserLimitCountsEachUserApart() throws {
+        let dir = NSTemporaryDirectory() + "execbridge-limits-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // Token = user name here, so that `holdSession(user:)` can send it as the bearer token.
+        try "alice,alice,1,\"devs\"\nbob,bob,2,\"devs\"\n".write(toFile: dir + "/tokens.csv", atomically: true, encoding: .utf8)
+        var settings = SecuritySettings()
+        settings.tokenFile = dir + "/tokens.csv"
+        settings.tokenReloadInterval = 0
+        var installError: Error?
+        let harness = try GatewayHarness { config in
+            do { try settings.install(into: &config) } catch { installError = error }
+            config.limits = SessionLimits(maxSessionsPerUser: 1)
+        }
+        if let installError { throw installError }
+        let alice = try holdSession(harness, user: "alice")
+        let again = try RawSocket(port: harness.port)
+        again.send(upgrade(user: "alice"))
+        let response = try XCTUnwrap(again.readResponse())
+        XCTAssertEqual(response.status, 429)
+        XCTAssertTrue(response.body.contains("user alice"), response.body)
+        let bob = try holdSession(harness, user: "bob")
+        withExtendedLifetime((alice, bob)) {}
     }
 }
