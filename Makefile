@@ -3,7 +3,7 @@ SWIFT ?= swift
 LISTEN ?= 127.0.0.1:8080
 ARGS ?=
 
-.PHONY: run test build release bench deps clean
+.PHONY: run test build release bench soak deps clean
 
 deps:
 	@scripts/deps.sh build
@@ -30,6 +30,12 @@ test:
 
 bench: release
 	scripts/bench
+
+# Load and faults: every byte verified, the figures of docs/reliability.md (ARGS: e.g. --quick).
+soak: release
+	@Compat/install.sh
+	@Compat/spdy-go/build.sh >/dev/null
+	scripts/soak $(ARGS)
 
 clean:
 	rm -rf .build Compat/.work

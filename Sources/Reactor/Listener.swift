@@ -1,12 +1,21 @@
 import CLibevent
 import Glibc
+import Synchronization
 
 /// A listening socket on one loop. Several loops may each hold a listener on the same port
 /// (SO_REUSEPORT); the kernel spreads connections across them.
 public final class Listener {
     private var listener: OpaquePointer?
     private let onAccept: (Int32, SocketAddress) -> Void
+    /// Called with errno when accept() fails for a reason that retrying at once would not cure
+    /// (EMFILE, ENFILE, ENOBUFS…). The listener stays enabled: the owner must pause it, or
+    /// libevent calls accept() again on every loop turn (a spin at 100 % CPU).
+    public var onError: ((Int32) -> Void)?
+    /// SO_RCVBUF and SO_SNDBUF of every accepted socket (0: the kernel's autotuning). Bounds the
+    /// kernel memory a paused session can hold.
+    public var socketBufferSize = 0
     public let address: SocketAddress
+    public private(set) var isPaused = false
 
     public enum ListenError: Error, CustomStringConvertible {
         case cannotBind(String, String)
@@ -33,6 +42,7 @@ public final class Listener {
         let fd = evconnlistener_get_fd(bound)
         self.address = SocketAddress.local(of: fd) ?? address
         evconnlistener_set_cb(bound, listenerCallback, Unmanaged.passUnretained(self).toOpaque())
+        evconnlistener_set_error_cb(bound, listenerErrorCallback)
     }
 
     /// Stops accepting and closes the socket.
@@ -41,12 +51,52 @@ public final class Listener {
         listener = nil
     }
 
-    public func pause() { if let listener { evconnlistener_disable(listener) } }
-    public func resume() { if let listener { evconnlistener_enable(listener) } }
+    public func pause() {
+        guard let listener, !isPaused else { return }
+        evconnlistener_disable(listener)
+        isPaused = true
+    }
+
+    public func resume() {
+        guard let listener, isPaused else { return }
+        evconnlistener_enable(listener)
+        isPaused = false
+    }
+
+    /// True when a connection waits in the kernel's accept queue (the listener may be paused).
+    public var hasPendingConnection: Bool {
+        guard let listener else { return false }
+        var entry = pollfd(fd: evconnlistener_get_fd(listener), events: Int16(POLLIN), revents: 0)
+        return poll(&entry, 1, 0) > 0 && entry.revents & Int16(POLLIN) != 0
+    }
 
     deinit { close() }
 
-    fileprivate func accepted(_ fd: Int32, _ peer: SocketAddress) { onAccept(fd, peer) }
+    fileprivate func accepted(_ fd: Int32, _ peer: SocketAddress) {
+        if socketBufferSize > 0 { Socket.boundBuffers(fd, size: socketBufferSize) }
+        onAccept(fd, peer)
+    }
+
+    fileprivate func failed(_ error: Int32) { onError?(error) }
+}
+
+public enum Socket {
+    /// The cap for outgoing sockets (upstream connections), set once at startup (0: none).
+    public static let outgoingBufferSize = Atomic<Int>(0)
+
+    /// Caps the kernel's receive and send buffers of `fd` (Linux doubles the value for bookkeeping).
+    public static func boundBuffers(_ fd: Int32, size: Int = outgoingBufferSize.load(ordering: .relaxed)) {
+        guard size > 0 else { return }
+        var value = Int32(clamping: size)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &value, socklen_t(MemoryLayout<Int32>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &value, socklen_t(MemoryLayout<Int32>.size))
+    }
+}
+
+private func listenerErrorCallback(_ listener: OpaquePointer?, _ arg: UnsafeMutableRawPointer?) {
+    let error = errno
+    let owner = Unmanaged<Listener>.fromOpaque(arg!).takeUnretainedValue()
+    owner.failed(error)
 }
 
 private func listenerCallback(_ listener: OpaquePointer?, _ fd: Int32, _ sa: UnsafeMutablePointer<sockaddr>?,

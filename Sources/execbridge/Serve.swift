@@ -17,6 +17,9 @@ struct Serve: ParsableCommand {
     @OptionGroup(title: "Security")
     var securityOptions: SecurityOptions
 
+    @OptionGroup(title: "Limits")
+    var limitOptions: LimitOptions
+
     @Option(name: .customLong("tls-cert"), help: "PEM certificate chain: serve TLS (ALPN h2, http/1.1).")
     var tlsCert: String?
 
@@ -69,6 +72,7 @@ struct Serve: ParsableCommand {
             channelBudget: channelBudget, streamCreationTimeout: streamCreationTimeout, idleTimeout: idleTimeout,
             headTimeout: headTimeout, drainTimeout: drainTimeout)
         options.traceFrames = traceFrames
+        options.limits = limitOptions.settings()
         do {
             try ServeMain.run(options)
         } catch {

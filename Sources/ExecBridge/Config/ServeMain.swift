@@ -22,6 +22,8 @@ public struct ServeOptions: Sendable {
     public var drainTimeout: Double
     /// `--trace-frames FILE`: decoded frame records of every SPDY and HTTP/2 connection.
     public var traceFrames: String?
+    /// `--max-sessions`, `--max-sessions-per-user`, `--max-connections`, `--stall-timeout`.
+    public var limits = LimitSettings()
 
     public init(listen: [String], threads: Int?, backend: BackendSettings, security: SecuritySettings, tlsCert: String?,
                 tlsKey: String?, logFormat: String, logLevel: String, channelBudget: Int,
@@ -80,6 +82,8 @@ public enum ServeMain {
         config.bridge.channelBudget = options.channelBudget
         config.bridge.streamCreationTimeout = options.streamCreationTimeout
         config.bridge.idleTimeout = options.idleTimeout
+        try options.limits.validate()
+        options.limits.install(into: &config)
         // Refuses unsafe configurations (no authentication on a non-loopback address) before any bind.
         try options.security.install(into: &config)
         config.serveDiscovery()

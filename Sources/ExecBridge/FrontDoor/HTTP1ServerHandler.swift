@@ -305,3 +305,11 @@ final class HTTP1ServerHandler: ConnectionHandler, Drainable {
         return nil
     }
 }
+
+extension HTTP1ServerHandler: IdleKeepAlive {
+    /// Between requests on a kept-alive connection, with nothing of the next one received.
+    var isIdleKeepAlive: Bool {
+        if case .readingHead = state, !receivedSinceLastRequest { return true }
+        return false
+    }
+}

@@ -14,6 +14,8 @@ public struct RequestContext: Sendable {
     public var peer: SocketAddress?
     /// The verified TLS client certificate's subject, if any.
     public var clientCertificate: ClientCertificate?
+    /// The place this request holds in the session limits once admitted (shared by every copy).
+    public let admission = AdmissionSlot()
 
     public struct ClientCertificate: Sendable {
         public var commonName: String?

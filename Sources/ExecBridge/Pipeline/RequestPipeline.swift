@@ -8,7 +8,7 @@ import Reactor
 final class RequestPipeline {
     private unowned let worker: Worker
     /// Answers for plain (non-exec) requests, asked in order; the first answer wins.
-    var plainHandlers: [PlainHandler] = [HealthHandler()]
+    var plainHandlers: [PlainHandler]
     /// Admission steps before any upgrade, in order; the first refusal wins.
     var admissionSteps: [AdmissionStep] = []
     /// Told when a session ends or a request is refused (the audit record).
@@ -24,6 +24,7 @@ final class RequestPipeline {
 
     init(worker: Worker) {
         self.worker = worker
+        plainHandlers = [HealthHandler(limits: worker.config.limits)]
         for extend in worker.config.pipelineExtensions { extend.install(into: self, worker: worker) }
     }
 
@@ -68,7 +69,7 @@ final class RequestPipeline {
                 return error
             }
         }
-        if let error = worker.backend.check(request) {
+        if let error = worker.backend.check(request) ?? worker.config.limits.admit(user: request.identity.user, into: context.admission) {
             for observer in observers { observer.refused(request, context: context, error: error) }
             return error
         }
@@ -78,6 +79,7 @@ final class RequestPipeline {
     /// An admitted request that never became a session (version negotiation failed, the client
     /// never opened its channels): audited like a refusal.
     func notStarted(_ request: ExecRequest, context: RequestContext, error: RequestError) {
+        context.admission.release()
         for observer in observers { observer.refused(request, context: context, error: error) }
     }
 
@@ -159,10 +161,17 @@ protocol PipelineExtension: Sendable {
     func install(into pipeline: RequestPipeline, worker: Worker)
 }
 
-/// `/healthz`, `/readyz`, `/livez`.
+/// `/healthz`, `/readyz`, `/livez`. Not ready (503) while the gateway is at its session limit.
 final class HealthHandler: PlainHandler {
+    let limits: SessionLimits
+    init(limits: SessionLimits) { self.limits = limits }
+
     func answer(_ request: PlainRequest) -> PlainResponse? {
         guard ["/healthz", "/readyz", "/livez"].contains(request.path) else { return nil }
+        if request.path == "/readyz", limits.atSessionLimit {
+            return PlainResponse(status: 503, contentType: "text/plain; charset=utf-8", body: Array("at session limit".utf8),
+                                 headers: [("Retry-After", String(limits.retryAfter))])
+        }
         return PlainResponse(status: 200, contentType: "text/plain; charset=utf-8", body: Array("ok".utf8))
     }
 }

@@ -21,7 +21,22 @@ public final class Gateway: @unchecked Sendable {
         for text in config.listen {
             bound.append(try SocketAddress(parsing: text))
         }
+        Socket.outgoingBufferSize.store(config.socketBufferSize, ordering: .relaxed)
+        let logger = config.logger
+        LibeventLog.route { severity, message in
+            switch severity {
+            case .debug: logger.debug("\(message)")
+            case .info: logger.info("\(message)")
+            case .warning: logger.warning("\(message)")
+            case .error: logger.error("\(message)")
+            }
+        }
         workers = group.loops.map { Worker(loop: $0, config: config) }
+        if let limit = config.maxConnections {
+            let gate = ConnectionGate(limit: limit)
+            gate.attach(workers)
+            for worker in workers { worker.connectionGate = gate }
+        }
         // The first loop binds; the others join the same port (port 0 resolved once).
         for i in bound.indices {
             let actual = try workers[0].listen(on: bound[i])

@@ -17,6 +17,12 @@ public struct GatewayConfig: Sendable {
     /// On SIGINT/SIGTERM, sessions may finish for this long before they are cut.
     public var drainTimeout: Double = 30
     public var bridge = BridgeConfig()
+    /// `--max-sessions`, `--max-sessions-per-user`: shared by every worker.
+    public var limits = SessionLimits()
+    /// `--max-connections`: accepting pauses beyond it (nil: no limit).
+    public var maxConnections: Int?
+    /// SO_RCVBUF/SO_SNDBUF of every accepted and upstream socket (0: the kernel's autotuning).
+    public var socketBufferSize: Int = 256 * 1024
     /// One backend per loop, so that nothing on the data path is shared between threads.
     public var makeBackend: @Sendable (EventLoop) -> Backend
     public var logger: Logger

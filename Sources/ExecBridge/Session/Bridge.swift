@@ -32,6 +32,9 @@ public final class Bridge: SessionEndpointDelegate {
     private var backendPaused = false
     private var idleTimer: LoopTimer?
     private var idlePeriods = 0
+    private var stallTimer: LoopTimer?
+    private var towardFrontend = Progress()
+    private var towardBackend = Progress()
     private var active = false
     private var onEnd: ((Bridge) -> Void)?
 
@@ -50,6 +53,13 @@ public final class Bridge: SessionEndpointDelegate {
         self.backend = backend.startSession(request, on: loop, delegate: self)
         let period = max(0.05, config.idleTimeout / 4)
         idleTimer = LoopTimer(loop: loop, after: period, repeats: true) { [weak self] in self?.idleTick() }
+        if config.stallTimeout > 0 {
+            towardFrontend.since = EventLoop.now()
+            towardBackend.since = towardFrontend.since
+            stallTimer = LoopTimer(loop: loop, after: max(0.05, config.stallTimeout / 4), repeats: true) { [weak self] in
+                self?.stallTick()
+            }
+        }
         logger.debug("session started", metadata: ["target": "\(request.target)", "version": "\(request.version)"])
     }
 
@@ -103,6 +113,7 @@ public final class Bridge: SessionEndpointDelegate {
         switch event {
         case .data(let channel, let payload):
             bytes[channel, default: 0] += payload.count
+            if receiver === frontend { towardFrontend.given += payload.count } else { towardBackend.given += payload.count }
             receiver.receive(event)
             let pending = receiver.pendingBytes
             peakPending = max(peakPending, pending)
@@ -133,11 +144,56 @@ public final class Bridge: SessionEndpointDelegate {
         end(.timeout, status: status)
     }
 
+    /// Bytes handed to one side, and when it last handed any of them on. The side's pending count
+    /// may include bytes of its own (frame headers, window updates, pings), so progress is either
+    /// more payload handed on or a pending count that fell since the last look.
+    private struct Progress {
+        var given = 0
+        var drained = 0
+        var lastPending = 0
+        var since = 0.0
+
+        /// True when `pending` bytes have sat without any progress for `limit` seconds.
+        mutating func stalled(pending: Int, now: Double, limit: Double) -> Bool {
+            let drainedNow = given - pending
+            defer {
+                lastPending = pending
+                drained = max(drained, drainedNow)
+            }
+            if pending == 0 || pending < lastPending || drainedNow > drained {
+                since = now
+                return false
+            }
+            return now - since >= limit
+        }
+    }
+
+    private func stallTick() {
+        guard outcome == nil else { return }
+        let now = EventLoop.now()
+        let limit = config.stallTimeout
+        let who: String
+        if let frontend, towardFrontend.stalled(pending: frontend.pendingBytes, now: now, limit: limit) {
+            who = "client not reading"
+        } else if let backend, towardBackend.stalled(pending: backend.pendingBytes, now: now, limit: limit) {
+            who = "backend not reading its input"
+        } else {
+            return
+        }
+        let message = "stalled: \(who) for \(Int(limit))s"
+        logger.info("session stalled", metadata: ["target": "\(request.target)", "why": "\(who)"])
+        let status = ExecStatus.failure(message: message, reason: "Timeout", code: 504)
+        frontend?.receive(.exit(status))
+        end(.timeout, status: status)
+    }
+
     private func end(_ reason: EndReason, status: ExecStatus?) {
         guard outcome == nil else { return }
         outcome = Outcome(reason: reason, status: status, duration: EventLoop.now() - started)
         idleTimer?.cancel()
         idleTimer = nil
+        stallTimer?.cancel()
+        stallTimer = nil
         let frontend = self.frontend
         let backend = self.backend
         self.frontend = nil

@@ -8,6 +8,9 @@ public struct BridgeConfig: Sendable {
     public var streamCreationTimeout: Double = 30
     /// A session with no traffic for this long is ended.
     public var idleTimeout: Double = 4 * 3600
+    /// A session whose bytes toward one side stay pending without any draining for this long
+    /// (a peer that stopped reading, a producer paused for good) is ended (0: never).
+    public var stallTimeout: Double = 120
     /// Keepalive pings toward an idle client (load balancers cut idle connections at 60 s).
     public var keepaliveInterval: Double = 30
     /// How long an ended connection waits for the client to close before closing itself.

@@ -58,6 +58,7 @@ final class UpstreamSession: SessionEndpoint, SessionEndpointDelegate, Connectio
             if state == .dialing { dialFailed(DialError.socket(code, upstream: config)) }
             return
         }
+        Socket.boundBuffers(connection.fd)
         if state == .dialing {
             dialConnection = connection
             timer = LoopTimer(loop: loop, after: config.connectTimeout) { [weak self] in

@@ -1,0 +1,1 @@
+"""Parts of scripts/soak: the gateways and clients, the verified load, the faults."""
