@@ -14,8 +14,17 @@ final class KeepaliveTests: XCTestCase {
         }
         let r = ExecRun().run(wire, port: harness.port, path: SessionCases.path(["sleep", "0.6"]))
         XCTAssertEqual(r.status, .success, "\(wire)")
-        let trace = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-        let pings = trace.split(separator: "\n").filter { $0.hasPrefix("<") && $0.contains(pattern) }
+        // A connection's records reach the file when the connection closes, which may be after the
+        // client has its status (the gateway lingers for the client's close): poll, with a deadline.
+        var trace = ""
+        var pings: [Substring] = []
+        let deadline = Date().addingTimeInterval(10)
+        repeat {
+            trace = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+            pings = trace.split(separator: "\n").filter { $0.hasPrefix("<") && $0.contains(pattern) }
+            if pings.count >= 2 { break }
+            usleep(20_000)
+        } while Date() < deadline
         XCTAssertGreaterThanOrEqual(pings.count, 2, "\(wire): server pings in the trace:\n\(trace)")
     }
 

@@ -175,7 +175,8 @@ public final class Bridge: SessionEndpointDelegate {
         let who: String
         if let frontend, towardFrontend.stalled(pending: frontend.pendingBytes, now: now, limit: limit) {
             who = "client not reading"
-        } else if let backend, towardBackend.stalled(pending: backend.pendingBytes, now: now, limit: limit) {
+        } else if let backend, backend.stallsMeanAStuckPeer,
+                  towardBackend.stalled(pending: backend.pendingBytes, now: now, limit: limit) {
             who = "backend not reading its input"
         } else {
             return

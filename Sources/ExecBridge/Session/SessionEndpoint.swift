@@ -30,6 +30,15 @@ public protocol SessionEndpoint: AnyObject {
     /// ending the process or upstream session (a backend stays alive on its own until its process
     /// is reaped). For a frontend after `.completed` this means the orderly teardown.
     func terminate(_ reason: EndReason)
+    /// Whether bytes that sit undrained at this end for `--stall-timeout` mean a stalled peer.
+    /// True for a network peer (a client, an upstream), which must not hold a session's buffers
+    /// forever; false for a local process, which may compute for an hour before it reads its
+    /// input, its pipe bounding what it holds.
+    var stallsMeanAStuckPeer: Bool { get }
+}
+
+extension SessionEndpoint {
+    public var stallsMeanAStuckPeer: Bool { true }
 }
 
 /// What an endpoint tells the bridge.

@@ -143,6 +143,7 @@ public final class LocalProcessSession: SessionEndpoint {
     }
 
     public var pendingBytes: Int { stdinQueue.count }
+    public var stallsMeanAStuckPeer: Bool { false }
 
     public func setReading(_ on: Bool) {
         reading = on
