@@ -141,3 +141,23 @@ for (index, status) in statuses.enumerated() {
     seed("FuzzExecJSON", "status-\(index)-v4", selector: 0, status.encoded(for: .v4))
     seed("FuzzExecJSON", "status-\(index)-v1", selector: 0, status.encoded(for: .v1))
 }
+
+// The known HTTP/2 crash of issue 13 (exec HEADERS on stream 1, RST_STREAM 1, exec HEADERS on stream 3,
+// one write): kept out of the corpus, as a regression input for FuzzHTTP2Server.
+do {
+    let wire = Wire()
+    let session = HTTP2Session(role: .client, delegate: wire)
+    try session.start()
+    let exec = [(":method", "POST"), (":scheme", "http"), (":authority", "gw"),
+                (":path", "/api/v1/namespaces/default/pods/web/exec?command=cat&stdin=true&stdout=true")]
+        .map { HTTP2Header($0.0, $0.1) }
+    let first = try session.submitRequest(headers: exec, hasBody: true)
+    session.flush()
+    session.resetStream(first, errorCode: 8)
+    session.flush()
+    _ = try session.submitRequest(headers: exec, hasBody: true)
+    session.flush()
+    try FileManager.default.createDirectory(atPath: root + "/Fuzz/regressions", withIntermediateDirectories: true)
+    FileManager.default.createFile(atPath: root + "/Fuzz/regressions/FuzzHTTP2Server-rst-then-headers",
+                                   contents: Data([0] + wire.bytes.dropFirst(preface.count)))
+}
