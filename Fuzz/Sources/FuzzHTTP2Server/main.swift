@@ -8,8 +8,8 @@ import Reactor
 // over a socketpair. The input is what a client writes: after the HTTP/2 client preface (selector
 // bit 0 clear) or raw (bit 0 set: the HTTP/1.1 front door, h2c upgrade, WebSocket upgrade); with
 // selector bit 1, in two writes with loop turns between (callbacks after the connection started
-// closing). Then the client half-closes and the connection is torn down; nothing may crash, hang
-// or outlive it.
+// closing); with bit 7 set and bit 0 clear, a script of frames (FrameScript). Then the client
+// half-closes and the connection is torn down; nothing may crash, hang or outlive it.
 final class Harness {
     let loop = EventLoop()
     let worker: Worker
@@ -45,6 +45,16 @@ final class Harness {
         }
     }
 
+    /// What the client writes, write by write (see the file comment and `FrameScript`).
+    func writes(_ input: FuzzInput) -> [[UInt8]] {
+        let rest = Array(input.rest)
+        if input.selector & 0x81 == 0x80 { return [preface] + FrameScript.writes(input.rest) }
+        let head = input.selector & 1 == 0 ? preface : []
+        guard input.selector & 2 != 0, rest.count > 1 else { return [head + rest] }
+        let cut = min(rest.count - 1, Int(input.selector >> 2 & 0x1f) * 9 + 1)
+        return [head + rest[..<cut], Array(rest[cut...])]
+    }
+
     func run(_ bytes: UnsafeRawBufferPointer) {
         let input = FuzzInput(bytes)
         var pair: [Int32] = [0, 0]
@@ -54,14 +64,9 @@ final class Harness {
         let connection = Connection(loop: loop, fd: pair[0])
         FrontDoor.accept(connection, worker: worker)
 
-        if input.selector & 1 == 0 { preface.withUnsafeBytes { send(client, $0) } }
-        if input.selector & 2 != 0, input.rest.count > 1 {
-            let cut = min(input.rest.count - 1, Int(input.selector >> 2) * 9 + 1)
-            send(client, UnsafeRawBufferPointer(rebasing: input.rest[..<cut]))
+        for chunk in writes(input) {
+            chunk.withUnsafeBytes { send(client, $0) }
             turns(3, client)
-            send(client, UnsafeRawBufferPointer(rebasing: input.rest[cut...]))
-        } else if !input.rest.isEmpty {
-            send(client, input.rest)
         }
         turns(6, client)
         shutdown(client, Int32(SHUT_WR))

@@ -105,6 +105,11 @@ for (name, headers, body) in [
     seed("FuzzHTTP2Server", name, selector: 0, Array(wire.bytes.dropFirst(preface.count)))
 }
 
+// Scripts for FuzzHTTP2Server's structured mode (FrameScript): a single-stream exec with stdin, and
+// a channel-stream session (error, stdin, stdout) whose stdin ends.
+seed("FuzzHTTP2Server", "script-single-stream", selector: 0x80, [0, 0, 0, 4, 0, 6 << 3 | 1])
+seed("FuzzHTTP2Server", "script-channels", selector: 0x80, [1, 0, 0x00, 1, 1, 0x20, 1, 2, 0x40, 10, 0, 4, 1, 5 << 3 | 1])
+
 // SPDY control frames beyond the transcripts: settings, ping, window update, reset, goaway.
 do {
     let wire = Wire()
