@@ -3,7 +3,7 @@ SWIFT ?= swift
 LISTEN ?= 127.0.0.1:8080
 ARGS ?=
 
-.PHONY: run test build release bench soak deps clean
+.PHONY: run test build release bench soak deps clean fuzz asan tsan
 
 deps:
 	@scripts/deps.sh build
@@ -23,10 +23,29 @@ test:
 	@scripts/deps.sh test
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	@# Every fuzz target briefly (docs/reliability.md); a finding fails the run.
+	scripts/fuzz build
+	scripts/fuzz run $(CI_FUZZ_SECONDS)
 	$(SWIFT) build --product execbridge
 	@# `make run` builds in release mode, where module imports are stricter: keep it building.
 	$(SWIFT) build -c release --product execbridge
 	Compat/run.sh --gateway .build/debug/execbridge
+
+# libFuzzer with address sanitizer on every decoder, FUZZ_SECONDS per target (docs/reliability.md).
+FUZZ_SECONDS ?= 60
+CI_FUZZ_SECONDS ?= 10
+fuzz: deps
+	scripts/fuzz build
+	scripts/fuzz run $(FUZZ_SECONDS)
+
+# The unit and end-to-end tests under address / thread sanitizer, each in its own build directory.
+asan: deps
+	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
+	$(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan
+
+tsan: deps
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
+	TSAN_OPTIONS=halt_on_error=0 $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan
 
 bench: release
 	scripts/bench
@@ -38,4 +57,4 @@ soak: release
 	scripts/soak $(ARGS)
 
 clean:
-	rm -rf .build Compat/.work
+	rm -rf .build .build-fuzz .build-asan .build-tsan Compat/.work

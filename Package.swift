@@ -8,6 +8,9 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "execbridge", targets: ["execbridge"]),
+        // For the fuzz package in Fuzz/ (it depends on this one by path).
+        .library(name: "ExecBridgeCore",
+                 targets: ["ExecModel", "HTTP1", "SPDY", "HTTP2", "WebSocket", "Reactor", "ExecBridge"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

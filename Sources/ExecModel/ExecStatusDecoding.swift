@@ -36,7 +36,7 @@ extension ExecStatus {
                 return .internalError("error stream protocol error: invalid exit code value \"\(text)\"")
             }
             if code == 0 { return .success }
-            let detail = message.hasPrefix(exitPrefix) ? String(message.dropFirst(exitPrefix.count)) : message
+            let detail = stripping(exitPrefix, from: message)
             return .exitCode(Int(code), detail: detail)
         }
         let code = status["code"]?.numberValue.flatMap { Int(exactly: $0) } ?? 500
@@ -48,8 +48,7 @@ extension ExecStatus {
 
     private static func decodeText(_ text: String) -> ExecStatus {
         if text.isEmpty { return .success }
-        if text.hasPrefix(exitPrefix) {
-            let detail = String(text.dropFirst(exitPrefix.count))
+        if let detail = text.afterBytes(exitPrefix) {
             if let code = exitCode(fromDetail: detail) { return .exitCode(code, detail: detail) }
         }
         return .internalError(stripping(internalPrefix, from: text))
@@ -57,18 +56,27 @@ extension ExecStatus {
 
     /// Go's ExitError texts: `exit status N`, or `signal: NAME` for a killed process (reported as 128+N).
     private static func exitCode(fromDetail detail: String) -> Int? {
-        if detail.hasPrefix("exit status "), let code = Int(detail.dropFirst("exit status ".count)),
+        if let number = detail.afterBytes("exit status "), let code = Int(number),
            (1...255).contains(code) {
             return code
         }
-        if detail.hasPrefix("signal: ") {
-            let name = detail.dropFirst("signal: ".count)
+        if let name = detail.afterBytes("signal: ") {
             if let signal = (1...64).first(where: { SignalNames.goName(Int32($0)) == name }) { return 128 + signal }
         }
         return nil
     }
 
     private static func stripping(_ prefix: String, from text: String) -> String {
-        text.hasPrefix(prefix) ? String(text.dropFirst(prefix.count)) : text
+        text.afterBytes(prefix) ?? text
+    }
+}
+
+extension String {
+    /// The rest after `prefix`, compared byte for byte as Go's strings.HasPrefix does. String's own
+    /// hasPrefix compares whole characters: a combining mark right after the prefix joins its last
+    /// character, the prefix no longer matches, and a decoded status gained a second prefix.
+    func afterBytes(_ prefix: String) -> String? {
+        guard utf8.starts(with: prefix.utf8) else { return nil }
+        return String(decoding: utf8.dropFirst(prefix.utf8.count), as: UTF8.self)
     }
 }

@@ -1,4 +1,4 @@
-import ExecBridge
+@testable import ExecBridge
 import ExecModel
 import Glibc
 import XCTest
@@ -132,6 +132,18 @@ final class InventoryTests: XCTestCase {
             pods:
               - {namespace: default, name: web, containers: [{name: a.b}]}
             """)?.problem, "invalid container name \"a.b\": must not contain dots")
+    }
+
+    /// Found by Fuzz/FuzzPolicy (the same Yams path): deep nesting overflowed the stack while composing.
+    func testDeepNestingIsAnErrorNotACrash() {
+        for text in ["pods: " + String(repeating: "[", count: 100_000),
+                     "pods:\n" + String(repeating: "{a: ", count: 50_000)] {
+            XCTAssertEqual(parseError(text)?.problem, "not valid YAML: nested deeper than 256 levels")
+        }
+        // Quotes do not hide closers that are not there, nor openers that are.
+        XCTAssertGreaterThan(YAMLNesting.bound("a: [\"]]]\", [[[[x]]]]]"), 5)
+        XCTAssertGreaterThan(YAMLNesting.bound("a: 'it''s ]]]' [[[[x"), 4)
+        XCTAssertLessThan(YAMLNesting.bound(Self.example), 32)
     }
 
     func testLookups() throws {

@@ -155,6 +155,9 @@ final class SecurityPolicyTests: XCTestCase {
             ("rules: [\n", "not valid YAML"),
             ("privileged:\n  - {namespace: [a]}\n", "(privileged[0].namespace): must be a plain value"),
             ("rules:\n  - users: [\"\"]\n", "(rules[0].users[0]): must be a non-empty name"),
+            // Found by Fuzz/FuzzPolicy: deep nesting overflowed the stack inside Yams (a crash at startup).
+            ("rules:\n " + String(repeating: "[", count: 100_000), "nested deeper than 256 levels"),
+            ("rules:\n" + String(repeating: "- ", count: 100_000) + "x\n", "nested deeper than 256 levels"),
         ]
         for (yaml, expected) in cases {
             XCTAssertThrowsError(try AccessPolicy(yaml: yaml, source: "p.yaml"), yaml) { error in

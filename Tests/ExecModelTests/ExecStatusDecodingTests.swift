@@ -58,4 +58,19 @@ final class ExecStatusDecodingTests: XCTestCase {
         XCTAssertEqual(ExecStatus.decode(Array("container not running".utf8), version: .v1),
                        .internalError("container not running"))
     }
+
+    /// Found by Fuzz/FuzzExecJSON: a message starting with a combining mark (U+06EC after the
+    /// prefix's space) made String.hasPrefix miss the prefix (it compares whole characters), so every
+    /// decode/encode round added one more "Internal error occurred: ". Go compares bytes.
+    func testPrefixesMatchByteForByteBeforeCombiningMarks() {
+        let text: [UInt8] = [0xDB, 0xAC, 0x2A] // U+06EC then "*", as the fuzzer wrote it
+        for version in [ChannelVersion.v1, .v2, .v3] {
+            let status = ExecStatus.decode(text, version: version)
+            let once = status.encoded(for: version)
+            XCTAssertEqual(once, Array("Internal error occurred: ".utf8) + text)
+            XCTAssertEqual(ExecStatus.decode(once, version: version), status)
+        }
+        let json = Array(#"{"status":"Failure","message":"Internal error occurred: \#u{6EC}*","reason":"InternalError","code":500}"#.utf8)
+        XCTAssertEqual(ExecStatus.decode(json, version: .v5), .internalError("\u{6EC}*"))
+    }
 }

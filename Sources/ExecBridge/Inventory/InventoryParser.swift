@@ -8,6 +8,10 @@ struct InventoryParser {
 
     func parse(_ yaml: String) throws -> [PodSpec] {
         let root: Node?
+        if YAMLNesting.exceedsLimit(yaml) {
+            throw InventoryError(source: source, entry: "", line: nil,
+                                 problem: "not valid YAML: nested deeper than \(YAMLNesting.limit) levels")
+        }
         do {
             root = try Yams.compose(yaml: yaml)
         } catch let error as YamlError {

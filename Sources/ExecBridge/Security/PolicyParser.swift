@@ -7,6 +7,10 @@ struct PolicyParser {
 
     func parse(_ yaml: String) throws -> AccessPolicy {
         let root: Node?
+        if YAMLNesting.exceedsLimit(yaml) {
+            throw PolicyError(source: source, entry: "", line: nil,
+                              problem: "not valid YAML: nested deeper than \(YAMLNesting.limit) levels")
+        }
         do {
             root = try Yams.compose(yaml: yaml)
         } catch {

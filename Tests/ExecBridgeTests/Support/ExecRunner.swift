@@ -157,7 +157,10 @@ func processes(containing marker: String) -> [Int32] {
     defer { closedir(dir) }
     var pids: [Int32] = []
     while let entry = readdir(dir) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        // d_name is read in place: a dirent is only as long as its name (d_reclen), so copying the
+        // whole 256-byte array reads past the directory buffer (address sanitizer).
+        let namePointer = UnsafeRawPointer(entry) + MemoryLayout<dirent>.offset(of: \dirent.d_name)!
+        let name = String(cString: namePointer.assumingMemoryBound(to: CChar.self))
         guard let pid = Int32(name), pid != getpid() else { continue }
         guard let fd = fopen("/proc/\(pid)/cmdline", "r") else { continue }
         var buffer = [UInt8](repeating: 0, count: 4096)
