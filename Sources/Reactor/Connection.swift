@@ -57,6 +57,7 @@ public final class Connection {
     private var lingerTimer: LoopTimer?
     private var resumeTimer: LoopTimer?
     private var lingering = false
+    private var consuming = false
     private let ssl: OpaquePointer?
 
     /// Wraps an accepted or connected descriptor (the connection owns it from now on).
@@ -135,6 +136,11 @@ public final class Connection {
     public func consumeInput(_ body: (UnsafeRawBufferPointer) -> Int) -> Int {
         guard let bev else { return 0 }
         let input = bufferevent_get_input(bev)
+        consuming = true
+        defer {
+            consuming = false
+            if lingering { drainInput(inputCount) }
+        }
         var total = 0
         var vectors = [iovec](repeating: iovec(), count: 8)
         while evbuffer_get_length(input) > 0 {
@@ -303,7 +309,7 @@ public final class Connection {
         }
         // Keep reading, and discard, until the peer closes.
         readPaused = false
-        drainInput(inputCount)
+        if !consuming { drainInput(inputCount) }
         if let socketReader { socketReader.enable() } else { bufferevent_enable(bev, Int16(EV_READ)) }
     }
 
