@@ -12,7 +12,7 @@ import SPDY
 /// after every channel was finished.
 final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoint {
     private let connection: Connection
-    private let worker: Worker
+    private let launcher: SessionLauncher
     private var request: ExecRequest
     private let context: RequestContext
     private var session: SPDYSession!
@@ -20,11 +20,8 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
     private var channels: [UInt32: Channel] = [:]
     private var bridge: Bridge?
     private var resize = ResizeDecoder()
-    /// stdin that a 2015 client wrote before every stream existed, bounded by the channel budget.
-    private var earlyStdin: [UInt8] = []
-    private var earlyStdinFin = false
-    /// A resize sent before every stream existed: the first size must not be lost (kubernetes#47990).
-    private var earlyResize: TerminalSize?
+    /// What a 2015 client wrote before every stream existed, bounded by the channel budget.
+    private var pending: PendingInput
     private var creationTimer: LoopTimer?
     private var keepalive: LoopTimer?
     private var sawTraffic = false
@@ -39,20 +36,19 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
     /// `--trace-frames`: the decoded frames of this connection.
     private let trace: ConnectionTrace?
 
-    private var config: BridgeConfig { worker.config.bridge }
-    private var logger: Logger { worker.config.logger }
+    private var config: BridgeConfig { launcher.bridge }
+    private var logger: Logger { launcher.logger }
 
-    init(connection: Connection, request: ExecRequest, context: RequestContext, worker: Worker) {
+    init(connection: Connection, request: ExecRequest, context: RequestContext, launcher: SessionLauncher) {
         self.connection = connection
         self.request = request
         self.context = context
-        self.worker = worker
-        self.trace = FrameTrace.begin(worker: worker, generation: .spdy, upgrade: (request, context))
+        self.launcher = launcher
+        self.pending = PendingInput(limit: launcher.bridge.channelBudget)
+        self.trace = launcher.beginTrace(.spdy, upgrade: (request, context))
         self.session = SPDYSession(role: .server, delegate: self)
-        connection.setOutputLowWater(worker.config.bridge.lowWater)
-        creationTimer = LoopTimer(loop: connection.loop, after: config.streamCreationTimeout) { [weak self] in
-            self?.streamCreationTimedOut()
-        }
+        connection.setOutputLowWater(launcher.bridge.lowWater)
+        creationTimer = launcher.creationTimer { [weak self] in self?.streamCreationTimedOut() }
         keepalive = LoopTimer(loop: connection.loop, after: config.keepaliveInterval, repeats: true) { [weak self] in
             self?.keepaliveTick()
         }
@@ -129,8 +125,8 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
             if let bridge {
                 bridge.endpoint(self, emitted: .data(.stdin, bytes))
             } else {
-                earlyStdin.append(contentsOf: bytes)
-                if earlyStdin.count > config.channelBudget { setReading(false) }
+                pending.append(stdin: bytes)
+                if pending.isOverLimit { setReading(false) }
             }
         case .resize:
             deliverResize(bytes)
@@ -144,7 +140,7 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
         if let bridge {
             bridge.endpoint(self, emitted: .halfClose(.stdin))
         } else {
-            earlyStdinFin = true
+            pending.endStdin()
         }
     }
 
@@ -179,26 +175,14 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
         guard bridge == nil, !ended, request.expectedChannels.isSubset(of: Set(streams.keys)) else { return }
         creationTimer?.cancel()
         creationTimer = nil
-        let bridge = Bridge(request: request, loop: connection.loop, config: config, logger: logger,
-                            onEnd: worker.bridgeEnded)
-        self.bridge = bridge
-        bridge.context = context
-        bridge.start(frontend: self, backend: worker.backend)
-        if !earlyStdin.isEmpty {
-            let early = earlyStdin
-            earlyStdin = []
-            early.withUnsafeBytes { bridge.endpoint(self, emitted: .data(.stdin, $0)) }
-        }
-        if earlyStdinFin { bridge.endpoint(self, emitted: .halfClose(.stdin)) }
-        if let size = earlyResize { bridge.endpoint(self, emitted: .resize(size)) }
-        earlyResize = nil
-        if !reading, earlyStdin.isEmpty { setReading(true) }
+        launcher.start(request, context: context, frontend: self, replaying: &pending) { self.bridge = $0 }
+        if !reading, !pending.holdsStdin { setReading(true) }
     }
 
     private func deliverResize(_ bytes: UnsafeRawBufferPointer) {
         do {
             for size in try resize.feed(bytes) {
-                if let bridge { bridge.endpoint(self, emitted: .resize(size)) } else { earlyResize = size }
+                if let bridge { bridge.endpoint(self, emitted: .resize(size)) } else { pending.resized(size) }
             }
         } catch {
             logger.info("bad resize data from client; ignoring the resize stream")
@@ -210,8 +194,8 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
         guard bridge == nil, !ended else { return }
         logger.info("timed out waiting for client to create streams",
                     metadata: ["have": "\(streams.keys.map(\.streamType).sorted())"])
-        worker.pipeline.notStarted(request, context: context, error: RequestError(code: 408, reason: "Timeout", message: "timed out waiting for client to create streams"))
-        finishSession(with: .internalError("timed out waiting for client to create streams"))
+        launcher.creationTimedOut(request, context: context)
+        finishSession(with: .internalError(SessionLauncher.creationTimeoutMessage))
     }
 
     private func keepaliveTick() {
