@@ -212,6 +212,13 @@ final class HTTP2ExecSession: SessionEndpoint {
         bridge?.endpointDidDrain(self)
     }
 
+    /// nghttp2 refused output (the stream is no longer writable): the bytes cannot reach the
+    /// client, so the session ends as the client's loss, never as delivered.
+    private func sendFailed(_ error: Error) {
+        logger.info("cannot send to client: ending the session", metadata: ["error": "\(error)"])
+        clientGone()
+    }
+
     private func clientGone() {
         guard !ended else { return }
         ended = true
@@ -235,12 +242,12 @@ final class HTTP2ExecSession: SessionEndpoint {
         switch event {
         case .data(let channel, let bytes):
             guard let stream = outputStream(for: channel) else { return }
-            _ = try? h2.sendData(bytes, stream: stream)
+            do { try h2.sendData(bytes, stream: stream) } catch { return sendFailed(error) }
             owner?.flush()
         case .halfClose(let channel):
             endedOutputs.insert(channel)
             if case .channels = mode, let stream = streams[channel], channel != .error {
-                try? h2.endStream(stream)
+                do { try h2.endStream(stream) } catch { return sendFailed(error) }
                 owner?.flush()
             }
         case .resize:

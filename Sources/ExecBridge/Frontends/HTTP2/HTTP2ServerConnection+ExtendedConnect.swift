@@ -128,7 +128,14 @@ final class HTTP2WebSocketStream: WebSocketTransport {
 
     func write(_ bytes: UnsafeRawBufferPointer) {
         guard !ended else { return }
-        _ = try? h2.sendData(bytes, stream: stream)
+        do {
+            try h2.sendData(bytes, stream: stream)
+        } catch {
+            // The stream is no longer writable: the session must not go on as if this was sent.
+            owner?.logger.info("cannot send to client: ending the session", metadata: ["error": "\(error)"])
+            h2.resetStream(stream, errorCode: HTTP2ErrorCode.internalError)
+            closed()
+        }
     }
 
     func flush() {

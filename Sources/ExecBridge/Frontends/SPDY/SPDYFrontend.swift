@@ -215,7 +215,8 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
                 heldOutput[channel]!.append(contentsOf: bytes)
                 return
             }
-            let sent = (try? session.sendData(bytes, on: id)) ?? bytes.count
+            let sent: Int
+            do { sent = try session.sendData(bytes, on: id) } catch { return sendFailed(error) }
             if sent < bytes.count { heldOutput[channel] = Array(bytes[sent...]) }
         case .halfClose(let channel):
             guard let id = streams[channel] else { return }
@@ -223,7 +224,7 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
                 finAfterHeld.insert(channel)
                 return
             }
-            try? session.finish(id)
+            do { try session.finish(id) } catch { return sendFailed(error) }
             streams[channel] = nil
         case .resize:
             break
@@ -239,15 +240,19 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
                 heldOutput[channel] = nil
                 continue
             }
-            let sent = bytes.withUnsafeBytes { (try? session.sendData($0, on: id)) ?? $0.count }
-            if sent < bytes.count {
-                heldOutput[channel] = Array(bytes[sent...])
-            } else {
-                heldOutput[channel] = nil
-                if finAfterHeld.remove(channel) != nil {
-                    try? session.finish(id)
-                    streams[channel] = nil
+            do {
+                let sent = try bytes.withUnsafeBytes { try session.sendData($0, on: id) }
+                if sent < bytes.count {
+                    heldOutput[channel] = Array(bytes[sent...])
+                } else {
+                    heldOutput[channel] = nil
+                    if finAfterHeld.remove(channel) != nil {
+                        try session.finish(id)
+                        streams[channel] = nil
+                    }
                 }
+            } catch {
+                return sendFailed(error)
             }
         }
         if heldOutput.isEmpty, let status = statusAfterHeld {
@@ -258,6 +263,19 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
         }
     }
     private var statusAfterHeld: ExecStatus?
+
+    /// The session refused a send (it failed, or the stream is closed for sending): the bytes
+    /// cannot reach the client, so the session ends as the client's loss, never as delivered.
+    private func sendFailed(_ error: Error) {
+        logger.info("cannot send to client: ending the session", metadata: ["error": "\(error)"])
+        heldOutput.removeAll()
+        guard !ended, let bridge else { return safeClose.close(connection) }
+        ended = true
+        if state == .open { state = .closing }
+        self.bridge = nil
+        bridge.endpoint(self, didEnd: .clientGone)
+        safeClose.close(connection)
+    }
 
     /// The modern teardown: the last output was written, stdout/stderr get FIN, the status goes on
     /// the error stream with FIN, then GOAWAY, then the socket closes once the client is done.
