@@ -33,7 +33,7 @@ final class SessionLauncher {
     /// `attach` gets the bridge before anything moves, so that the frontend holds it when the
     /// first callback comes.
     func start(_ request: ExecRequest, context: RequestContext, frontend: SessionEndpoint,
-               replaying pending: inout PendingInput, attach: (Bridge) -> Void) {
+               replaying early: PendingInput, attach: (Bridge) -> Void) {
         let onEnd = self.onEnd
         let session = Bridge(request: request, loop: loop, config: bridge, logger: logger) { ended in
             ended.context?.admission.release()
@@ -42,7 +42,8 @@ final class SessionLauncher {
         session.context = context
         attach(session)
         session.start(frontend: frontend, backend: backend)
-        pending.replay(into: session, from: frontend)
+        var early = early
+        early.replay(into: session, from: frontend)
     }
 
     /// The client has `--stream-creation-timeout` to open every channel it asked for.

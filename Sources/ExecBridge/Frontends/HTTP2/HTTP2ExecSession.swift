@@ -128,7 +128,7 @@ final class HTTP2ExecSession: SessionEndpoint {
     private func start() {
         creationTimer?.cancel()
         creationTimer = nil
-        launcher.start(request, context: context, frontend: self, replaying: &pending) { self.bridge = $0 }
+        launcher.start(request, context: context, frontend: self, replaying: pending.take()) { self.bridge = $0 }
         if reading { setReading(true) }
     }
 

@@ -175,7 +175,7 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
         guard bridge == nil, !ended, request.expectedChannels.isSubset(of: Set(streams.keys)) else { return }
         creationTimer?.cancel()
         creationTimer = nil
-        launcher.start(request, context: context, frontend: self, replaying: &pending) { self.bridge = $0 }
+        launcher.start(request, context: context, frontend: self, replaying: pending.take()) { self.bridge = $0 }
         if !reading, !pending.holdsStdin { setReading(true) }
     }
 

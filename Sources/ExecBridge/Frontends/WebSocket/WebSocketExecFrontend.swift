@@ -61,8 +61,7 @@ final class WebSocketExecFrontend: SessionEndpoint, WebSocketConnectionDelegate 
             self?.keepaliveTick()
         }
         // Nothing can come before the session here: the client's frames are read after this.
-        var nothingEarly = PendingInput(limit: 0)
-        launcher.start(request, context: context, frontend: self, replaying: &nothingEarly) { self.bridge = $0 }
+        launcher.start(request, context: context, frontend: self, replaying: PendingInput(limit: 0)) { self.bridge = $0 }
     }
 
     // MARK: From the transport
