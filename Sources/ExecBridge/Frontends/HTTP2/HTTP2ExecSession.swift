@@ -285,20 +285,28 @@ final class HTTP2ExecSession: SessionEndpoint {
             if !h2.peerMaySend(stream: stream) { submitHeldTrailers() }
         case .channels(let upgradeStream):
             for channel in [Channel.stdout, .stderr] where !endedOutputs.contains(channel) {
-                if let stream = streams[channel] { try? h2.endStream(stream) }
+                if let stream = streams[channel] { teardown("END_STREAM") { try h2.endStream(stream) } }
             }
             if let stream = streams[.error] {
                 let bytes = status.encoded(for: request.version)
-                if !bytes.isEmpty { _ = bytes.withUnsafeBytes { try? h2.sendData($0, stream: stream) } }
-                try? h2.endStream(stream)
+                if !bytes.isEmpty { teardown("status") { _ = try bytes.withUnsafeBytes { try h2.sendData($0, stream: stream) } } }
+                teardown("END_STREAM") { try h2.endStream(stream) }
             } else if bridge == nil {
                 // No error stream to carry the failure: answer the upgrade stream with it, if any.
                 if let stream = upgradeStream { h2.resetStream(stream, errorCode: HTTP2ErrorCode.cancel) }
             }
-            if let stream = upgradeStream { try? h2.endStream(stream) }
+            if let stream = upgradeStream { teardown("END_STREAM") { try h2.endStream(stream) } }
         }
         bridge = nil
         owner?.sessionEnded()
+    }
+
+    /// A step of the teardown: the session already ended, so a refusal (the stream is gone) only
+    /// costs the client its status. Said, not swallowed.
+    private func teardown(_ step: String, _ body: () throws -> Void) {
+        do { try body() } catch {
+            logger.info("cannot send \(step) to the client", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Before the connection's final GOAWAY: a single-stream response is complete but the client is
@@ -313,7 +321,10 @@ final class HTTP2ExecSession: SessionEndpoint {
     private func submitHeldTrailers() {
         guard case .single(let stream) = mode, let trailers = heldTrailers else { return }
         heldTrailers = nil
-        do { try h2.submitTrailers(stream: stream, headers: trailers) } catch { try? h2.endStream(stream) }
+        do { try h2.submitTrailers(stream: stream, headers: trailers) } catch {
+            logger.info("cannot send the status trailers to the client", metadata: ["error": "\(error)"])
+            teardown("END_STREAM") { try h2.endStream(stream) }
+        }
         owner?.flush()
     }
 

@@ -155,7 +155,9 @@ final class HTTP2WebSocketStream: WebSocketTransport {
     func finish(linger: Double) {
         guard !ended else { return }
         ended = true
-        try? h2.endStream(stream)
+        do { try h2.endStream(stream) } catch {
+            owner?.logger.info("cannot end the WebSocket stream", metadata: ["error": "\(error)"])
+        }
         owner?.flush()
         // The connection closes once the client is done with it (or after its own linger).
         owner?.sessionEnded()

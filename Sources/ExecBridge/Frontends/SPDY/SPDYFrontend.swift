@@ -101,7 +101,14 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
             return
         }
         // Reply at once: client-go waits for each reply before it opens the next stream.
-        try? s.reply(to: id)
+        do {
+            try s.reply(to: id)
+        } catch {
+            // A stream left unanswered is one client-go waits on forever: refuse it instead.
+            logger.info("cannot answer a stream", metadata: ["error": "\(error)"])
+            s.reset(id, status: .protocolError)
+            return
+        }
         guard let type = headers["streamtype"], let channel = Channel(streamType: type.lowercased()) else {
             logger.debug("ignoring stream of unknown type", metadata: ["streamtype": "\(headers["streamtype"] ?? "-")"])
             return
@@ -296,15 +303,23 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
     private func writeStatusAndGoAway(_ status: ExecStatus) {
         guard let session else { return }
         for channel in [Channel.stdout, .stderr] {
-            if let id = streams[channel] { try? session.finish(id) }
+            if let id = streams[channel] { teardown("FIN") { try session.finish(id) } }
         }
         if let id = streams[.error] {
             let bytes = status.encoded(for: request.version)
-            if !bytes.isEmpty { _ = bytes.withUnsafeBytes { try? session.sendData($0, on: id) } }
-            try? session.finish(id)
+            if !bytes.isEmpty { teardown("status") { _ = try bytes.withUnsafeBytes { try session.sendData($0, on: id) } } }
+            teardown("FIN") { try session.finish(id) }
         }
         session.goAway(status: .ok)
         connection.closeGracefully(linger: config.closeLinger)
+    }
+
+    /// A step of the teardown: the session already ended, so a refusal (the client reset the
+    /// stream, the session failed) only costs the client its status. Said, not swallowed.
+    private func teardown(_ step: String, _ body: () throws -> Void) {
+        do { try body() } catch {
+            logger.info("cannot send \(step) to the client", metadata: ["error": "\(error)"])
+        }
     }
 
     var pendingBytes: Int { connection.outputCount + heldOutput.values.reduce(0) { $0 + $1.count } }
