@@ -58,10 +58,6 @@ final class SessionLauncher {
         notStarted(request, context, RequestError(code: 408, reason: "Timeout", message: Self.creationTimeoutMessage))
     }
 
-    func refused(_ request: ExecRequest, context: RequestContext, error: RequestError) {
-        notStarted(request, context, error)
-    }
-
     /// A frame trace for a new connection, or nil when tracing is off. `upgrade`: the HTTP/1.1
     /// request that switched the connection to `generation`, if any.
     func beginTrace(_ generation: TraceGeneration, upgrade: (ExecRequest, RequestContext)?) -> ConnectionTrace? {

@@ -40,8 +40,13 @@ final class Worker {
         for extend in config.pipelineExtensions { extend.install(into: pipeline) }
         let launcher = SessionLauncher(
             loop: loop, backend: backend, bridge: config.bridge, logger: config.logger, traceSink: config.traceSink,
-            onEnd: { [unowned self] record in self.sessionEnded(record) },
-            notStarted: { [unowned pipeline] request, context, error in
+            // The worker holds the launcher: weak here, or neither would ever go. A bridge ending
+            // after its worker still reaches the audit through the pipeline.
+            onEnd: { [weak self, pipeline] record in
+                self?.countEnded(record)
+                pipeline.sessionEnded(record)
+            },
+            notStarted: { [pipeline] request, context, error in
                 pipeline.notStarted(request, context: context, error: error)
             })
         services = ConnectionServices(launcher: launcher, pipeline: pipeline, headLimits: config.headLimits,
@@ -138,10 +143,9 @@ final class Worker {
         return true
     }
 
-    private func sessionEnded(_ record: SessionRecord) {
+    private func countEnded(_ record: SessionRecord) {
         sessionsEnded.add(1, ordering: .relaxed)
         peakPending.max(record.peakPending, ordering: .relaxed)
-        pipeline.sessionEnded(record)
     }
 
     /// Stop accepting; idle connections close now, sessions may finish until the drain timeout.
