@@ -21,6 +21,8 @@ run: release
 # Unit and end-to-end tests, then the compatibility suite against real third-party clients.
 test:
 	@scripts/deps.sh test
+	@# No dependency cycle in Sources/ExecBridge may span more than one folder.
+	scripts/import-graph >/dev/null
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	@# Every fuzz target briefly (docs/reliability.md); a finding fails the run.

@@ -82,7 +82,7 @@ final class RequestRecorder: @unchecked Sendable {
 private struct RecordingExtension: PipelineExtension {
     let recorder: RequestRecorder
 
-    func install(into pipeline: RequestPipeline, worker: Worker) {
+    func install(into pipeline: RequestPipeline) {
         pipeline.admissionSteps.append(RecordingStep(recorder: recorder))
     }
 }
@@ -100,7 +100,7 @@ private final class RecordingStep: AdmissionStep {
 struct IdentityExtension: PipelineExtension {
     let identity: Identity
 
-    func install(into pipeline: RequestPipeline, worker: Worker) {
+    func install(into pipeline: RequestPipeline) {
         pipeline.admissionSteps.append(IdentityStep(identity: identity))
     }
 }

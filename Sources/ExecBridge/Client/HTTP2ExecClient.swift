@@ -36,7 +36,8 @@ public final class HTTP2ExecClient: ConnectionHandler, HTTP2SessionDelegate, Ses
     private let safeClose = ParseSafeClose()
     private var reading = true
     private var owedCredit: [Int32: Int] = [:]
-    private var queued: [SessionEventCopy] = []
+    /// Input written before the session is ready (the caller's pendingBytes check bounds it).
+    private var queued = PendingInput(limit: .max)
     private let settings: HTTP2Settings
     private let pingInterval: Double
     private var pingTimer: LoopTimer?
@@ -159,9 +160,8 @@ public final class HTTP2ExecClient: ConnectionHandler, HTTP2SessionDelegate, Ses
         guard let h2 else { return }
         guard !toOpen.isEmpty else {
             isReady = true
-            let events = queued
-            queued = []
-            for event in events { event.deliver(to: self) }
+            var held = queued.take()
+            held.replay { receive($0) }
             return
         }
         let channel = toOpen.removeFirst()
@@ -307,7 +307,7 @@ public final class HTTP2ExecClient: ConnectionHandler, HTTP2SessionDelegate, Ses
         // Before the connection and every channel stream exist, input waits (bounded by the
         // caller's own pendingBytes check, which counts it).
         guard isReady, let h2 else {
-            queued.append(SessionEventCopy(event))
+            queued.hold(event)
             return
         }
         switch event {
@@ -325,7 +325,7 @@ public final class HTTP2ExecClient: ConnectionHandler, HTTP2SessionDelegate, Ses
 
     public var pendingBytes: Int {
         let stdin = streams[.stdin].map { h2?.pendingBytes(stream: $0) ?? 0 } ?? 0
-        return stdin + (connection?.outputCount ?? 0) + queued.reduce(0) { $0 + $1.size }
+        return stdin + (connection?.outputCount ?? 0) + queued.stdin.count
     }
 
     public func setReading(_ on: Bool) {
@@ -344,34 +344,5 @@ public final class HTTP2ExecClient: ConnectionHandler, HTTP2SessionDelegate, Ses
         h2?.terminate(errorCode: reason == .completed ? 0 : HTTP2ErrorCode.cancel)
         h2?.flush()
         connection?.closeGracefully(linger: 1)
-    }
-}
-
-/// A session event kept past its call (a client queues input until its streams exist).
-struct SessionEventCopy {
-    enum Kind { case data(Channel, [UInt8]), halfClose(Channel), resize(TerminalSize) }
-    let kind: Kind?
-
-    init(_ event: SessionEvent) {
-        switch event {
-        case .data(let channel, let bytes): kind = .data(channel, Array(bytes))
-        case .halfClose(let channel): kind = .halfClose(channel)
-        case .resize(let size): kind = .resize(size)
-        case .exit: kind = nil
-        }
-    }
-
-    var size: Int {
-        if case .data(_, let bytes)? = kind { return bytes.count }
-        return 0
-    }
-
-    func deliver(to endpoint: SessionEndpoint) {
-        switch kind {
-        case .data(let channel, let bytes)?: bytes.withUnsafeBytes { endpoint.receive(.data(channel, $0)) }
-        case .halfClose(let channel)?: endpoint.receive(.halfClose(channel))
-        case .resize(let size)?: endpoint.receive(.resize(size))
-        case nil: break
-        }
     }
 }

@@ -32,9 +32,8 @@ public final class SPDYExecClient: ConnectionHandler, SPDYSessionDelegate, Sessi
     /// Every callback checks it; closing never happens mid-parse (the codec reads the input in place).
     private var lifecycle: ConnectionLifecycle = .open
     private let safeClose = ParseSafeClose()
-    private var queuedStdin: [UInt8] = []
-    private var queuedStdinFin = false
-    private var queuedResize: TerminalSize?
+    /// Input written before every stream exists (the caller's pendingBytes check bounds it).
+    private var queued = PendingInput(limit: .max)
     private var pingTimer: LoopTimer?
     private let pingInterval: Double
 
@@ -161,14 +160,8 @@ public final class SPDYExecClient: ConnectionHandler, SPDYSessionDelegate, Sessi
     }
 
     private func flushQueued() {
-        if !queuedStdin.isEmpty {
-            let bytes = queuedStdin
-            queuedStdin = []
-            bytes.withUnsafeBytes { receive(.data(.stdin, $0)) }
-        }
-        if queuedStdinFin { receive(.halfClose(.stdin)) }
-        if let size = queuedResize { receive(.resize(size)) }
-        queuedResize = nil
+        var held = queued.take()
+        held.replay { receive($0) }
     }
 
     // MARK: SPDYSessionDelegate
@@ -282,12 +275,7 @@ public final class SPDYExecClient: ConnectionHandler, SPDYSessionDelegate, Sessi
     public func receive(_ event: SessionEvent) {
         guard !finished else { return }
         guard isReady, let session else {
-            switch event {
-            case .data(.stdin, let bytes): queuedStdin.append(contentsOf: bytes)
-            case .halfClose(.stdin): queuedStdinFin = true
-            case .resize(let size): queuedResize = size
-            default: break
-            }
+            queued.hold(event)
             return
         }
         switch event {
@@ -310,7 +298,7 @@ public final class SPDYExecClient: ConnectionHandler, SPDYSessionDelegate, Sessi
         }
     }
 
-    public var pendingBytes: Int { (connection?.outputCount ?? 0) + queuedStdin.count + heldStdin.count }
+    public var pendingBytes: Int { (connection?.outputCount ?? 0) + queued.stdin.count + heldStdin.count }
 
     private var heldStdin: [UInt8] = []
     private var finAfterHeld = false

@@ -39,7 +39,8 @@ public final class WebSocketExecClient: ConnectionHandler, WebSocketConnectionDe
     private var reader: ChannelMessageReader?
     private var errorBytes: [UInt8] = []
     private var openOutputs: Set<Channel> = []
-    private var queued: [SessionEventCopy] = []
+    /// Input written before the session is ready (the caller's pendingBytes check bounds it).
+    private var queued = PendingInput(limit: .max)
     private var finished = false
     /// Every callback checks it; closing never happens mid-parse (the codec reads the input in place).
     private var lifecycle: ConnectionLifecycle = .open
@@ -159,9 +160,8 @@ public final class WebSocketExecClient: ConnectionHandler, WebSocketConnectionDe
         pingTimer = LoopTimer(loop: loop, after: pingInterval, repeats: true) { [weak self] in
             self?.ws?.ping()
         }
-        let events = queued
-        queued = []
-        for event in events { event.deliver(to: self) }
+        var held = queued.take()
+        held.replay { receive($0) }
     }
 
     // MARK: WebSocketConnectionDelegate
@@ -276,7 +276,7 @@ public final class WebSocketExecClient: ConnectionHandler, WebSocketConnectionDe
     public func receive(_ event: SessionEvent) {
         guard !finished else { return }
         guard isReady, let ws, let writer, let subprotocol else {
-            queued.append(SessionEventCopy(event))
+            queued.hold(event)
             return
         }
         let send: ChannelMessageWriter.Send = { isText, head, body in
@@ -301,7 +301,7 @@ public final class WebSocketExecClient: ConnectionHandler, WebSocketConnectionDe
         }
     }
 
-    public var pendingBytes: Int { (connection?.outputCount ?? 0) + queued.reduce(0) { $0 + $1.size } }
+    public var pendingBytes: Int { (connection?.outputCount ?? 0) + queued.stdin.count }
 
     public func setReading(_ on: Bool) {
         if on { connection?.resumeReading() } else { connection?.pauseReading() }

@@ -1,10 +1,6 @@
 import Logging
 import Reactor
 
-public enum ExecBridgeVersion {
-    public static let string = "0.1.0"
-}
-
 /// What `execbridge serve` was given on the command line.
 public struct ServeOptions: Sendable {
     public var listen: [String]
@@ -42,11 +38,6 @@ public struct ServeOptions: Sendable {
         self.headTimeout = headTimeout
         self.drainTimeout = drainTimeout
     }
-}
-
-public struct ConfigurationError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
 }
 
 /// `execbridge serve`: builds the configuration, starts the gateway, and returns after a

@@ -12,9 +12,9 @@ struct DiscoveryExtension: PipelineExtension {
         self.started = DiscoveryExtension.rfc3339(started)
     }
 
-    func install(into pipeline: RequestPipeline, worker: Worker) {
-        guard let local = worker.backend as? LocalBackend else { return }
-        let catalog = PodCatalog(inventory: local.inventory, started: started)
+    func install(into pipeline: RequestPipeline) {
+        guard pipeline.backend.answersDiscovery else { return }
+        let catalog = PodCatalog(inventory: pipeline.backend.inventory, started: started)
         pipeline.plainHandlers.append(DiscoveryHandler(catalog: catalog) { [unowned pipeline] identity, target in
             pipeline.mayExec(identity, target)
         })

@@ -4,8 +4,8 @@ import Reactor
 /// with the HTTP/2 preface go to the HTTP/2 frontend; everything else is HTTP/1.1, where an exec
 /// request may upgrade to SPDY/3.1, h2c or WebSocket.
 enum FrontDoor {
-    static func accept(_ connection: Connection, worker: Worker) {
-        connection.handler = HTTP1ServerHandler(connection: connection, worker: worker)
+    static func accept(_ connection: Connection, services: ConnectionServices) {
+        connection.handler = HTTP1ServerHandler(connection: connection, services: services)
     }
 
     /// The HTTP/2 connection preface (RFC 9113 §3.4).

@@ -14,21 +14,22 @@ final class HTTP1ServerHandler: ConnectionHandler, Drainable {
     private var upgradeBody: [UInt8] = []
 
     private let connection: Connection
-    private let worker: Worker
+    private let services: ConnectionServices
+    private var pipeline: RequestPipeline { services.pipeline }
     private var parser: HTTPRequestParser
     private var state: State = .sniffing
     private var headTimer: LoopTimer?
     private var receivedSinceLastRequest = false
     private var draining = false
 
-    init(connection: Connection, worker: Worker) {
+    init(connection: Connection, services: ConnectionServices) {
         self.connection = connection
-        self.worker = worker
-        self.parser = HTTPRequestParser(limits: worker.config.headLimits)
-        armHeadTimer(worker.config.headTimeout)
+        self.services = services
+        self.parser = HTTPRequestParser(limits: services.headLimits)
+        armHeadTimer(services.headTimeout)
     }
 
-    private var logger: Logger { worker.config.logger }
+    private var logger: Logger { services.launcher.logger }
 
     // MARK: ConnectionHandler
 
@@ -71,7 +72,7 @@ final class HTTP1ServerHandler: ConnectionHandler, Drainable {
                                          message: error.message.isEmpty ? reason : error.message), close: true)
                     return
                 case .head(let head, _):
-                    parser = HTTPRequestParser(limits: worker.config.headLimits)
+                    parser = HTTPRequestParser(limits: services.headLimits)
                     headTimer?.cancel()
                     handle(head)
                 }
@@ -86,7 +87,7 @@ final class HTTP1ServerHandler: ConnectionHandler, Drainable {
                     let body = upgradeBody
                     upgradeBody = []
                     Upgrades.h2c(connection: connection, head: head, request: request, context: context,
-                                 worker: worker, body: body, handOff: handOff)
+                                 services: services, body: body, handOff: handOff)
                 }
             case .skippingBody(let remaining):
                 let n = min(remaining, connection.inputCount)
@@ -117,13 +118,13 @@ final class HTTP1ServerHandler: ConnectionHandler, Drainable {
         let context = RequestContext(method: head.method, target: head.target,
                                      headers: head.headers.pairs.map { ($0.name.lowercased(), $0.value) },
                                      connection: connection)
-        guard let routed = worker.pipeline.route(method: head.method, target: head.target, context: context) else {
+        guard let routed = pipeline.route(method: head.method, target: head.target, context: context) else {
             // The gateway's own answers (health, discovery, command paths refused) first; then the
             // upstream's, when there is one and admits the caller: forwarded requests keep their
             // bodies as they come (chunked included).
-            let answer = worker.pipeline.plain(plainRequest(head, path: path, context: context))
-            if answer == nil, let passthrough = worker.passthrough {
-                switch worker.pipeline.admitPassthrough(context) {
+            let answer = pipeline.plain(plainRequest(head, path: path, context: context))
+            if answer == nil, let passthrough = pipeline.passthrough {
+                switch pipeline.admitPassthrough(context) {
                 case .failure(let error):
                     respond(error, close: true)
                     return
@@ -157,7 +158,7 @@ final class HTTP1ServerHandler: ConnectionHandler, Drainable {
             respond(error, close: true)
         case .success(let request):
             if let error = bodyError(head) {
-                worker.pipeline.refusedBeforeAdmission(request, context: context, error: error)
+                pipeline.refusedBeforeAdmission(request, context: context, error: error)
                 respond(error, close: true)
                 return
             }
@@ -180,11 +181,11 @@ final class HTTP1ServerHandler: ConnectionHandler, Drainable {
             let asked = headers.tokens("connection").contains("upgrade")
             let error = RequestError.badRequest(asked ? "unable to upgrade: missing upgrade headers in request"
                                                       : "Upgrade request required")
-            worker.pipeline.refusedBeforeAdmission(request, context: context, error: error)
+            pipeline.refusedBeforeAdmission(request, context: context, error: error)
             respond(error, close: true)
             return
         }
-        if let error = worker.pipeline.admit(&request, context: context) {
+        if let error = pipeline.admit(&request, context: context) {
             respond(error, close: true)
             return
         }
@@ -193,26 +194,26 @@ final class HTTP1ServerHandler: ConnectionHandler, Drainable {
         // A refusal after admission (no common version, a bad handshake) is still audited.
         let admitted = request
         let handOff: (Upgrades.Outcome) -> Void = { [self] outcome in
-            if case .refused(let error) = outcome { worker.pipeline.notStarted(admitted, context: context, error: error) }
+            if case .refused(let error) = outcome { pipeline.notStarted(admitted, context: context, error: error) }
             self.handOff(outcome)
         }
         switch kind {
         case .spdy:
-            Upgrades.spdy(connection: connection, head: head, request: request, context: context, worker: worker, handOff: handOff)
+            Upgrades.spdy(connection: connection, head: head, request: request, context: context, services: services, handOff: handOff)
         case .h2c:
             let length = Int(head.headers[first: "content-length"] ?? "0") ?? 0
             if length > HTTP1ServerHandler.maxUpgradeBody {
                 let error = RequestError(code: 413, reason: "RequestEntityTooLarge",
                                          message: "an h2c upgrade request body is limited to \(HTTP1ServerHandler.maxUpgradeBody) bytes")
-                worker.pipeline.notStarted(request, context: context, error: error)
+                pipeline.notStarted(request, context: context, error: error)
                 respond(error, close: true)
             } else if length > 0 {
                 state = .upgradeBody(head, request, context, length)
             } else {
-                Upgrades.h2c(connection: connection, head: head, request: request, context: context, worker: worker, body: [], handOff: handOff)
+                Upgrades.h2c(connection: connection, head: head, request: request, context: context, services: services, body: [], handOff: handOff)
             }
         case .websocket:
-            Upgrades.websocket(connection: connection, head: head, request: request, context: context, worker: worker,
+            Upgrades.websocket(connection: connection, head: head, request: request, context: context, services: services,
                                handOff: handOff)
         case .none:
             break
@@ -235,7 +236,7 @@ final class HTTP1ServerHandler: ConnectionHandler, Drainable {
         state = .handedOff
         headTimer?.cancel()
         headTimer = nil
-        Upgrades.http2PriorKnowledge(connection: connection, worker: worker)
+        Upgrades.http2PriorKnowledge(connection: connection, services: services)
     }
 
     // MARK: Answers
@@ -265,7 +266,7 @@ final class HTTP1ServerHandler: ConnectionHandler, Drainable {
             } else {
                 state = .readingHead
             }
-            armHeadTimer(worker.config.keepAliveTimeout)
+            armHeadTimer(services.keepAliveTimeout)
         }
     }
 

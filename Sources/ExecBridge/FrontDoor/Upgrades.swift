@@ -10,16 +10,11 @@ enum Upgrades {
         case refused(RequestError)
     }
 
-    /// Versions each generation serves. Over SPDY v5 is never chosen (it only adds the WebSocket
-    /// close signal), as stock servers do.
-    static let spdyVersions: [ChannelVersion] = [.v4, .v3, .v2, .v1]
-    static let http2Versions: [ChannelVersion] = [.v5, .v4, .v3, .v2, .v1]
-
-    static func spdy(connection: Connection, head: HTTPRequestHead, request: ExecRequest, context: RequestContext, worker: Worker,
+    static func spdy(connection: Connection, head: HTTPRequestHead, request: ExecRequest, context: RequestContext, services: ConnectionServices,
                      handOff: (Outcome) -> Void) {
         var request = request
         let offered = VersionNegotiation.splitOffers(head.headers.values("x-stream-protocol-version"))
-        switch VersionNegotiation.negotiate(offered: offered, supported: spdyVersions) {
+        switch VersionNegotiation.negotiate(offered: offered, supported: ServedVersions.spdy) {
         case .failure(let error):
             handOff(.refused(error))
         case .success(let version):
@@ -33,7 +28,7 @@ enum Upgrades {
             if !offered.isEmpty { headers.add("X-Stream-Protocol-Version", version.token) }
             connection.write(HTTPResponseHead(status: 101, headers: headers).serialized())
             handOff(.upgraded)
-            let frontend = SPDYFrontend(connection: connection, request: request, context: context, worker: worker)
+            let frontend = SPDYFrontend(connection: connection, request: request, context: context, launcher: services.launcher)
             connection.handler = frontend
             // Frames the client sent right behind its request are already buffered.
             if connection.inputCount > 0 { frontend.connectionDidRead(connection) }
@@ -45,14 +40,14 @@ extension Upgrades {
     /// The h2c upgrade of spec §5 item 1: with `X-Stream-Protocol-Version` the session is in
     /// channel-stream mode (stream 1 answers with the chosen version); without, stream 1 itself
     /// is a single-stream session (item 7).
-    static func h2c(connection: Connection, head: HTTPRequestHead, request: ExecRequest, context: RequestContext, worker: Worker,
+    static func h2c(connection: Connection, head: HTTPRequestHead, request: ExecRequest, context: RequestContext, services: ConnectionServices,
                     body: [UInt8], handOff: (Outcome) -> Void) {
         var request = request
         request.generation = .http2
         let offered = VersionNegotiation.splitOffers(head.headers.values("x-stream-protocol-version"))
         let channelMode = !offered.isEmpty
         if channelMode {
-            switch VersionNegotiation.negotiate(offered: offered, supported: http2Versions) {
+            switch VersionNegotiation.negotiate(offered: offered, supported: ServedVersions.http2) {
             case .failure(let error):
                 return handOff(.refused(error))
             case .success(let version):
@@ -73,14 +68,14 @@ extension Upgrades {
         headers.add("Upgrade", "h2c")
         connection.write(HTTPResponseHead(status: 101, headers: headers).serialized())
         handOff(.upgraded)
-        if !HTTP2ServerConnection.upgraded(connection: connection, worker: worker, settingsHeader: settings,
+        if !HTTP2ServerConnection.upgraded(connection: connection, services: services, settingsHeader: settings,
                                            headRequest: head.method == "HEAD", request: request, context: context,
                                            channelMode: channelMode, body: body) {
             connection.close()
         }
     }
 
-    static func http2PriorKnowledge(connection: Connection, worker: Worker) {
-        HTTP2ServerConnection.priorKnowledge(connection: connection, worker: worker)
+    static func http2PriorKnowledge(connection: Connection, services: ConnectionServices) {
+        HTTP2ServerConnection.priorKnowledge(connection: connection, services: services)
     }
 }

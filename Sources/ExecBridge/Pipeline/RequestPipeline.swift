@@ -1,4 +1,5 @@
 import ExecModel
+import Logging
 import Reactor
 
 /// What the front doors (HTTP/1.1 and HTTP/2) ask of the gateway about a request, in one place,
@@ -6,7 +7,12 @@ import Reactor
 /// exec request (identity, authorization, the backend's target check), and the end of a session
 /// (audit). One per worker; everything here runs on the worker's loop.
 final class RequestPipeline {
-    private unowned let worker: Worker
+    let loop: EventLoop
+    let backend: Backend
+    let logger: Logger
+    private let limits: SessionLimits
+    /// Bytes a direction of a session (or a passthrough exchange) may hold.
+    let channelBudget: Int
     /// Answers for plain (non-exec) requests, asked in order; the first answer wins.
     var plainHandlers: [PlainHandler]
     /// Admission steps before any upgrade, in order; the first refusal wins.
@@ -21,11 +27,16 @@ final class RequestPipeline {
     var targetAuthorizer: TargetAuthorizer?
     /// `--passthrough-forward-authorization`: the client's `Authorization` goes on to the upstream.
     var passthroughForwardsAuthorization = false
+    /// Forwards requests that are not the gateway's own (upstream backends only).
+    var passthrough: PassthroughHandler?
 
-    init(worker: Worker) {
-        self.worker = worker
-        plainHandlers = [HealthHandler(limits: worker.config.limits)]
-        for extend in worker.config.pipelineExtensions { extend.install(into: self, worker: worker) }
+    init(loop: EventLoop, backend: Backend, logger: Logger, limits: SessionLimits, channelBudget: Int) {
+        self.loop = loop
+        self.backend = backend
+        self.logger = logger
+        self.limits = limits
+        self.channelBudget = channelBudget
+        plainHandlers = [HealthHandler(limits: limits)]
     }
 
     /// The answer of the first plain handler that has one. A guarded resource (discovery) is
@@ -69,7 +80,7 @@ final class RequestPipeline {
                 return error
             }
         }
-        if let error = worker.backend.check(request) ?? worker.config.limits.admit(user: request.identity.user, into: context.admission) {
+        if let error = backend.check(request) ?? limits.admit(user: request.identity.user, into: context.admission) {
             for observer in observers { observer.refused(request, context: context, error: error) }
             return error
         }
@@ -83,8 +94,8 @@ final class RequestPipeline {
         for observer in observers { observer.refused(request, context: context, error: error) }
     }
 
-    func sessionEnded(_ bridge: Bridge, context: RequestContext?) {
-        for observer in observers { observer.ended(bridge, context: context) }
+    func sessionEnded(_ record: SessionRecord) {
+        for observer in observers { observer.ended(record) }
     }
 }
 
@@ -147,7 +158,7 @@ public protocol AdmissionStep: AnyObject {
 
 public protocol SessionObserver: AnyObject {
     func refused(_ request: ExecRequest, context: RequestContext, error: RequestError)
-    func ended(_ bridge: Bridge, context: RequestContext?)
+    func ended(_ record: SessionRecord)
     /// A request that did not become a session: refused outside exec admission, or passed through.
     func observed(_ event: RequestEvent)
 }
@@ -158,7 +169,7 @@ extension SessionObserver {
 
 /// Adds handlers, steps and observers to each worker's pipeline (discovery, security, audit…).
 protocol PipelineExtension: Sendable {
-    func install(into pipeline: RequestPipeline, worker: Worker)
+    func install(into pipeline: RequestPipeline)
 }
 
 /// `/healthz`, `/readyz`, `/livez`. Not ready (503) while the gateway is at its session limit.

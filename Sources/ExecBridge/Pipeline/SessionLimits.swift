@@ -53,7 +53,7 @@ public final class SessionLimits: Sendable {
             return refusal(code: 429, reason: "TooManyRequests",
                            message: "user \(user) has \(maxSessionsPerUser ?? 0) sessions already (the limit per user); retry later")
         }
-        slot.hold(self, user: user)
+        slot.hold { [self] in self.release(user: user) }
         return nil
     }
 
@@ -69,30 +69,4 @@ public final class SessionLimits: Sendable {
         RequestError(code: code, reason: reason, message: message,
                      headers: [RequestError.HeaderLine("Retry-After", String(retryAfter))])
     }
-}
-
-/// The place one admitted request holds in the session limits. Every copy of a request's context
-/// shares one slot; it is released when the session ends, when the request is refused after
-/// admission, or at the latest when the last copy of the context goes away (a session that never
-/// started), so that no path can leak a place.
-public final class AdmissionSlot: Sendable {
-    private let held = Mutex<(limits: SessionLimits, user: String)?>(nil)
-
-    public init() {}
-
-    fileprivate func hold(_ limits: SessionLimits, user: String) {
-        held.withLock { $0 = (limits, user) }
-    }
-
-    /// Gives the place back; later calls do nothing.
-    public func release() {
-        let taken = held.withLock { value -> (limits: SessionLimits, user: String)? in
-            let taken = value
-            value = nil
-            return taken
-        }
-        if let taken { taken.limits.release(user: taken.user) }
-    }
-
-    deinit { release() }
 }

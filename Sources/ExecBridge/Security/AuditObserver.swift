@@ -24,14 +24,13 @@ final class AuditObserver: SessionObserver {
         write(AuditRecord.event(event, backend: side(nil), redactor: redactor))
     }
 
-    func ended(_ bridge: Bridge, context: RequestContext?) {
-        write(AuditRecord.session(bridge, context: context, backend: side(bridge), redactor: redactor))
+    func ended(_ record: SessionRecord) {
+        write(AuditRecord.session(record, backend: side(record), redactor: redactor))
     }
 
-    private func side(_ bridge: Bridge?) -> AuditBackendSide {
-        if let bridge, let audited = backend as? AuditedBackend { return audited.auditSide(of: bridge) }
-        if backend is LocalBackend { return AuditBackendSide(kind: "local") }
-        return AuditBackendSide(kind: String(describing: type(of: backend)))
+    private func side(_ record: SessionRecord?) -> AuditBackendSide {
+        if let record, let audited = backend as? AuditedBackend { return audited.auditSide(of: record) }
+        return AuditBackendSide(kind: backend.auditKind)
     }
 
     private func write(_ line: String) {

@@ -14,17 +14,17 @@ import ExecModel
 /// A refusal has `"event":"refusal"`, `"end":"denied"` (401, 403) or `"refused"` (404, 400…), and
 /// `"code"`/`"message"` of the Status sent; `user` is null when authentication failed.
 enum AuditRecord {
-    static func session(_ bridge: Bridge, context: RequestContext?, backend: AuditBackendSide,
-                        redactor: AuditRedactor) -> String {
-        let request = bridge.request
+    static func session(_ record: SessionRecord, backend: AuditBackendSide, redactor: AuditRedactor) -> String {
+        let request = record.request
+        let context = record.context
         var line = head(event: "session", request: request, context: context, authenticated: true)
         line.add("client", object: clientSide(request, context: context))
         line.add("backend", object: backendSide(backend))
         body(&line, request, redactor: redactor)
         var bytes = JSONLine()
-        for channel in [Channel.stdin, .stdout, .stderr] { bytes.add(channel.streamType, bridge.bytes[channel] ?? 0) }
+        for channel in [Channel.stdin, .stdout, .stderr] { bytes.add(channel.streamType, record.bytes[channel] ?? 0) }
         line.add("bytes", object: bytes)
-        let outcome = bridge.outcome
+        let outcome = record.outcome
         switch outcome?.status {
         case .success?:
             line.add("exitCode", 0)

@@ -14,8 +14,8 @@ public struct AuditBackendSide: Sendable, Equatable {
     }
 }
 
-/// A backend that can describe, for the audit record, how it ran a session. The bridge is the
-/// delegate the backend was given in `startSession`, so a backend can key what it negotiated by it.
+/// A backend that can describe, for the audit record, how it ran a session. The
+/// record is the ended session the audit line describes.
 public protocol AuditedBackend: AnyObject {
-    func auditSide(of bridge: Bridge) -> AuditBackendSide
+    func auditSide(of session: SessionRecord) -> AuditBackendSide
 }

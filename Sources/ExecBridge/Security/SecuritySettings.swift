@@ -32,33 +32,6 @@ public struct SecuritySettings: Sendable {
 
     public init() {}
 
-    /// Checks everything now (a bad file fails the start, not the first request) and adds
-    /// identity, authorization and audit to every worker's pipeline.
-    func install(into config: inout GatewayConfig) throws {
-        if clientCA != nil, config.tls == nil {
-            throw ConfigurationError("--client-ca needs --tls-cert and --tls-key: client certificates are a part of TLS")
-        }
-        var tokens: (table: TokenTable, signature: SecurityFiles.Signature?)?
-        if let tokenFile {
-            tokens = (try TokenTable.load(path: tokenFile), SecurityFiles.signature(tokenFile))
-        }
-        let policy = try policyFile.map { try AccessPolicy.load(path: $0) }
-        _ = try AuditRedactor(patterns: auditRedact)
-        let audit = try auditLog.map { try AuditLog.open($0) }
-        let anonymous = try Self.anonymousAllowed(listen: config.listen, authenticators: tokenFile != nil || clientCA != nil,
-                                                  allowAnonymous: allowAnonymous, logger: config.logger)
-        let browsers = BrowserProvenance.Rules(origins: try BrowserProvenance.origins(allowOrigins),
-                                               hosts: BrowserProvenance.hosts(allowHosts), anonymousAllowed: anonymous)
-        config.pipelineExtensions.append(SecurityExtension(
-            browsers: browsers, passthroughForwardAuthorization: passthroughForwardAuthorization,
-            certificates: clientCA != nil, anonymousAllowed: anonymous, tokenFile: tokenFile, tokens: tokens?.table,
-            tokenSignature: tokens?.signature, tokenReloadInterval: tokenReloadInterval, policy: policy,
-            audit: audit, auditRedact: auditRedact))
-        config.logger.info("access control", metadata: [
-            "clientCertificates": "\(clientCA != nil)", "tokenFile": "\(tokenFile ?? "-")",
-            "anonymous": "\(anonymous)", "policy": "\(policyFile ?? "-")", "audit": "\(auditLog ?? "-")"])
-    }
-
     /// The safe default: anonymous exec only when every listen address is loopback and no
     /// authenticator is configured. Any other address needs `--token-file` or `--client-ca`, or
     /// the explicit `--allow-anonymous` (warned about); otherwise the gateway refuses to start.
@@ -105,8 +78,8 @@ struct SecurityExtension: PipelineExtension {
     var audit: AuditLog?
     var auditRedact: [String]
 
-    func install(into pipeline: RequestPipeline, worker: Worker) {
-        let logger = worker.config.logger
+    func install(into pipeline: RequestPipeline) {
+        let logger = pipeline.logger
         var watcher: TokenFileWatcher?
         if let tokenFile, let tokens {
             watcher = TokenFileWatcher(path: tokenFile, table: tokens, signature: tokenSignature,
@@ -114,7 +87,7 @@ struct SecurityExtension: PipelineExtension {
         }
         let authenticator = Authenticator(options: .init(certificates: certificates, anonymousAllowed: anonymousAllowed),
                                           tokens: watcher, logger: logger)
-        let inventory = (worker.backend as? LocalBackend)?.inventory
+        let inventory = pipeline.backend.inventory
         let authorizer = Authorizer(policy: policy, inventory: inventory, logger: logger)
         pipeline.admissionSteps.insert(contentsOf: [authenticator, authorizer] as [AdmissionStep], at: 0)
         pipeline.gates.insert(BrowserProvenance(rules: browsers), at: 0)
@@ -122,7 +95,7 @@ struct SecurityExtension: PipelineExtension {
         pipeline.targetAuthorizer = authorizer
         pipeline.passthroughForwardsAuthorization = passthroughForwardAuthorization
         if let audit, let redactor = try? AuditRedactor(patterns: auditRedact) {
-            pipeline.observers.append(AuditObserver(log: audit, redactor: redactor, backend: worker.backend, logger: logger))
+            pipeline.observers.append(AuditObserver(log: audit, redactor: redactor, backend: pipeline.backend, logger: logger))
         }
     }
 }

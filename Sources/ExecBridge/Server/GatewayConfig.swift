@@ -28,6 +28,8 @@ public struct GatewayConfig: Sendable {
     public var logger: Logger
     /// Discovery, security, audit: each adds itself to every worker's request pipeline.
     var pipelineExtensions: [any PipelineExtension] = []
+    /// `--trace-frames FILE`: decoded frames of every SPDY and HTTP/2 connection (nil: off).
+    var traceSink: FrameTraceSink?
 
     public init(logger: Logger, makeBackend: @escaping @Sendable (EventLoop) -> Backend) {
         self.logger = logger
@@ -36,3 +38,10 @@ public struct GatewayConfig: Sendable {
 }
 
 import Glibc
+
+extension GatewayConfig {
+    /// `--trace-frames FILE`.
+    public mutating func traceFrames(to path: String) throws {
+        traceSink = try FrameTraceSink(path: path)
+    }
+}

@@ -1,3 +1,4 @@
+import Glibc
 import Logging
 import Reactor
 import Synchronization
@@ -7,9 +8,9 @@ final class Worker {
     let loop: EventLoop
     let config: GatewayConfig
     let backend: Backend
-    private(set) var pipeline: RequestPipeline!
-    /// Forwards requests that are not the gateway's own (upstream backends only).
-    var passthrough: PassthroughHandler?
+    let pipeline: RequestPipeline
+    /// What every connection handler of this worker is given (never the worker itself).
+    private(set) var services: ConnectionServices!
     private(set) var isDraining = false
     private var listeners: [Listener] = []
     private var connections: [ObjectIdentifier: Connection] = [:]
@@ -34,7 +35,22 @@ final class Worker {
         self.loop = loop
         self.config = config
         self.backend = config.makeBackend(loop)
-        self.pipeline = RequestPipeline(worker: self)
+        self.pipeline = RequestPipeline(loop: loop, backend: backend, logger: config.logger, limits: config.limits,
+                                        channelBudget: config.bridge.channelBudget)
+        for extend in config.pipelineExtensions { extend.install(into: pipeline) }
+        let launcher = SessionLauncher(
+            loop: loop, backend: backend, bridge: config.bridge, logger: config.logger, traceSink: config.traceSink,
+            // The worker holds the launcher: weak here, or neither would ever go. A bridge ending
+            // after its worker still reaches the audit through the pipeline.
+            onEnd: { [weak self, pipeline] record in
+                self?.countEnded(record)
+                pipeline.sessionEnded(record)
+            },
+            notStarted: { [pipeline] request, context, error in
+                pipeline.notStarted(request, context: context, error: error)
+            })
+        services = ConnectionServices(launcher: launcher, pipeline: pipeline, headLimits: config.headLimits,
+                                      headTimeout: config.headTimeout, keepAliveTimeout: config.keepAliveTimeout)
     }
 
     func listen(on address: SocketAddress) throws -> SocketAddress {
@@ -63,7 +79,7 @@ final class Worker {
             if self.fdRetry != nil { self.retryAccepting() }
             if self.isDraining { self.stopIfIdle() }
         }
-        FrontDoor.accept(connection, worker: self)
+        FrontDoor.accept(connection, services: services)
     }
 
     var connectionCount: Int { connections.count }
@@ -127,11 +143,9 @@ final class Worker {
         return true
     }
 
-    func bridgeEnded(_ bridge: Bridge) {
+    private func countEnded(_ record: SessionRecord) {
         sessionsEnded.add(1, ordering: .relaxed)
-        bridge.context?.admission.release()
-        peakPending.max(bridge.peakPending, ordering: .relaxed)
-        pipeline.sessionEnded(bridge, context: bridge.context)
+        peakPending.max(record.peakPending, ordering: .relaxed)
     }
 
     /// Stop accepting; idle connections close now, sessions may finish until the drain timeout.
@@ -172,21 +186,3 @@ final class Worker {
         }
     }
 }
-
-/// A connection handler that can say it is only waiting for a next request (closed first when
-/// the connection limit needs room).
-protocol IdleKeepAlive: AnyObject {
-    var isIdleKeepAlive: Bool { get }
-}
-
-/// A connection handler that can wind down when the gateway drains.
-protocol Drainable: AnyObject {
-    func drain()
-}
-
-/// A backend that knows how many sessions (processes, upstream connections) are still alive.
-public protocol BackendActivity: AnyObject {
-    var activeSessions: Int { get }
-}
-
-import Glibc

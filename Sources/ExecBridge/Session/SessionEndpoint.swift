@@ -50,13 +50,3 @@ public protocol SessionEndpointDelegate: AnyObject {
     /// The endpoint is gone and will emit nothing more (client disconnected, backend lost).
     func endpoint(_ endpoint: SessionEndpoint, didEnd reason: EndReason)
 }
-
-/// Where sessions run: the embedded local backend, or one upstream exec server.
-public protocol Backend: AnyObject {
-    /// Checks, before any upgrade, that the target exists and may be used; the error becomes an HTTP
-    /// answer (404 Status for an unknown pod).
-    func check(_ request: ExecRequest) -> RequestError?
-    /// Starts one session on `loop`. Failures to start are reported as `.exit(.failure…)` events
-    /// through the delegate (on a later loop turn), never thrown.
-    func startSession(_ request: ExecRequest, on loop: EventLoop, delegate: SessionEndpointDelegate) -> SessionEndpoint
-}

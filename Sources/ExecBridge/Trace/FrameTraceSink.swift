@@ -52,32 +52,3 @@ public final class FrameTraceSink: Sendable {
         bytes.removeAll()
     }
 }
-
-/// Carries the sink to every worker (through `GatewayConfig.pipelineExtensions`); the frontends
-/// ask `FrameTrace.begin` for a per-connection trace.
-struct FrameTraceExtension: PipelineExtension {
-    let sink: FrameTraceSink
-
-    func install(into pipeline: RequestPipeline, worker: Worker) {}
-}
-
-enum FrameTrace {
-    /// A trace for a new connection, or nil when tracing is off (the common case: one array scan).
-    /// `upgrade`: the HTTP/1.1 request that switched the connection to `generation`, if any.
-    static func begin(worker: Worker, generation: TraceGeneration,
-                      upgrade: (ExecRequest, RequestContext)?) -> ConnectionTrace? {
-        for case let trace as FrameTraceExtension in worker.config.pipelineExtensions {
-            let connection = ConnectionTrace(sink: trace.sink, generation: generation)
-            if let (request, context) = upgrade { connection.upgraded(request, context: context) }
-            return connection
-        }
-        return nil
-    }
-}
-
-extension GatewayConfig {
-    /// `--trace-frames FILE`.
-    public mutating func traceFrames(to path: String) throws {
-        pipelineExtensions.append(FrameTraceExtension(sink: try FrameTraceSink(path: path)))
-    }
-}

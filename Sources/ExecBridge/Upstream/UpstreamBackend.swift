@@ -62,7 +62,7 @@ public final class UpstreamBackend: Backend, BackendActivity {
 
 /// The backend side of the audit record: which upstream, in which generation.
 extension UpstreamBackend: AuditedBackend {
-    public func auditSide(of bridge: Bridge) -> AuditBackendSide {
+    public func auditSide(of session: SessionRecord) -> AuditBackendSide {
         AuditBackendSide(kind: "upstream", address: "\(config.url.scheme.rawValue)://\(config.url.authority)",
                          generation: config.url.scheme.generation?.rawValue)
     }

@@ -8,6 +8,8 @@ public final class LocalBackend: Backend, BackendActivity, Sendable {
     /// Nil: every target is accepted and runs with the defaults (directory `/`, minimal env, the
     /// gateway's own user).
     public let inventory: Inventory?
+    public var answersDiscovery: Bool { true }
+    public var auditKind: String { "local" }
     /// How long a terminated command gets after hangup/stdin EOF before SIGTERM, and after SIGTERM
     /// before SIGKILL.
     public let graceSeconds: Double

@@ -144,10 +144,3 @@ struct LocalLaunchPlan {
         }
     }
 }
-
-/// strerror in Go's spelling (lowercase first letter), as Kubernetes messages show it.
-func errorText(_ error: Int32) -> String {
-    let text = String(cString: strerror(error))
-    guard let first = text.first else { return "errno \(error)" }
-    return first.lowercased() + text.dropFirst()
-}

@@ -23,7 +23,7 @@ final class HTTP2ExecSession: SessionEndpoint {
     private let h2: HTTP2Session
     private let loop: EventLoop
     private let config: BridgeConfig
-    private let worker: Worker
+    private let launcher: SessionLauncher
     private let logger: Logger
     private var request: ExecRequest
     private let context: RequestContext
@@ -38,10 +38,8 @@ final class HTTP2ExecSession: SessionEndpoint {
     private var owedCredit: [Int32: Int] = [:]
     private var reading = true
     private var ended = false
-    private var earlyStdin: [UInt8] = []
-    private var earlyStdinEnded = false
-    /// A resize sent before the session started: the first size must not be lost (kubernetes#47990).
-    private var earlyResize: TerminalSize?
+    /// Input sent before every channel existed (its stdin bounded by the stream windows).
+    private var pending: PendingInput
     /// Single-stream status trailers waiting for the end of the client's request.
     private var heldTrailers: [HTTP2Header]?
 
@@ -50,7 +48,8 @@ final class HTTP2ExecSession: SessionEndpoint {
         self.h2 = owner.h2
         self.loop = owner.connection.loop
         self.config = owner.config
-        self.worker = owner.worker
+        self.launcher = owner.services.launcher
+        self.pending = PendingInput(limit: owner.config.channelBudget)
         self.logger = owner.logger
         self.request = request
         self.context = context
@@ -78,9 +77,7 @@ final class HTTP2ExecSession: SessionEndpoint {
             // Nothing to read from a client that asked for no stdin: its body is ignored.
             if !request.stdin { owedCredit[stream] = nil }
         case .channels(let upgradeStream):
-            creationTimer = LoopTimer(loop: loop, after: config.streamCreationTimeout) { [weak self] in
-                self?.creationTimedOut()
-            }
+            creationTimer = launcher.creationTimer { [weak self] in self?.creationTimedOut() }
             if stream == upgradeStream {
                 reply(stream, hasBody: true)
             } else {
@@ -131,19 +128,7 @@ final class HTTP2ExecSession: SessionEndpoint {
     private func start() {
         creationTimer?.cancel()
         creationTimer = nil
-        let bridge = Bridge(request: request, loop: loop, config: config, logger: logger,
-                            onEnd: worker.bridgeEnded)
-        self.bridge = bridge
-        bridge.context = context
-        bridge.start(frontend: self, backend: worker.backend)
-        if !earlyStdin.isEmpty {
-            let early = earlyStdin
-            earlyStdin = []
-            early.withUnsafeBytes { bridge.endpoint(self, emitted: .data(.stdin, $0)) }
-        }
-        if earlyStdinEnded { bridge.endpoint(self, emitted: .halfClose(.stdin)) }
-        if let size = earlyResize { bridge.endpoint(self, emitted: .resize(size)) }
-        earlyResize = nil
+        launcher.start(request, context: context, frontend: self, replaying: pending.take()) { self.bridge = $0 }
         if reading { setReading(true) }
     }
 
@@ -166,13 +151,13 @@ final class HTTP2ExecSession: SessionEndpoint {
         case .stdin:
             // Before every channel exists the bytes wait here, uncredited: the client's stream
             // window (the channel budget) bounds them. They go to the backend at start.
-            earlyStdin.append(contentsOf: bytes)
+            pending.append(stdin: bytes)
             owedCredit[stream, default: 0] += bytes.count
         case .resize:
             h2.consume(stream: stream, bytes: bytes.count)
             do {
                 for size in try resize.feed(bytes) {
-                    if let bridge { bridge.endpoint(self, emitted: .resize(size)) } else { earlyResize = size }
+                    if let bridge { bridge.endpoint(self, emitted: .resize(size)) } else { pending.resized(size) }
                 }
             } catch {
                 h2.resetStream(stream, errorCode: HTTP2ErrorCode.protocolError)
@@ -201,7 +186,7 @@ final class HTTP2ExecSession: SessionEndpoint {
         case .channels: isStdin = channels[stream] == .stdin
         }
         guard isStdin else { return }
-        if let bridge { bridge.endpoint(self, emitted: .halfClose(.stdin)) } else { earlyStdinEnded = true }
+        if let bridge { bridge.endpoint(self, emitted: .halfClose(.stdin)) } else { pending.endStdin() }
     }
 
     func streamClosed(_ stream: Int32, errorCode: UInt32) {
@@ -227,6 +212,13 @@ final class HTTP2ExecSession: SessionEndpoint {
         bridge?.endpointDidDrain(self)
     }
 
+    /// nghttp2 refused output (the stream is no longer writable): the bytes cannot reach the
+    /// client, so the session ends as the client's loss, never as delivered.
+    private func sendFailed(_ error: Error) {
+        logger.info("cannot send to client: ending the session", metadata: ["error": "\(error)"])
+        clientGone()
+    }
+
     private func clientGone() {
         guard !ended else { return }
         ended = true
@@ -239,8 +231,8 @@ final class HTTP2ExecSession: SessionEndpoint {
     private func creationTimedOut() {
         guard bridge == nil, !ended else { return }
         logger.info("timed out waiting for client to create streams")
-        worker.pipeline.notStarted(request, context: context, error: RequestError(code: 408, reason: "Timeout", message: "timed out waiting for client to create streams"))
-        finish(with: .internalError("timed out waiting for client to create streams"))
+        launcher.creationTimedOut(request, context: context)
+        finish(with: .internalError(SessionLauncher.creationTimeoutMessage))
     }
 
     // MARK: SessionEndpoint
@@ -250,12 +242,12 @@ final class HTTP2ExecSession: SessionEndpoint {
         switch event {
         case .data(let channel, let bytes):
             guard let stream = outputStream(for: channel) else { return }
-            _ = try? h2.sendData(bytes, stream: stream)
+            do { try h2.sendData(bytes, stream: stream) } catch { return sendFailed(error) }
             owner?.flush()
         case .halfClose(let channel):
             endedOutputs.insert(channel)
             if case .channels = mode, let stream = streams[channel], channel != .error {
-                try? h2.endStream(stream)
+                do { try h2.endStream(stream) } catch { return sendFailed(error) }
                 owner?.flush()
             }
         case .resize:
@@ -281,7 +273,7 @@ final class HTTP2ExecSession: SessionEndpoint {
         // stdin held back for a backend that is gone: credit it, so the client can end its request.
         for (stream, bytes) in owedCredit where bytes > 0 { h2.consume(stream: stream, bytes: bytes) }
         owedCredit.removeAll()
-        earlyStdin = []
+        pending.discard()
         switch mode {
         case .single(let stream):
             var trailers: [HTTP2Header] = []
@@ -293,20 +285,28 @@ final class HTTP2ExecSession: SessionEndpoint {
             if !h2.peerMaySend(stream: stream) { submitHeldTrailers() }
         case .channels(let upgradeStream):
             for channel in [Channel.stdout, .stderr] where !endedOutputs.contains(channel) {
-                if let stream = streams[channel] { try? h2.endStream(stream) }
+                if let stream = streams[channel] { teardown("END_STREAM") { try h2.endStream(stream) } }
             }
             if let stream = streams[.error] {
                 let bytes = status.encoded(for: request.version)
-                if !bytes.isEmpty { _ = bytes.withUnsafeBytes { try? h2.sendData($0, stream: stream) } }
-                try? h2.endStream(stream)
+                if !bytes.isEmpty { teardown("status") { _ = try bytes.withUnsafeBytes { try h2.sendData($0, stream: stream) } } }
+                teardown("END_STREAM") { try h2.endStream(stream) }
             } else if bridge == nil {
                 // No error stream to carry the failure: answer the upgrade stream with it, if any.
                 if let stream = upgradeStream { h2.resetStream(stream, errorCode: HTTP2ErrorCode.cancel) }
             }
-            if let stream = upgradeStream { try? h2.endStream(stream) }
+            if let stream = upgradeStream { teardown("END_STREAM") { try h2.endStream(stream) } }
         }
         bridge = nil
         owner?.sessionEnded()
+    }
+
+    /// A step of the teardown: the session already ended, so a refusal (the stream is gone) only
+    /// costs the client its status. Said, not swallowed.
+    private func teardown(_ step: String, _ body: () throws -> Void) {
+        do { try body() } catch {
+            logger.info("cannot send \(step) to the client", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Before the connection's final GOAWAY: a single-stream response is complete but the client is
@@ -321,7 +321,10 @@ final class HTTP2ExecSession: SessionEndpoint {
     private func submitHeldTrailers() {
         guard case .single(let stream) = mode, let trailers = heldTrailers else { return }
         heldTrailers = nil
-        do { try h2.submitTrailers(stream: stream, headers: trailers) } catch { try? h2.endStream(stream) }
+        do { try h2.submitTrailers(stream: stream, headers: trailers) } catch {
+            logger.info("cannot send the status trailers to the client", metadata: ["error": "\(error)"])
+            teardown("END_STREAM") { try h2.endStream(stream) }
+        }
         owner?.flush()
     }
 

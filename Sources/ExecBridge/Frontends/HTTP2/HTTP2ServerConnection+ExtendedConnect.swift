@@ -18,7 +18,7 @@ extension HTTP2ServerConnection {
         let context = RequestContext(method: "CONNECT", target: path, headers: headers.map { ($0.name, $0.value) },
                                      connection: connection)
         // CONNECT stands in for the GET of an HTTP/1.1 WebSocket upgrade (RFC 8441 §5).
-        guard let routed = worker.pipeline.route(method: "GET", target: path, context: context) else {
+        guard let routed = services.pipeline.route(method: "GET", target: path, context: context) else {
             respond(stream, error: .notFound("the server could not find the requested resource"))
             return true
         }
@@ -33,18 +33,18 @@ extension HTTP2ServerConnection {
         if let version = headers.first("sec-websocket-version"), VersionNegotiation.splitOffers([version]) != ["13"] {
             let error = RequestError(code: 426, reason: "UpgradeRequired", message: "unsupported Sec-WebSocket-Version (only 13 is supported)",
                                      headers: [.init("Sec-WebSocket-Version", "13")])
-            worker.pipeline.refusedBeforeAdmission(request, context: context, error: error)
+            services.pipeline.refusedBeforeAdmission(request, context: context, error: error)
             respond(stream, error: error)
             return true
         }
-        if let error = worker.pipeline.admit(&request, context: context) {
+        if let error = services.pipeline.admit(&request, context: context) {
             respond(stream, error: error)
             return true
         }
         let offered = VersionNegotiation.splitOffers(headers.filter { $0.name == "sec-websocket-protocol" }.map(\.value))
-        switch Upgrades.negotiateWebSocket(offered: offered, request: request) {
+        switch ServedVersions.webSocket(offered: offered, request: request) {
         case .failure(let error):
-            worker.pipeline.notStarted(request, context: context, error: error)
+            services.pipeline.notStarted(request, context: context, error: error)
             respond(stream, error: error)
         case .success(let (negotiated, subprotocol, echoed)):
             var answer = [HTTP2Header(":status", "200")]
@@ -58,7 +58,7 @@ extension HTTP2ServerConnection {
             }
             let transport = HTTP2WebSocketStream(owner: self, stream: stream)
             let frontend = WebSocketExecFrontend(transport: transport, request: negotiated, subprotocol: subprotocol,
-                                                 context: context, worker: worker)
+                                                 context: context, launcher: services.launcher)
             transport.frontend = frontend
             webSocket = transport
             frontend.start()
@@ -128,7 +128,14 @@ final class HTTP2WebSocketStream: WebSocketTransport {
 
     func write(_ bytes: UnsafeRawBufferPointer) {
         guard !ended else { return }
-        _ = try? h2.sendData(bytes, stream: stream)
+        do {
+            try h2.sendData(bytes, stream: stream)
+        } catch {
+            // The stream is no longer writable: the session must not go on as if this was sent.
+            owner?.logger.info("cannot send to client: ending the session", metadata: ["error": "\(error)"])
+            h2.resetStream(stream, errorCode: HTTP2ErrorCode.internalError)
+            closed()
+        }
     }
 
     func flush() {
@@ -148,7 +155,9 @@ final class HTTP2WebSocketStream: WebSocketTransport {
     func finish(linger: Double) {
         guard !ended else { return }
         ended = true
-        try? h2.endStream(stream)
+        do { try h2.endStream(stream) } catch {
+            owner?.logger.info("cannot end the WebSocket stream", metadata: ["error": "\(error)"])
+        }
         owner?.flush()
         // The connection closes once the client is done with it (or after its own linger).
         owner?.sessionEnded()

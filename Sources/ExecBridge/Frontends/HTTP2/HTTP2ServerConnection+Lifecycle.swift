@@ -82,7 +82,7 @@ extension HTTP2ServerConnection {
     func becameIdle() {
         guard state != .closed, idleSince == nil, !hasLiveSession else { return }
         idleSince = EventLoop.now()
-        armIdleTimer(after: worker.config.keepAliveTimeout)
+        armIdleTimer(after: services.keepAliveTimeout)
     }
 
     private func armIdleTimer(after seconds: Double) {
@@ -96,7 +96,7 @@ extension HTTP2ServerConnection {
             idleSince = nil
             return
         }
-        let left = since + worker.config.keepAliveTimeout - EventLoop.now()
+        let left = since + services.keepAliveTimeout - EventLoop.now()
         if left > 0.001 {
             armIdleTimer(after: left)
             return
@@ -110,7 +110,7 @@ extension HTTP2ServerConnection {
     func keepaliveTick() {
         guard state != .closed, connection.isOpen else { return }
         let now = EventLoop.now()
-        if let since = pingUnansweredSince, now - since >= worker.config.keepAliveTimeout {
+        if let since = pingUnansweredSince, now - since >= services.keepAliveTimeout {
             logger.info("HTTP/2 client left keepalive PINGs unanswered: closing")
             goAway()
             return

@@ -8,7 +8,7 @@ import Reactor
 /// exec stream defines the connection's one session (spec §5), which `HTTP2ExecSession` runs.
 final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drainable {
     let connection: Connection
-    let worker: Worker
+    let services: ConnectionServices
     private(set) var h2: HTTP2Session!
     private(set) var exec: HTTP2ExecSession?
     /// The WebSocket session of an extended CONNECT stream (RFC 8441), the other kind of session.
@@ -33,22 +33,22 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
     /// `--trace-frames`: the decoded frames of this connection.
     private let trace: ConnectionTrace?
 
-    var config: BridgeConfig { worker.config.bridge }
-    var logger: Logger { worker.config.logger }
+    var config: BridgeConfig { services.launcher.bridge }
+    var logger: Logger { services.launcher.logger }
 
-    init(connection: Connection, worker: Worker) {
+    init(connection: Connection, services: ConnectionServices) {
         self.connection = connection
-        self.worker = worker
+        self.services = services
         var settings = HTTP2Settings()
         settings.maxConcurrentStreams = 16
         settings.maxHeaderListSize = 64 * 1024
         // The client may send this much stdin before the backend took any.
-        settings.initialWindowSize = UInt32(worker.config.bridge.channelBudget)
+        settings.initialWindowSize = UInt32(services.launcher.bridge.channelBudget)
         // RFC 8441: WebSocket clients behind an HTTP/2 hop reach the channel protocol by CONNECT.
         settings.enableConnectProtocol = true
-        self.trace = FrameTrace.begin(worker: worker, generation: .h2, upgrade: nil)
+        self.trace = services.launcher.beginTrace(.h2, upgrade: nil)
         self.h2 = HTTP2Session(role: .server, delegate: self, settings: settings)
-        connection.setOutputLowWater(worker.config.bridge.lowWater)
+        connection.setOutputLowWater(services.launcher.bridge.lowWater)
         keepalive = LoopTimer(loop: connection.loop, after: config.keepaliveInterval, repeats: true) { [weak self] in
             self?.keepaliveTick()
         }
@@ -56,8 +56,8 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
     }
 
     /// A connection that spoke HTTP/2 from its first byte.
-    static func priorKnowledge(connection: Connection, worker: Worker) {
-        let handler = HTTP2ServerConnection(connection: connection, worker: worker)
+    static func priorKnowledge(connection: Connection, services: ConnectionServices) {
+        let handler = HTTP2ServerConnection(connection: connection, services: services)
         connection.handler = handler
         do {
             try handler.h2.start()
@@ -70,9 +70,9 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
     }
 
     /// The h2c upgrade: the HTTP/1.1 request is stream 1.
-    static func upgraded(connection: Connection, worker: Worker, settingsHeader: String, headRequest: Bool,
+    static func upgraded(connection: Connection, services: ConnectionServices, settingsHeader: String, headRequest: Bool,
                          request: ExecRequest, context: RequestContext, channelMode: Bool, body: [UInt8]) -> Bool {
-        let handler = HTTP2ServerConnection(connection: connection, worker: worker)
+        let handler = HTTP2ServerConnection(connection: connection, services: services)
         handler.trace?.upgraded(request, context: context)
         do {
             try handler.h2.upgradeFromHTTP1(http2SettingsHeader: settingsHeader, headRequest: headRequest)
@@ -199,10 +199,10 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
         }
         let context = RequestContext(method: method, target: path, headers: headers.map { ($0.name, $0.value) },
                                      connection: connection)
-        guard let routed = worker.pipeline.route(method: method, target: path, context: context) else {
+        guard let routed = services.pipeline.route(method: method, target: path, context: context) else {
             ignoredBodies.insert(stream)
             let parts = path.split(separator: "?", maxSplits: 1).map(String.init)
-            if let answer = worker.pipeline.plain(PlainRequest(method: method, path: parts.first ?? path,
+            if let answer = services.pipeline.plain(PlainRequest(method: method, path: parts.first ?? path,
                                                                query: parts.count > 1 ? parts[1] : nil, context: context)) {
                 respond(stream, status: answer.status, contentType: answer.contentType, body: answer.body,
                         extra: answer.headers.map { HTTP2Header($0.name.lowercased(), $0.value) })
@@ -216,7 +216,7 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
             ignoredBodies.insert(stream)
             respond(stream, error: error)
         case .success(var request):
-            if let error = worker.pipeline.admit(&request, context: context) {
+            if let error = services.pipeline.admit(&request, context: context) {
                 ignoredBodies.insert(stream)
                 respond(stream, error: error)
                 return
@@ -226,10 +226,10 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
             let offered = VersionNegotiation.splitOffers(headers.filter { $0.name == "x-stream-protocol-version" }.map(\.value))
             let session: HTTP2ExecSession
             if streamType != nil || !offered.isEmpty {
-                switch VersionNegotiation.negotiate(offered: offered, supported: Upgrades.http2Versions) {
+                switch VersionNegotiation.negotiate(offered: offered, supported: ServedVersions.http2) {
                 case .failure(let error):
                     ignoredBodies.insert(stream)
-                    worker.pipeline.notStarted(request, context: context, error: error)
+                    services.pipeline.notStarted(request, context: context, error: error)
                     respond(stream, error: error)
                     return
                 case .success(let version):

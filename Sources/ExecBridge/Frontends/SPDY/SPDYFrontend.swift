@@ -12,7 +12,7 @@ import SPDY
 /// after every channel was finished.
 final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoint {
     private let connection: Connection
-    private let worker: Worker
+    private let launcher: SessionLauncher
     private var request: ExecRequest
     private let context: RequestContext
     private var session: SPDYSession!
@@ -20,11 +20,8 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
     private var channels: [UInt32: Channel] = [:]
     private var bridge: Bridge?
     private var resize = ResizeDecoder()
-    /// stdin that a 2015 client wrote before every stream existed, bounded by the channel budget.
-    private var earlyStdin: [UInt8] = []
-    private var earlyStdinFin = false
-    /// A resize sent before every stream existed: the first size must not be lost (kubernetes#47990).
-    private var earlyResize: TerminalSize?
+    /// What a 2015 client wrote before every stream existed, bounded by the channel budget.
+    private var pending: PendingInput
     private var creationTimer: LoopTimer?
     private var keepalive: LoopTimer?
     private var sawTraffic = false
@@ -39,20 +36,19 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
     /// `--trace-frames`: the decoded frames of this connection.
     private let trace: ConnectionTrace?
 
-    private var config: BridgeConfig { worker.config.bridge }
-    private var logger: Logger { worker.config.logger }
+    private var config: BridgeConfig { launcher.bridge }
+    private var logger: Logger { launcher.logger }
 
-    init(connection: Connection, request: ExecRequest, context: RequestContext, worker: Worker) {
+    init(connection: Connection, request: ExecRequest, context: RequestContext, launcher: SessionLauncher) {
         self.connection = connection
         self.request = request
         self.context = context
-        self.worker = worker
-        self.trace = FrameTrace.begin(worker: worker, generation: .spdy, upgrade: (request, context))
+        self.launcher = launcher
+        self.pending = PendingInput(limit: launcher.bridge.channelBudget)
+        self.trace = launcher.beginTrace(.spdy, upgrade: (request, context))
         self.session = SPDYSession(role: .server, delegate: self)
-        connection.setOutputLowWater(worker.config.bridge.lowWater)
-        creationTimer = LoopTimer(loop: connection.loop, after: config.streamCreationTimeout) { [weak self] in
-            self?.streamCreationTimedOut()
-        }
+        connection.setOutputLowWater(launcher.bridge.lowWater)
+        creationTimer = launcher.creationTimer { [weak self] in self?.streamCreationTimedOut() }
         keepalive = LoopTimer(loop: connection.loop, after: config.keepaliveInterval, repeats: true) { [weak self] in
             self?.keepaliveTick()
         }
@@ -105,7 +101,14 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
             return
         }
         // Reply at once: client-go waits for each reply before it opens the next stream.
-        try? s.reply(to: id)
+        do {
+            try s.reply(to: id)
+        } catch {
+            // A stream left unanswered is one client-go waits on forever: refuse it instead.
+            logger.info("cannot answer a stream", metadata: ["error": "\(error)"])
+            s.reset(id, status: .protocolError)
+            return
+        }
         guard let type = headers["streamtype"], let channel = Channel(streamType: type.lowercased()) else {
             logger.debug("ignoring stream of unknown type", metadata: ["streamtype": "\(headers["streamtype"] ?? "-")"])
             return
@@ -129,8 +132,8 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
             if let bridge {
                 bridge.endpoint(self, emitted: .data(.stdin, bytes))
             } else {
-                earlyStdin.append(contentsOf: bytes)
-                if earlyStdin.count > config.channelBudget { setReading(false) }
+                pending.append(stdin: bytes)
+                if pending.isOverLimit { setReading(false) }
             }
         case .resize:
             deliverResize(bytes)
@@ -144,7 +147,7 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
         if let bridge {
             bridge.endpoint(self, emitted: .halfClose(.stdin))
         } else {
-            earlyStdinFin = true
+            pending.endStdin()
         }
     }
 
@@ -179,26 +182,14 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
         guard bridge == nil, !ended, request.expectedChannels.isSubset(of: Set(streams.keys)) else { return }
         creationTimer?.cancel()
         creationTimer = nil
-        let bridge = Bridge(request: request, loop: connection.loop, config: config, logger: logger,
-                            onEnd: worker.bridgeEnded)
-        self.bridge = bridge
-        bridge.context = context
-        bridge.start(frontend: self, backend: worker.backend)
-        if !earlyStdin.isEmpty {
-            let early = earlyStdin
-            earlyStdin = []
-            early.withUnsafeBytes { bridge.endpoint(self, emitted: .data(.stdin, $0)) }
-        }
-        if earlyStdinFin { bridge.endpoint(self, emitted: .halfClose(.stdin)) }
-        if let size = earlyResize { bridge.endpoint(self, emitted: .resize(size)) }
-        earlyResize = nil
-        if !reading, earlyStdin.isEmpty { setReading(true) }
+        launcher.start(request, context: context, frontend: self, replaying: pending.take()) { self.bridge = $0 }
+        if !reading, !pending.holdsStdin { setReading(true) }
     }
 
     private func deliverResize(_ bytes: UnsafeRawBufferPointer) {
         do {
             for size in try resize.feed(bytes) {
-                if let bridge { bridge.endpoint(self, emitted: .resize(size)) } else { earlyResize = size }
+                if let bridge { bridge.endpoint(self, emitted: .resize(size)) } else { pending.resized(size) }
             }
         } catch {
             logger.info("bad resize data from client; ignoring the resize stream")
@@ -210,8 +201,8 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
         guard bridge == nil, !ended else { return }
         logger.info("timed out waiting for client to create streams",
                     metadata: ["have": "\(streams.keys.map(\.streamType).sorted())"])
-        worker.pipeline.notStarted(request, context: context, error: RequestError(code: 408, reason: "Timeout", message: "timed out waiting for client to create streams"))
-        finishSession(with: .internalError("timed out waiting for client to create streams"))
+        launcher.creationTimedOut(request, context: context)
+        finishSession(with: .internalError(SessionLauncher.creationTimeoutMessage))
     }
 
     private func keepaliveTick() {
@@ -231,7 +222,8 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
                 heldOutput[channel]!.append(contentsOf: bytes)
                 return
             }
-            let sent = (try? session.sendData(bytes, on: id)) ?? bytes.count
+            let sent: Int
+            do { sent = try session.sendData(bytes, on: id) } catch { return sendFailed(error) }
             if sent < bytes.count { heldOutput[channel] = Array(bytes[sent...]) }
         case .halfClose(let channel):
             guard let id = streams[channel] else { return }
@@ -239,7 +231,7 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
                 finAfterHeld.insert(channel)
                 return
             }
-            try? session.finish(id)
+            do { try session.finish(id) } catch { return sendFailed(error) }
             streams[channel] = nil
         case .resize:
             break
@@ -255,15 +247,19 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
                 heldOutput[channel] = nil
                 continue
             }
-            let sent = bytes.withUnsafeBytes { (try? session.sendData($0, on: id)) ?? $0.count }
-            if sent < bytes.count {
-                heldOutput[channel] = Array(bytes[sent...])
-            } else {
-                heldOutput[channel] = nil
-                if finAfterHeld.remove(channel) != nil {
-                    try? session.finish(id)
-                    streams[channel] = nil
+            do {
+                let sent = try bytes.withUnsafeBytes { try session.sendData($0, on: id) }
+                if sent < bytes.count {
+                    heldOutput[channel] = Array(bytes[sent...])
+                } else {
+                    heldOutput[channel] = nil
+                    if finAfterHeld.remove(channel) != nil {
+                        try session.finish(id)
+                        streams[channel] = nil
+                    }
                 }
+            } catch {
+                return sendFailed(error)
             }
         }
         if heldOutput.isEmpty, let status = statusAfterHeld {
@@ -274,6 +270,19 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
         }
     }
     private var statusAfterHeld: ExecStatus?
+
+    /// The session refused a send (it failed, or the stream is closed for sending): the bytes
+    /// cannot reach the client, so the session ends as the client's loss, never as delivered.
+    private func sendFailed(_ error: Error) {
+        logger.info("cannot send to client: ending the session", metadata: ["error": "\(error)"])
+        heldOutput.removeAll()
+        guard !ended, let bridge else { return safeClose.close(connection) }
+        ended = true
+        if state == .open { state = .closing }
+        self.bridge = nil
+        bridge.endpoint(self, didEnd: .clientGone)
+        safeClose.close(connection)
+    }
 
     /// The modern teardown: the last output was written, stdout/stderr get FIN, the status goes on
     /// the error stream with FIN, then GOAWAY, then the socket closes once the client is done.
@@ -294,15 +303,23 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
     private func writeStatusAndGoAway(_ status: ExecStatus) {
         guard let session else { return }
         for channel in [Channel.stdout, .stderr] {
-            if let id = streams[channel] { try? session.finish(id) }
+            if let id = streams[channel] { teardown("FIN") { try session.finish(id) } }
         }
         if let id = streams[.error] {
             let bytes = status.encoded(for: request.version)
-            if !bytes.isEmpty { _ = bytes.withUnsafeBytes { try? session.sendData($0, on: id) } }
-            try? session.finish(id)
+            if !bytes.isEmpty { teardown("status") { _ = try bytes.withUnsafeBytes { try session.sendData($0, on: id) } } }
+            teardown("FIN") { try session.finish(id) }
         }
         session.goAway(status: .ok)
         connection.closeGracefully(linger: config.closeLinger)
+    }
+
+    /// A step of the teardown: the session already ended, so a refusal (the client reset the
+    /// stream, the session failed) only costs the client its status. Said, not swallowed.
+    private func teardown(_ step: String, _ body: () throws -> Void) {
+        do { try body() } catch {
+            logger.info("cannot send \(step) to the client", metadata: ["error": "\(error)"])
+        }
     }
 
     var pendingBytes: Int { connection.outputCount + heldOutput.values.reduce(0) { $0 + $1.count } }

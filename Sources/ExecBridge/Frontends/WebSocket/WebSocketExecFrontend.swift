@@ -17,7 +17,7 @@ final class WebSocketExecFrontend: SessionEndpoint, WebSocketConnectionDelegate 
     private var transport: WebSocketTransport?
     private let request: ExecRequest
     private let context: RequestContext
-    private let worker: Worker
+    private let launcher: SessionLauncher
     private let ws: WebSocketConnection
     private let writer: ChannelMessageWriter
     private let reader: ChannelMessageReader
@@ -33,16 +33,16 @@ final class WebSocketExecFrontend: SessionEndpoint, WebSocketConnectionDelegate 
     /// The transport was told to finish.
     private var closing = false
 
-    private var config: BridgeConfig { worker.config.bridge }
-    private var logger: Logger { worker.config.logger }
+    private var config: BridgeConfig { launcher.bridge }
+    private var logger: Logger { launcher.logger }
 
     init(transport: WebSocketTransport, request: ExecRequest, subprotocol: WebSocketSubprotocol,
-         context: RequestContext, worker: Worker) {
+         context: RequestContext, launcher: SessionLauncher) {
         self.transport = transport
         self.request = request
         self.subprotocol = subprotocol
         self.context = context
-        self.worker = worker
+        self.launcher = launcher
         ws = WebSocketConnection(role: .server)
         writer = ChannelMessageWriter(base64: subprotocol.base64)
         reader = ChannelMessageReader(base64: subprotocol.base64, closeSignal: subprotocol.version >= .v5)
@@ -60,11 +60,8 @@ final class WebSocketExecFrontend: SessionEndpoint, WebSocketConnectionDelegate 
         keepalive = LoopTimer(loop: transport.loop, after: config.keepaliveInterval, repeats: true) { [weak self] in
             self?.keepaliveTick()
         }
-        let bridge = Bridge(request: request, loop: transport.loop, config: config, logger: logger,
-                            onEnd: worker.bridgeEnded)
-        self.bridge = bridge
-        bridge.context = context
-        bridge.start(frontend: self, backend: worker.backend)
+        // Nothing can come before the session here: the client's frames are read after this.
+        launcher.start(request, context: context, frontend: self, replaying: PendingInput(limit: 0)) { self.bridge = $0 }
     }
 
     // MARK: From the transport

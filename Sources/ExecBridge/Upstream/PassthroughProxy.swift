@@ -39,8 +39,8 @@ struct PassthroughExtension: PipelineExtension {
     let upstream: UpstreamConfig
     let logger: Logger
 
-    func install(into pipeline: RequestPipeline, worker: Worker) {
-        worker.passthrough = PassthroughProxy(upstream: upstream, loop: worker.loop, logger: logger,
-                                              budget: worker.config.bridge.channelBudget)
+    func install(into pipeline: RequestPipeline) {
+        pipeline.passthrough = PassthroughProxy(upstream: upstream, loop: pipeline.loop, logger: logger,
+                                                budget: pipeline.channelBudget)
     }
 }

@@ -1,0 +1,14 @@
+import HTTP1
+
+/// What a connection handler of one worker is given: the session launcher, the request pipeline
+/// and the HTTP timing rules. Deliberately not the worker: a handler cannot reach the listeners,
+/// the other connections or the whole configuration.
+struct ConnectionServices {
+    let launcher: SessionLauncher
+    let pipeline: RequestPipeline
+    let headLimits: HTTPParseLimits
+    /// A request head must arrive within this many seconds.
+    let headTimeout: Double
+    /// An idle keep-alive connection (HTTP/1.1, or HTTP/2 without streams) closes after this.
+    let keepAliveTimeout: Double
+}

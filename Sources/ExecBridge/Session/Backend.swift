@@ -1,0 +1,32 @@
+import ExecModel
+import Reactor
+
+/// Where sessions run: the embedded local backend, or one upstream exec server.
+public protocol Backend: AnyObject {
+    /// Checks, before any upgrade, that the target exists and may be used; the error becomes an HTTP
+    /// answer (404 Status for an unknown pod).
+    func check(_ request: ExecRequest) -> RequestError?
+    /// Starts one session on `loop`. Failures to start are reported as `.exit(.failure…)` events
+    /// through the delegate (on a later loop turn), never thrown.
+    func startSession(_ request: ExecRequest, on loop: EventLoop, delegate: SessionEndpointDelegate) -> SessionEndpoint
+    /// The pods this backend serves itself, when it has an inventory (policy checks of targets).
+    var inventory: Inventory? { get }
+    /// Whether the gateway itself is the cluster here, answering Kubernetes discovery (the embedded
+    /// backend); an upstream answers discovery itself.
+    var answersDiscovery: Bool { get }
+    /// How the audit log names this backend.
+    var auditKind: String { get }
+}
+
+extension Backend {
+    public var inventory: Inventory? { nil }
+    public var answersDiscovery: Bool { false }
+    public var auditKind: String { String(describing: type(of: self)) }
+}
+
+/// A backend that knows how many sessions (processes, upstream connections) are still alive.
+public protocol BackendActivity: AnyObject {
+    var activeSessions: Int { get }
+}
+
+import Glibc
