@@ -71,6 +71,10 @@ public final class LocalProcessSession: SessionEndpoint {
         let value = Atomic<Int>(0)
     }
 
+    /// Sessions keeping themselves alive, over every backend: a loop dropped before they are
+    /// released keeps them (and itself) forever, so a test that stops driving a loop waits for zero.
+    static let unreleased = Atomic<Int>(0)
+
     init(request: ExecRequest, container: ContainerSpec?, loop: EventLoop, delegate: SessionEndpointDelegate?,
          logger: Logger, graceSeconds: Double, accounts: [String: Result<UserAccount, UserAccount.Unknown>] = [:],
          counter: SessionCounter? = nil) {
@@ -84,6 +88,7 @@ public final class LocalProcessSession: SessionEndpoint {
         self.graceSeconds = graceSeconds
         keepAlive = self
         counter?.value.add(1, ordering: .relaxed)
+        Self.unreleased.add(1, ordering: .relaxed)
         // Start on the next loop turn: a resize or stdin the bridge hands over right after
         // `startSession` then reaches the child before it runs (a lost first resize is
         // kubernetes/kubernetes#47990), and start failures arrive on a later turn as promised.
@@ -103,6 +108,7 @@ public final class LocalProcessSession: SessionEndpoint {
         self.accounts = [:]
         keepAlive = self
         counter?.value.add(1, ordering: .relaxed)
+        Self.unreleased.add(1, ordering: .relaxed)
         launchTimer = LoopTimer(loop: loop, after: 0) { [weak self] in
             guard let self, !self.terminated else { return }
             self.launched = true
@@ -192,6 +198,7 @@ public final class LocalProcessSession: SessionEndpoint {
         guard !released else { return }
         released = true
         counter?.value.subtract(1, ordering: .relaxed)
+        Self.unreleased.subtract(1, ordering: .relaxed)
         launchTimer?.cancel()
         launchTimer = nil
         escalation?.cancel()
