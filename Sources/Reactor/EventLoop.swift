@@ -35,6 +35,9 @@ public final class EventLoop: @unchecked Sendable {
     /// event) does not count as pending for libevent, which would otherwise return at once.
     public func runUntilStopped() {
         event_base_loop(base, EVLOOP_NO_EXIT_ON_EMPTY)
+        // Work sent after the last turn never runs; what it captured (often whatever holds this
+        // loop) must not stay referenced from the loop forever.
+        _ = inbox.withLock { queue in queue.removeAll() }
     }
 
     /// Runs one non-blocking pass (tests).
