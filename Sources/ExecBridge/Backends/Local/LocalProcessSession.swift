@@ -14,7 +14,8 @@ import Reactor
 /// when the session ends (`ChildReaper`). All methods must be called on the loop's thread.
 ///
 /// The parts live in extensions by concern: `+Launch` (pipes, pty, spawn), `+Output`, `+Stdin`,
-/// `+Exit` (reaping, signals to the whole session, `.exit`).
+/// `+Exit` (reaping, signals to the whole session, `.exit`); `+Phases` names the two lifecycles
+/// (`ProcessPhase`, `StdinPhase`) whose values replace separate flags.
 public final class LocalProcessSession: SessionEndpoint {
     public let request: ExecRequest
     /// The inventory entry the command runs with; nil without an inventory.
