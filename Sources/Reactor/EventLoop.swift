@@ -13,6 +13,8 @@ public final class EventLoop: @unchecked Sendable {
     /// handed on synchronously, so one buffer per thread is enough.
     public let scratch: UnsafeMutableRawBufferPointer
     public let index: Int
+    /// The thread running the loop right now (0: none), for the debug-build confinement checks.
+    let runningThread = Atomic<UInt>(0)
 
     public init(index: Int = 0, scratchSize: Int = 64 * 1024) {
         Reactor.initializeOnce()
@@ -34,15 +36,25 @@ public final class EventLoop: @unchecked Sendable {
     /// Runs until `stop()`, even with nothing registered: an event with no descriptor (the wake
     /// event) does not count as pending for libevent, which would otherwise return at once.
     public func runUntilStopped() {
+        enterLoop()
         event_base_loop(base, EVLOOP_NO_EXIT_ON_EMPTY)
         // Work sent after the last turn never runs; what it captured (often whatever holds this
-        // loop) must not stay referenced from the loop forever.
-        _ = inbox.withLock { queue in queue.removeAll() }
+        // loop) must not stay referenced from the loop forever. Released outside the lock, still
+        // on the loop's thread: a deinit it triggers may touch the loop.
+        let unrun = inbox.withLock { queue -> [@Sendable () -> Void] in
+            let items = queue
+            queue.removeAll()
+            return items
+        }
+        withExtendedLifetime(unrun) {}
+        leaveLoop()
     }
 
     /// Runs one non-blocking pass (tests).
     public func runOnce(block: Bool = true) {
+        enterLoop()
         event_base_loop(base, block ? EVLOOP_ONCE : EVLOOP_NONBLOCK)
+        leaveLoop()
     }
 
     /// Safe from any thread.

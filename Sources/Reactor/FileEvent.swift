@@ -12,6 +12,7 @@ public final class FileEvent {
     public let fd: Int32
 
     public init(loop: EventLoop, fd: Int32, kind: Kind, _ callback: @escaping () -> Void) {
+        loop.preconditionInEventLoop()
         self.fd = fd
         self.callback = callback
         self.loop = loop
@@ -20,12 +21,14 @@ public final class FileEvent {
     }
 
     public func enable() {
+        loop.preconditionInEventLoop()
         guard !isEnabled, let event else { return }
         event_add(event, nil)
         isEnabled = true
     }
 
     public func disable() {
+        loop.preconditionInEventLoop()
         guard isEnabled, let event else { return }
         event_del(event)
         isEnabled = false

@@ -10,6 +10,7 @@ public final class LoopTimer {
     private let repeats: Bool
 
     public init(loop: EventLoop, after seconds: Double, repeats: Bool = false, _ callback: @escaping () -> Void) {
+        loop.preconditionInEventLoop()
         self.callback = callback
         self.loop = loop
         self.repeats = repeats
@@ -22,6 +23,7 @@ public final class LoopTimer {
 
     /// Starts the countdown again from now.
     public func restart() {
+        loop.preconditionInEventLoop()
         guard let event else { return }
         var tv = interval
         event_add(event, &tv)

@@ -125,6 +125,6 @@ final class LocalBackendInventoryTests: XCTestCase {
         XCTAssertEqual(fds.stdoutText, "0\n1\n2\n3\n")
         XCTAssertTrue(LocalBackendProcFS.isReaped(try XCTUnwrap(fds.pid)))
         _ = harness.runToExit(LocalBackendHarness.request(["/no/such/tool"], tty: true, target: target("app")), backend: local)
-        XCTAssertEqual(LocalBackendProcFS.openDescriptorCount(), before)
+        XCTAssertLessThanOrEqual(LocalBackendProcFS.descriptorCount(fallingTo: before), before)
     }
 }

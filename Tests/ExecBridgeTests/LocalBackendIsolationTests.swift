@@ -166,11 +166,14 @@ final class LocalBackendIsolationTests: XCTestCase {
         XCTAssertEqual(run.status, .exited(7))
         XCTAssertEqual(run.stdoutText, "started\n")
         runUntilGone(tag)
-        let zombiesLeft = harness.run(until: { Self.zombieChildren().isEmpty }, limit: 20)
-        XCTAssertTrue(zombiesLeft, "zombie children: \(Self.zombieChildren())")
+        // Only this session's grandchildren (their session id is its leader's pid): zombies of
+        // tests running beside this one in the process are theirs to reap.
+        let leader = run.pid ?? -1
+        let zombiesLeft = harness.run(until: { Self.zombieChildren(ofSession: leader).isEmpty }, limit: 20)
+        XCTAssertTrue(zombiesLeft, "zombie children: \(Self.zombieChildren(ofSession: leader))")
     }
 
-    private static func zombieChildren() -> [pid_t] {
-        ProcessTable.all().filter { $0.ppid == getpid() && $0.isZombie && $0.sid != getsid(0) }.map(\.pid)
+    private static func zombieChildren(ofSession sid: pid_t) -> [pid_t] {
+        ProcessTable.all().filter { $0.ppid == getpid() && $0.isZombie && $0.sid == sid }.map(\.pid)
     }
 }

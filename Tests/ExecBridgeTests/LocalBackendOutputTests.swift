@@ -136,6 +136,6 @@ final class LocalBackendOutputTests: XCTestCase {
         _ = harness.runToExit(LocalBackendHarness.request(["tty"], stdin: true, tty: true))
         _ = harness.runToExit(LocalBackendHarness.request(["no-such-command-for-local-backend"], stdin: true))
         _ = harness.runToExit(LocalBackendHarness.request(["sh", "-c", "kill -9 $$"], stdin: true, tty: true))
-        XCTAssertEqual(LocalBackendProcFS.openDescriptorCount(), before)
+        XCTAssertLessThanOrEqual(LocalBackendProcFS.descriptorCount(fallingTo: before), before)
     }
 }

@@ -68,7 +68,7 @@ final class UpstreamMatrixTests: XCTestCase {
     }
 
     func testResizeReachesAV4Upstream() throws {
-        let poll = #"i=0; while [ $i -lt 50 ]; do s=$(stty size); [ "$s" = "45 123" ] && break; i=$((i+1)); sleep 0.1; done; echo "size $s""#
+        let poll = "printf 'size '; " + SessionCases.awaitSize(rows: 45, cols: 123)
         for upstream in Self.upstreams {
             let pair = try UpstreamPair(upstream)
             for wire in Self.clients {
@@ -86,8 +86,11 @@ final class UpstreamMatrixTests: XCTestCase {
         for upstream in Self.upstreams {
             let pair = try UpstreamPair(upstream, settings: { $0.versions = [.v2] })
             for wire in Self.clients {
-                let r = exec(wire, pair, ["sh", "-c", "tty; sleep 0.5; stty size; exit 4"], flags: "output=1&tty=1",
-                             versions: [.v4], tty: true, resizes: [TerminalSize(width: 123, height: 45)])
+                // The line on stdin leaves the client after the resize: once the command has read
+                // it, the gateway has already dropped (or, wrongly, passed on) the size.
+                let r = exec(wire, pair, ["sh", "-c", "tty; read line; stty size; exit 4"], flags: "input=1&output=1&tty=1",
+                             stdin: Array("go\n".utf8), versions: [.v4], tty: true,
+                             resizes: [TerminalSize(width: 123, height: 45)])
                 // The session goes on (on a terminal) without the size, and keeps its exit code.
                 XCTAssertTrue(r.stdoutText.contains("/dev/pts/"), r.stdoutText)
                 XCTAssertFalse(r.stdoutText.contains("45 123"), r.stdoutText)

@@ -25,7 +25,7 @@ final class UpstreamWebSocketTests: XCTestCase {
     func testTTYResizeThroughAWebSocketUpstream() throws {
         let pair = try UpstreamPair(.ws)
         let r = ExecRun(resizes: [TerminalSize(width: 91, height: 19)])
-            .run(.spdy, port: pair.gateway.port, path: SessionCases.path(["sh", "-c", "sleep 0.5; stty size"], "output=1&tty=1"), tty: true)
+            .run(.spdy, port: pair.gateway.port, path: SessionCases.path(["sh", "-c", SessionCases.awaitSize(rows: 19, cols: 91)], "output=1&tty=1"), tty: true)
         XCTAssertTrue(r.stdoutText.contains("19 91"), r.stdoutText)
     }
 

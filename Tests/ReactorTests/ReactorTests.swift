@@ -112,6 +112,30 @@ final class ReactorTests: XCTestCase {
         group.join()
     }
 
+    /// The confinement check's view: the running loop's own thread is in the loop, the test's thread
+    /// is not while the loop runs, and anyone is while it does not run (setup and teardown).
+    func testInEventLoopKnowsTheRunningThread() {
+        let group = LoopGroup(count: 1)
+        let loop = group.loops[0]
+        XCTAssertTrue(loop.inEventLoop, "a loop that does not run belongs to whoever holds it")
+        group.start()
+        let onLoop = expectation(description: "checked on the loop")
+        nonisolated(unsafe) var seenOnLoop = false
+        loop.execute {
+            seenOnLoop = loop.inEventLoop
+            loop.preconditionInEventLoop()
+            onLoop.fulfill()
+        }
+        wait(for: [onLoop], timeout: 5)
+        XCTAssertTrue(seenOnLoop)
+        #if DEBUG
+        XCTAssertFalse(loop.inEventLoop, "the test's thread touched a running loop")
+        #endif
+        group.stopAll()
+        group.join()
+        XCTAssertTrue(loop.inEventLoop, "a stopped loop belongs to whoever holds it again")
+    }
+
     func testSocketAddressParsing() throws {
         XCTAssertEqual(try SocketAddress(parsing: "127.0.0.1:8080").description, "127.0.0.1:8080")
         XCTAssertEqual(try SocketAddress(parsing: "[::1]:9").description, "[::1]:9")

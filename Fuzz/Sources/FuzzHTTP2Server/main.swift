@@ -62,7 +62,7 @@ final class Harness {
         let client = pair[1]
         _ = fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK)
         let connection = Connection(loop: loop, fd: pair[0])
-        FrontDoor.accept(connection, worker: worker)
+        FrontDoor.accept(connection, services: worker.services)
 
         for chunk in writes(input) {
             chunk.withUnsafeBytes { send(client, $0) }

@@ -49,6 +49,7 @@ public final class Bridge: SessionEndpointDelegate {
 
     /// Starts the session: the frontend has every expected channel; the backend runs the command.
     public func start(frontend: SessionEndpoint, backend: Backend) {
+        loop.preconditionInEventLoop()
         self.frontend = frontend
         self.backend = backend.startSession(request, on: loop, delegate: self)
         let period = max(0.05, config.idleTimeout / 4)
@@ -66,6 +67,7 @@ public final class Bridge: SessionEndpointDelegate {
     // MARK: SessionEndpointDelegate
 
     public func endpoint(_ endpoint: SessionEndpoint, emitted event: SessionEvent) {
+        loop.preconditionInEventLoop()
         guard outcome == nil else { return }
         active = true
         // A receiver over budget pauses its producer until it drains (`endpointDidDrain`).
@@ -83,6 +85,7 @@ public final class Bridge: SessionEndpointDelegate {
     }
 
     public func endpointDidDrain(_ endpoint: SessionEndpoint) {
+        loop.preconditionInEventLoop()
         if endpoint === frontend, backendPaused, endpoint.pendingBytes <= config.lowWater {
             backendPaused = false
             backend?.setReading(true)
@@ -93,6 +96,7 @@ public final class Bridge: SessionEndpointDelegate {
     }
 
     public func endpoint(_ endpoint: SessionEndpoint, didEnd reason: EndReason) {
+        loop.preconditionInEventLoop()
         guard outcome == nil else { return }
         if endpoint === frontend {
             // The client is gone: nobody can read a status. End the command.

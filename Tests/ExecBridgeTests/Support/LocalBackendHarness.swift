@@ -130,4 +130,18 @@ enum LocalBackendProcFS {
         while readdir(dir) != nil { count += 1 }
         return count
     }
+
+    /// Polls until this process holds at most `count` descriptors; returns the last count seen.
+    /// The table is the whole process's: another test's thread that still closes a lingering
+    /// socket (or opens one) must neither fail nor mask the check, so a leak is a count that
+    /// stays above `count` until the deadline, and one closed elsewhere does not matter.
+    static func descriptorCount(fallingTo count: Int, limit: Double = 10) -> Int {
+        let deadline = EventLoop.now() + limit
+        var now = openDescriptorCount()
+        while now > count, EventLoop.now() < deadline {
+            usleep(20_000)
+            now = openDescriptorCount()
+        }
+        return now
+    }
 }

@@ -67,8 +67,15 @@ struct SessionCases {
         XCTAssertEqual(r.status, .success, file: file, line: line)
     }
 
+    /// A shell snippet that polls (every 0.1 s, for at most 20 s) until the terminal is `rows cols`,
+    /// then prints its size. The resize travels beside the command's start: a fixed sleep would race
+    /// it on a loaded machine.
+    static func awaitSize(rows: Int, cols: Int) -> String {
+        #"i=0; while [ $i -lt 200 ]; do s=$(stty size); [ "$s" = "\#(rows) \#(cols)" ] && break; i=$((i+1)); sleep 0.1; done; echo "$s""#
+    }
+
     func ttyResize(file: StaticString = #filePath, line: UInt = #line) {
-        let r = run(["sh", "-c", "tty; sleep 0.5; stty size"], flags: "output=1&tty=1", tty: true,
+        let r = run(["sh", "-c", "tty; " + Self.awaitSize(rows: 45, cols: 123)], flags: "output=1&tty=1", tty: true,
                     resizes: [TerminalSize(width: 123, height: 45)])
         XCTAssertTrue(r.stdoutText.contains("/dev/pts/"), r.stdoutText, file: file, line: line)
         XCTAssertTrue(r.stdoutText.contains("45 123"), r.stdoutText, file: file, line: line)
@@ -79,7 +86,7 @@ struct SessionCases {
     func earlyInput(file: StaticString = #filePath, line: UInt = #line) {
         let run = ExecRun(stdin: Array("early\n".utf8), resizes: [TerminalSize(width: 77, height: 33)])
         run.early = true
-        let tty = run.run(proto, port: harness.port, path: Self.path(["sh", "-c", "sleep 0.3; stty size; head -1"], "input=1&output=1&tty=1"),
+        let tty = run.run(proto, port: harness.port, path: Self.path(["sh", "-c", Self.awaitSize(rows: 33, cols: 77) + "; head -1"], "input=1&output=1&tty=1"),
                           tty: true, tls: tls, timeout: 10)
         XCTAssertTrue(tty.stdoutText.contains("33 77"), tty.stdoutText, file: file, line: line)
         XCTAssertTrue(tty.stdoutText.contains("early"), tty.stdoutText, file: file, line: line)

@@ -23,7 +23,8 @@ extension LocalProcessSession {
     }
 
     func reap() {
-        guard let pid, exitStatus == nil else { return }
+        guard let pid, leaderAlive else { return }
+        let exitStatus: ExecStatus
         var status: Int32 = 0
         let result = waitpid(pid, &status, WNOHANG)
         if result == 0 { return }
@@ -37,7 +38,7 @@ extension LocalProcessSession {
         } else {
             exitStatus = .internalError("process \(pid) ended with wait status \(status)")
         }
-        logger.debug("local process ended", metadata: ["pid": "\(pid)", "status": "\(exitStatus.map { "\($0)" } ?? "")"])
+        logger.debug("local process ended", metadata: ["pid": "\(pid)", "status": "\(exitStatus)"])
         exitEvent?.invalidate()
         exitEvent = nil
         exitPoll?.cancel()
@@ -49,7 +50,10 @@ extension LocalProcessSession {
         escalation?.cancel()
         escalation = nil
         ChildReaper.shared.leaderReaped(pid)
-        if terminated {
+        let terminating: Bool
+        if case .terminating = phase { terminating = true } else { terminating = false }
+        phase = .reaped(exitStatus, swept: false)
+        if terminating {
             release()
             return
         }
@@ -73,22 +77,20 @@ extension LocalProcessSession {
 
     /// Sweeps what is left of the session once its leader was reaped (at most once).
     func sweepSession() {
-        guard let pid, exitStatus != nil, !sessionSwept else { return }
-        sessionSwept = true
+        guard let pid, case .reaped(let status, swept: false) = phase else { return }
+        phase = .reaped(status, swept: true)
         SessionSweep(sid: pid, loop: loop, grace: graceSeconds)
     }
 
     /// `.exit` goes out only when the process is reaped and every output has ended.
     func emitExitIfDone() {
-        guard !exitEmitted, !terminated, !released, let status = exitStatus,
-              outputs.allSatisfy({ !$0.isOpen }) else { return }
-        exitEmitted = true
+        guard case .reaped(let status, _) = phase, outputs.allSatisfy({ !$0.isOpen }) else { return }
         delegate?.endpoint(self, emitted: .exit(status))
         release()
     }
 
     func escalate(_ signal: Int32) {
-        guard let pid, exitStatus == nil else { return }
+        guard let pid, leaderAlive else { return }
         logger.debug("signalling local process", metadata: ["pid": "\(pid)", "signal": "\(signal)"])
         signalSession(signal)
         if signal == SIGTERM {
@@ -101,7 +103,7 @@ extension LocalProcessSession {
     /// jobs), and whatever moved to another group (`setpgid`, job control). Only before the leader
     /// is reaped, so its pid, the session id, cannot have been reused; afterwards `sweepSession`.
     func signalSession(_ signal: Int32) {
-        guard let pid, exitStatus == nil else { return }
+        guard let pid, leaderAlive else { return }
         kill(-pid, signal)
         kill(pid, signal)
         ChildReaper.shared.signalLiveSession(pid, signal)

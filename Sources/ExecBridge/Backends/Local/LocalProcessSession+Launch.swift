@@ -10,8 +10,8 @@ extension LocalProcessSession {
 
     func launch() {
         launchTimer = nil
-        guard !terminated, !released else { return }
-        launched = true
+        guard case .scheduled = phase else { return }
+        phase = .running
         let plan: LocalLaunchPlan
         switch LocalLaunchPlan.make(command: request.command, tty: request.tty, container: container, accounts: accounts) {
         case .failure(let refusal):
@@ -91,7 +91,7 @@ extension LocalProcessSession {
             stdinEvent = FileEvent(loop: loop, fd: stdinFD, kind: .write) { [weak self] in self?.flushStdin() }
             if !stdinQueue.isEmpty {
                 stdinEvent?.enable()
-            } else if stdinEnding {
+            } else if stdinPhase == .ending {
                 deliverStdinEOF()
             }
         }
@@ -128,7 +128,6 @@ extension LocalProcessSession {
         for channel in channels {
             delegate?.endpoint(self, emitted: .halfClose(channel))
         }
-        exitEmitted = true
         delegate?.endpoint(self, emitted: .exit(status))
         release()
     }

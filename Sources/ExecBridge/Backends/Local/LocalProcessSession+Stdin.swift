@@ -10,7 +10,7 @@ extension LocalProcessSession {
     // MARK: - Stdin
 
     func acceptStdin(_ bytes: UnsafeRawBufferPointer) {
-        guard request.stdin, !stdinEnding, !stdinDone, bytes.count > 0 else { return }
+        guard request.stdin, stdinPhase == .open, bytes.count > 0 else { return }
         lastStdinByte = bytes[bytes.count - 1]
         guard launched, stdinFD >= 0, stdinQueue.isEmpty else {
             enqueue(bytes)
@@ -29,7 +29,7 @@ extension LocalProcessSession {
     func enqueue(_ bytes: UnsafeRawBufferPointer) {
         guard stdinQueue.append(bytes) else {
             logger.error("stdin for the local process passed \(Self.stdinLimit) buffered bytes; closing its stdin")
-            stdinEnding = true
+            advanceStdin(to: .ending)
             return
         }
     }
@@ -64,19 +64,19 @@ extension LocalProcessSession {
         stdinQueue.consume(written)
         guard stdinQueue.isEmpty else { return }
         stdinEvent?.disable()
-        if stdinEnding { deliverStdinEOF() }
+        if stdinPhase == .ending { deliverStdinEOF() }
         delegate?.endpointDidDrain(self)
     }
 
     /// End of stdin: close the pipe, or type the terminal's EOF character (twice when the last line
     /// is unfinished: the first one only hands that line over).
     func deliverStdinEOF() {
-        guard !stdinDone, stdinFD >= 0 else { return }
+        guard stdinPhase != .done, stdinFD >= 0 else { return }
         guard request.tty else {
             stopStdin()
             return
         }
-        stdinDone = true
+        stdinPhase = .done
         let eof = UInt8(truncatingIfNeeded: eb_pty_eof_char(masterFD))
         let lineOpen = lastStdinByte.map { $0 != UInt8(ascii: "\n") && $0 != UInt8(ascii: "\r") } ?? false
         let bytes: [UInt8] = lineOpen ? [eof, eof] : [eof]
@@ -96,8 +96,7 @@ extension LocalProcessSession {
     }
 
     func stopStdin() {
-        stdinEnding = true
-        stdinDone = true
+        stdinPhase = .done
         stdinQueue.removeAll()
         stdinEvent?.invalidate()
         stdinEvent = nil

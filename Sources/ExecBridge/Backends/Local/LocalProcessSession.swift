@@ -14,7 +14,8 @@ import Reactor
 /// when the session ends (`ChildReaper`). All methods must be called on the loop's thread.
 ///
 /// The parts live in extensions by concern: `+Launch` (pipes, pty, spawn), `+Output`, `+Stdin`,
-/// `+Exit` (reaping, signals to the whole session, `.exit`).
+/// `+Exit` (reaping, signals to the whole session, `.exit`); `+Phases` names the two lifecycles
+/// (`ProcessPhase`, `StdinPhase`) whose values replace separate flags.
 public final class LocalProcessSession: SessionEndpoint {
     public let request: ExecRequest
     /// The inventory entry the command runs with; nil without an inventory.
@@ -33,11 +34,7 @@ public final class LocalProcessSession: SessionEndpoint {
     let graceSeconds: Double
     var keepAlive: LocalProcessSession?
     var launchTimer: LoopTimer?
-    var launched = false
-    var released = false
-    var terminated = false
-    var exitEmitted = false
-    var exitStatus: ExecStatus?
+    var phase = ProcessPhase.scheduled
 
     var outputs: [OutputEnd] = []
     var reading = true
@@ -46,10 +43,7 @@ public final class LocalProcessSession: SessionEndpoint {
     var stdinFD: Int32 = -1
     var stdinEvent: FileEvent?
     let stdinQueue = StdinQueue(limit: LocalProcessSession.stdinLimit)
-    /// The client sent its last stdin byte (or stdin can take no more).
-    var stdinEnding = false
-    /// EOF is delivered (pipe closed / VEOF written) or stdin broke: nothing more is written.
-    var stdinDone = false
+    var stdinPhase = StdinPhase.open
     var lastStdinByte: UInt8?
 
     var masterFD: Int32 = -1
@@ -63,7 +57,6 @@ public final class LocalProcessSession: SessionEndpoint {
     var escalation: LoopTimer?
     /// Keeps the reaper scanning while the session runs.
     var reaperTimer: LoopTimer?
-    var sessionSwept = false
     let accounts: [String: Result<UserAccount, UserAccount.Unknown>]
 
     /// Live sessions of one backend, shared with its sessions.
@@ -110,8 +103,8 @@ public final class LocalProcessSession: SessionEndpoint {
         counter?.value.add(1, ordering: .relaxed)
         Self.unreleased.add(1, ordering: .relaxed)
         launchTimer = LoopTimer(loop: loop, after: 0) { [weak self] in
-            guard let self, !self.terminated else { return }
-            self.launched = true
+            guard let self, case .scheduled = self.phase else { return }
+            self.phase = .running
             self.failToStart(status)
         }
     }
@@ -128,13 +121,17 @@ public final class LocalProcessSession: SessionEndpoint {
     // MARK: - SessionEndpoint
 
     public func receive(_ event: SessionEvent) {
-        guard !released, !terminated else { return }
+        loop.preconditionInEventLoop()
+        switch phase {
+        case .scheduled, .running, .reaped: break
+        case .terminating, .released: return
+        }
         switch event {
         case .data(.stdin, let bytes):
             acceptStdin(bytes)
         case .halfClose(.stdin):
-            guard request.stdin, !stdinEnding else { return }
-            stdinEnding = true
+            guard request.stdin, stdinPhase == .open else { return }
+            stdinPhase = .ending
             if launched, stdinQueue.isEmpty { deliverStdinEOF() }
         case .resize(let size):
             guard request.tty, size.width >= 1, size.height >= 1 else { return }
@@ -152,6 +149,7 @@ public final class LocalProcessSession: SessionEndpoint {
     public var stallsMeanAStuckPeer: Bool { false }
 
     public func setReading(_ on: Bool) {
+        loop.preconditionInEventLoop()
         reading = on
         for end in outputs where end.forwards {
             if on { end.event?.enable() } else { end.event?.disable() }
@@ -163,19 +161,25 @@ public final class LocalProcessSession: SessionEndpoint {
     /// process of its session after `graceSeconds` and SIGKILL after as long again; the session frees
     /// itself once the child is reaped, and sweeps what is left. The delegate hears nothing more.
     public func terminate(_ reason: EndReason) {
-        guard !released else { return }
-        if exitEmitted {
-            release()
+        loop.preconditionInEventLoop()
+        switch phase {
+        case .released, .terminating:
             return
-        }
-        guard !terminated else { return }
-        terminated = true
-        delegate = nil
-        guard launched, let pid, exitStatus == nil else {
+        case .scheduled, .reaped:
             // Never started, or already reaped and only its output was pending.
+            delegate = nil
+            release()
+            return
+        case .running:
+            break
+        }
+        delegate = nil
+        guard let pid else {
+            // Failing to start: nothing to end.
             release()
             return
         }
+        phase = .terminating
         logger.debug("terminating local process", metadata: ["pid": "\(pid)", "reason": "\(reason.rawValue)"])
         if request.tty {
             signalSession(SIGHUP)
@@ -196,7 +200,6 @@ public final class LocalProcessSession: SessionEndpoint {
     /// Frees everything. Called only when no child is left to reap.
     func release() {
         guard !released else { return }
-        released = true
         counter?.value.subtract(1, ordering: .relaxed)
         Self.unreleased.subtract(1, ordering: .relaxed)
         launchTimer?.cancel()
@@ -207,6 +210,7 @@ public final class LocalProcessSession: SessionEndpoint {
         reaperTimer = nil
         // Whatever the session started and left running ends now (TERM, then KILL).
         sweepSession()
+        phase = .released
         exitPoll?.cancel()
         exitPoll = nil
         exitEvent?.invalidate()
