@@ -41,12 +41,12 @@ public final class EventLoop: @unchecked Sendable {
         // Work sent after the last turn never runs; what it captured (often whatever holds this
         // loop) must not stay referenced from the loop forever. Released outside the lock, still
         // on the loop's thread: a deinit it triggers may touch the loop.
-        let unrun = inbox.withLock { queue -> [@Sendable () -> Void] in
+        var unrun = inbox.withLock { queue -> [@Sendable () -> Void] in
             let items = queue
             queue.removeAll()
             return items
         }
-        withExtendedLifetime(unrun) {}
+        unrun.removeAll()
         leaveLoop()
     }
 
