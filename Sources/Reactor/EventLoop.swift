@@ -38,6 +38,15 @@ public final class EventLoop: @unchecked Sendable {
     public func runUntilStopped() {
         enterLoop()
         event_base_loop(base, EVLOOP_NO_EXIT_ON_EMPTY)
+        // Work sent after the last turn never runs; what it captured (often whatever holds this
+        // loop) must not stay referenced from the loop forever. Released outside the lock, still
+        // on the loop's thread: a deinit it triggers may touch the loop.
+        var unrun = inbox.withLock { queue -> [@Sendable () -> Void] in
+            let items = queue
+            queue.removeAll()
+            return items
+        }
+        unrun.removeAll()
         leaveLoop()
     }
 

@@ -14,6 +14,8 @@ final class LocalBackendIsolationTests: XCTestCase {
 
     override func tearDown() {
         ProcessTags.cleanUp(tags)
+        // XCTest keeps every test case (and so this harness) until the process exits.
+        harness.finish()
     }
 
     private func tag() -> String {

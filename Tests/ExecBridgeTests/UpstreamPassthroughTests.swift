@@ -191,6 +191,8 @@ final class UpstreamPassthroughTests: XCTestCase {
             usleep(500)
         }
         listener.close()
+        // An open connection keeps itself (and the loop) alive until it closes.
+        accepted?.close()
         let text = String(decoding: reply.value.bytes, as: UTF8.self)
         XCTAssertTrue(text.hasPrefix("HTTP/1.1 200 OK\r\n"), text.prefix(200).description)
         let forwarded = try XCTUnwrap(server.requests.first)

@@ -49,6 +49,8 @@ final class ReactorTests: XCTestCase {
         XCTAssertEqual(once, 1)
         XCTAssertEqual(repeated, 3)
         XCTAssertFalse(t1.isActive)
+        // The repeating timer's callback holds the variable that holds the timer.
+        t2 = nil
     }
 
     func testEchoOverLoopbackAndGracefulClose() throws {

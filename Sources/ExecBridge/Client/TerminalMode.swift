@@ -56,7 +56,14 @@ public final class TerminalMode {
 /// written before any handler is installed and only read afterwards.
 enum TerminalRestore {
     nonisolated(unsafe) static var savedFD: Int32 = -1
-    nonisolated(unsafe) static var saved = termios()
+    /// On the heap, not a global `termios`: Swift emits the global with the size of its own layout of
+    /// the imported struct (57 bytes, no tail padding) while Glibc's `termios` is 60, so a copy into it
+    /// wrote past the global (address sanitizer: global-buffer-overflow). Allocated once, never freed.
+    nonisolated(unsafe) static let saved: UnsafeMutablePointer<termios> = {
+        let mode = UnsafeMutablePointer<termios>.allocate(capacity: 1)
+        mode.initialize(to: termios())
+        return mode
+    }()
     nonisolated(unsafe) static var handlersInstalled = false
     /// The actions these handlers replaced (the Swift runtime's crash reporter, or the default),
     /// put back before the signal is raised again. Sized once, never reallocated.
@@ -65,7 +72,7 @@ enum TerminalRestore {
     static let fatalSignals: [Int32] = [SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGABRT, SIGFPE, SIGQUIT]
 
     static func save(fd: Int32, _ mode: termios) {
-        saved = mode
+        saved.pointee = mode
         savedFD = fd
         if !handlersInstalled {
             handlersInstalled = true
@@ -86,7 +93,7 @@ enum TerminalRestore {
     /// tcsetattr is async-signal-safe; nothing here allocates.
     static func restoreNow() {
         guard savedFD >= 0 else { return }
-        _ = tcsetattr(savedFD, TCSAFLUSH, &saved)
+        _ = tcsetattr(savedFD, TCSAFLUSH, saved)
     }
 }
 

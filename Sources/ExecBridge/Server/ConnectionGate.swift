@@ -7,12 +7,18 @@ final class ConnectionGate: @unchecked Sendable {
     let limit: Int
     private let count = Atomic<Int>(0)
     private let closed = Atomic<Bool>(false)
-    /// Set once before the loops start, read-only after.
-    private var workers: [Worker] = []
+    /// Set once before the loops start, read-only after. Weak: every worker holds the gate, and a
+    /// strong reference back kept the whole gateway (loops, workers) alive after it stopped.
+    private var held: [WeakWorker] = []
+    private var workers: [Worker] { held.compactMap(\.worker) }
+
+    private struct WeakWorker {
+        weak var worker: Worker?
+    }
 
     init(limit: Int) { self.limit = limit }
 
-    func attach(_ workers: [Worker]) { self.workers = workers }
+    func attach(_ workers: [Worker]) { held = workers.map { WeakWorker(worker: $0) } }
 
     var open: Int { count.load(ordering: .relaxed) }
 

@@ -1,7 +1,8 @@
-import ExecBridge
+@testable import ExecBridge
 import ExecModel
 import Glibc
 import Reactor
+import Synchronization
 
 /// Records what a local session emits, in order, and lets a test react to data and drains.
 final class LocalBackendRecorder: SessionEndpointDelegate {
@@ -59,6 +60,17 @@ final class LocalBackendRecorder: SessionEndpointDelegate {
 /// Drives one event loop on the test's thread.
 final class LocalBackendHarness {
     let loop = EventLoop()
+
+    /// A session not yet released (its child not reaped) or a session sweep scheduled on this loop
+    /// keeps itself and the loop alive: drive the loop until none is left, or the loop would be
+    /// leaked with them.
+    func finish() {
+        run(until: {
+            LocalProcessSession.unreleased.load(ordering: .relaxed) == 0 && SessionSweep.active.load(ordering: .relaxed) == 0
+        }, limit: 30)
+    }
+
+    deinit { finish() }
 
     /// Runs the loop until `condition` holds; false if `limit` seconds pass first (a guard against
     /// a hung test, not a timing assertion).

@@ -12,11 +12,27 @@ enum ProcessTags {
     static func pids(_ tag: String) -> [pid_t] {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
         return names.compactMap { name -> pid_t? in
-            guard let pid = pid_t(name), pid != getpid(),
-                  let data = FileManager.default.contents(atPath: "/proc/\(name)/cmdline") else { return nil }
+            guard let pid = pid_t(name), pid != getpid(), let data = readProcFile("/proc/\(name)/cmdline") else { return nil }
             let argv = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
             return argv.contains(tag) ? pid : nil
         }
+    }
+
+    /// Read with plain read(2), not FileManager: Foundation's reader leaks a 4 KiB buffer for every
+    /// file that reports size 0, as /proc files do (LeakSanitizer: 7 MB over the suite).
+    static func readProcFile(_ path: String) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while out.count < 1 << 20 {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            out.append(contentsOf: chunk[0..<n])
+        }
+        return out
     }
 
     /// Polls (no loop) until no process carries `tag`; false when `limit` seconds pass first.

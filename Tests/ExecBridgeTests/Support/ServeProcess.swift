@@ -81,7 +81,7 @@ final class ServeProcess {
 
     /// The process's command line as every local user sees it in /proc.
     var visibleCommandLine: String {
-        let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") ?? Data()
+        let data = ProcessTags.readProcFile("/proc/\(pid)/cmdline") ?? []
         return String(decoding: data.map { $0 == 0 ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
     }
 }
