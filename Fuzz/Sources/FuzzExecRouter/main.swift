@@ -1,8 +1,11 @@
+@testable import ExecBridge
 @testable import ExecModel
 import FuzzSupport
 
 // The exec router (path forms, names, flags, command) and percent decoding, on an arbitrary target;
-// the selector picks the method. Version negotiation runs on the same bytes as offered protocols.
+// the selector picks the method. Version negotiation runs on the same bytes as offered protocols;
+// the command-path classifier (what passthrough never forwards), the browser gate's Host/Origin
+// parsers and the trace's secret-header filter run on the same text as header values.
 fuzzMain { bytes in
     let input = FuzzInput(bytes)
     let text = String(decoding: input.rest, as: UTF8.self)
@@ -16,4 +19,13 @@ fuzzMain { bytes in
     _ = PercentDecoding.decode(text, plusIsSpace: input.selector & 1 == 1)
     let offers = VersionNegotiation.splitOffers(text.split(separator: "\n").map(String.init))
     _ = VersionNegotiation.negotiate(offered: offers, supported: ChannelVersion.allCases)
+    _ = ExecRouter.kind(ofTarget: text)
+    _ = CommandPaths.command(in: text)
+    if let host = HostAndPort(text) { _ = host.isLoopback }
+    if let origin = WebOrigin(serialized: text) { expect(origin.web == origin.web, "origin not equal to itself: \(text)") }
+    _ = WebOrigin(authority: text, tls: input.selector & 2 == 2)
+    expect(SecretHeaders.value(name: "Authorization", value: text) == SecretHeaders.redacted, "authorization written down")
+    let written = SecretHeaders.value(name: "Sec-WebSocket-Protocol", value: text)
+    expect(!written.split(separator: ",").contains { SecretHeaders.isBearerSubprotocol($0) && !$0.hasSuffix(SecretHeaders.redacted) },
+           "bearer subprotocol written down: \(written)")
 }
