@@ -1,0 +1,54 @@
+import ExecModel
+
+/// The asciicast v2 format (https://docs.asciinema.org/manual/asciicast/v2/): a header object on
+/// the first line, then one `[time, code, data]` array per line. Keys the format does not define
+/// are allowed in the header; ours sit under `execbridge` so that no player mistakes them.
+enum Asciicast {
+    static let defaultSize = TerminalSize(width: 80, height: 24)
+
+    static func header(_ request: ExecRequest, size: TerminalSize, timestamp: Int, session: String) -> String {
+        var line = JSONLine()
+        line.add("version", 2)
+        line.add("width", Int(size.width))
+        line.add("height", Int(size.height))
+        line.add("timestamp", timestamp)
+        line.add("command", command(request.command))
+        line.add("title", "\(request.identity.user) \(request.target)")
+        var own = JSONLine()
+        own.add("session", session)
+        own.add("user", request.identity.user)
+        var target = JSONLine()
+        target.add("node", request.target.node)
+        target.add("namespace", request.target.namespace)
+        target.add("pod", request.target.pod)
+        target.add("container", request.target.container)
+        own.add("target", object: target)
+        own.add("generation", request.generation?.rawValue)
+        own.add("version", request.version.token)
+        own.add("tty", request.tty)
+        line.add("execbridge", object: own)
+        return line.finished + "\n"
+    }
+
+    /// `code`: `o` output, `i` input, `r` resize (`COLSxROWS`), `m` marker.
+    static func event(at seconds: Double, _ code: String, _ data: String) -> String {
+        "[\(time(seconds)), \"\(code)\", \(JSONText.quoted(data))]\n"
+    }
+
+    /// Seconds since the session started, to the microsecond as asciinema writes them.
+    static func time(_ seconds: Double) -> String {
+        let micros = Int((max(0, seconds) * 1_000_000).rounded())
+        let fraction = String(micros % 1_000_000)
+        return "\(micros / 1_000_000)." + String(repeating: "0", count: 6 - fraction.count) + fraction
+    }
+
+    /// The argv as one shell-readable line (the header's `command` is a string).
+    static func command(_ argv: [String]) -> String {
+        argv.map { word in
+            let plain = !word.isEmpty && word.utf8.allSatisfy { byte in
+                (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7A) || "-_./=:,+@%".utf8.contains(byte)
+            }
+            return plain ? word : "'" + word.map { $0 == "'" ? "'\\''" : String($0) }.joined() + "'"
+        }.joined(separator: " ")
+    }
+}
