@@ -35,6 +35,25 @@ enum Asciicast {
         "[\(time(seconds)), \"\(code)\", \(JSONText.quoted(data))]\n"
     }
 
+    /// The longest prefix of `data` whose JSON string escaping takes at most `budget` bytes (the
+    /// escapes are `JSONText`'s).
+    static func prefix(_ data: String, escapedWithin budget: Int) -> String {
+        var used = 0
+        var out = String.UnicodeScalarView()
+        for scalar in data.unicodeScalars {
+            let cost: Int
+            switch scalar {
+            case "\"", "\\", "\n", "\r", "\t": cost = 2
+            case "<", ">", "&", "\u{2028}", "\u{2029}": cost = 6
+            default: cost = scalar.value < 0x20 ? 6 : UTF8.width(scalar)
+            }
+            guard used + cost <= budget else { break }
+            used += cost
+            out.append(scalar)
+        }
+        return String(out)
+    }
+
     /// Seconds since the session started, to the microsecond as asciinema writes them.
     static func time(_ seconds: Double) -> String {
         let micros = Int((max(0, seconds) * 1_000_000).rounded())

@@ -104,6 +104,14 @@ final class SessionRecorder {
         let line = Asciicast.event(at: now, code, data)
         if accounted + line.utf8.count + Self.markerReserve > settings.maxBytes {
             truncated = true
+            // What still fits is kept: the recording ends exactly where the limit was reached.
+            let room = settings.maxBytes - Self.markerReserve - accounted - Asciicast.event(at: now, code, "").utf8.count
+            let part = Asciicast.prefix(data, escapedWithin: room)
+            if !part.isEmpty {
+                let partLine = Asciicast.event(at: now, code, part)
+                buffer.append(contentsOf: partLine.utf8)
+                accounted += partLine.utf8.count
+            }
             let marker = Asciicast.event(at: now, "m", "recording truncated: --record-max-bytes \(settings.maxBytes) reached")
             buffer.append(contentsOf: marker.utf8)
             accounted += marker.utf8.count
