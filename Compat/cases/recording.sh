@@ -7,6 +7,13 @@
 in_mode gateway || return 0
 needs recording py:asciinema || return 0
 
+rec_any=0
+for rec_n in recording-spdy-stdout-stderr recording-file-mode recording-h2-utf8-split recording-ws-base64-200k \
+    recording-kubectl-tty; do
+    wanted "$rec_n" && rec_any=1
+done
+[ "$rec_any" = 1 ] || return 0
+
 rec_dir="$CASE_DIR/recording"
 rm -rf "$rec_dir"
 mkdir -p "$rec_dir"
