@@ -26,7 +26,7 @@ final class RecordingTests: XCTestCase {
             security.auditLog = auditPath
             var installError: Error?
             harness = try GatewayHarness(configure: { config in
-                config.bridge.recording = prepared
+                config.bridge.tap = prepared
                 do { try security.install(into: &config) } catch { installError = error }
             })
             if let installError { throw installError }

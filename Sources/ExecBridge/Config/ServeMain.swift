@@ -81,9 +81,9 @@ public enum ServeMain {
         try options.security.install(into: &config)
         config.serveDiscovery()
         if let path = options.traceFrames { try config.traceFrames(to: path) }
-        if let recording = options.recording {
-            config.bridge.recording = try recording.prepared()
-            logger.info("recording sessions", metadata: ["dir": "\(config.bridge.recording!.directory)"])
+        if let recording = try options.recording?.prepared() {
+            config.bridge.tap = recording
+            logger.info("recording sessions", metadata: ["dir": "\(recording.directory)"])
         }
         return config
     }

@@ -40,7 +40,7 @@ final class SessionLauncher {
             onEnd(SessionRecord(ended))
         }
         session.context = context
-        session.recorder = bridge.recording.flatMap { SessionRecorder.begin($0, request: request, loop: loop, logger: logger) }
+        session.tap = bridge.tap?.tap(for: request, loop: loop, logger: logger)
         attach(session)
         session.start(frontend: frontend, backend: backend)
         var early = early

@@ -7,27 +7,23 @@ enum Asciicast {
     static let defaultSize = TerminalSize(width: 80, height: 24)
 
     static func header(_ request: ExecRequest, size: TerminalSize, timestamp: Int, session: String) -> String {
-        var line = JSONLine()
-        line.add("version", 2)
-        line.add("width", Int(size.width))
-        line.add("height", Int(size.height))
-        line.add("timestamp", timestamp)
-        line.add("command", command(request.command))
-        line.add("title", "\(request.identity.user) \(request.target)")
-        var own = JSONLine()
-        own.add("session", session)
-        own.add("user", request.identity.user)
-        var target = JSONLine()
-        target.add("node", request.target.node)
-        target.add("namespace", request.target.namespace)
-        target.add("pod", request.target.pod)
-        target.add("container", request.target.container)
-        own.add("target", object: target)
-        own.add("generation", request.generation?.rawValue)
-        own.add("version", request.version.token)
-        own.add("tty", request.tty)
-        line.add("execbridge", object: own)
-        return line.finished + "\n"
+        let target = object([("node", string(request.target.node)), ("namespace", string(request.target.namespace)),
+                             ("pod", string(request.target.pod)), ("container", string(request.target.container))])
+        let own = object([("session", string(session)), ("user", string(request.identity.user)), ("target", target),
+                          ("generation", string(request.generation?.rawValue)), ("version", string(request.version.token)),
+                          ("tty", request.tty ? "true" : "false")])
+        return object([("version", "2"), ("width", "\(size.width)"), ("height", "\(size.height)"),
+                       ("timestamp", "\(timestamp)"), ("command", string(command(request.command))),
+                       ("title", string("\(request.identity.user) \(request.target)")), ("execbridge", own)]) + "\n"
+    }
+
+    /// Members in the order given: a header reads best in a fixed order.
+    private static func object(_ members: [(String, String)]) -> String {
+        "{" + members.map { JSONText.quoted($0.0) + ":" + $0.1 }.joined(separator: ",") + "}"
+    }
+
+    private static func string(_ value: String?) -> String {
+        value.map(JSONText.quoted) ?? "null"
     }
 
     /// `code`: `o` output, `i` input, `r` resize (`COLSxROWS`), `m` marker.

@@ -1,7 +1,10 @@
+import ExecModel
 import Glibc
+import Logging
+import Reactor
 
 /// `--record-dir`, `--record-max-bytes`, `--record-input`: one asciicast v2 file per session.
-public struct RecordingSettings: Sendable {
+public struct RecordingSettings: SessionTapFactory {
     /// An absolute directory once `prepared()` ran.
     public var directory: String
     /// Bytes one session's file may reach; past it one marker event ends the recording (the session goes on).
@@ -44,5 +47,9 @@ public struct RecordingSettings: Sendable {
         close(fd)
         unlink(probe)
         return settings
+    }
+
+    public func tap(for request: ExecRequest, loop: EventLoop, logger: Logger) -> (any SessionTap)? {
+        SessionRecorder.begin(self, request: request, loop: loop, logger: logger)
     }
 }

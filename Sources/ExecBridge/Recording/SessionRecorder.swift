@@ -7,9 +7,10 @@ import Reactor
 /// bounded buffer that goes to the file every second, when it grows past `flushThreshold`, and
 /// at the end, so a crash loses at most the last second. Lives on the session's loop; the Bridge
 /// hands it every event it moves (the recorder never changes them).
-final class SessionRecorder {
+final class SessionRecorder: SessionTap {
     /// The file, absolute; named in the audit line.
     let path: String
+    var recording: String? { path }
     private var fd: Int32
     private let settings: RecordingSettings
     private let request: ExecRequest

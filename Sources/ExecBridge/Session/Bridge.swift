@@ -19,7 +19,7 @@ public final class Bridge: SessionEndpointDelegate {
     /// The request as the front door saw it (peer, headers), for the audit record.
     public var context: RequestContext?
     /// `--record-dir`: sees every event moved (nil when recording is off: one check per event).
-    var recorder: SessionRecorder?
+    var tap: (any SessionTap)?
 
     public struct Outcome: Sendable {
         public var reason: EndReason
@@ -72,7 +72,7 @@ public final class Bridge: SessionEndpointDelegate {
         loop.preconditionInEventLoop()
         guard outcome == nil else { return }
         active = true
-        recorder?.record(event, fromClient: endpoint === frontend)
+        tap?.record(event, fromClient: endpoint === frontend)
         // A receiver over budget pauses its producer until it drains (`endpointDidDrain`).
         if endpoint === frontend, let backend {
             if move(event, to: backend), !frontendPaused {
@@ -208,7 +208,7 @@ public final class Bridge: SessionEndpointDelegate {
         self.backend = nil
         backend?.terminate(reason)
         frontend?.terminate(reason)
-        recorder?.finish()
+        tap?.finish()
         logger.debug("session ended", metadata: ["reason": "\(reason.rawValue)", "status": "\(status.map { "\($0)" } ?? "-")"])
         let onEnd = self.onEnd
         self.onEnd = nil

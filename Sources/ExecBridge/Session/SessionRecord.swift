@@ -19,6 +19,6 @@ public struct SessionRecord: Sendable {
         bytes = bridge.bytes
         outcome = bridge.outcome
         peakPending = bridge.peakPending
-        recording = bridge.recorder?.path
+        recording = bridge.tap?.recording
     }
 }
