@@ -211,6 +211,33 @@ final class RecordingTests: XCTestCase {
         XCTAssertEqual(RecordingFileName.stamp(1_796_524_619), "20261206T023659Z")
     }
 
+    /// `execbridge serve` as a user runs it: a directory it cannot record into stops it before it listens.
+    func testServeRefusesToStartWithoutAUsableRecordDir() throws {
+        let binary = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "")
+            .deletingLastPathComponent().appendingPathComponent("execbridge")
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: binary.path), "execbridge not built")
+        let file = NSTemporaryDirectory() + "execbridge-rec-serve-\(getpid())"
+        try "x".write(toFile: file, atomically: true, encoding: .utf8)
+        defer { unlink(file) }
+        for (arguments, message) in [
+            (["--record-dir", file], "Error: --record-dir \(file): not a directory"),
+            (["--record-input"], "Error: --record-input needs --record-dir"),
+            (["--record-dir", NSTemporaryDirectory(), "--record-max-bytes", "100"], "Error: --record-max-bytes must be at least 4096"),
+        ] {
+            let process = Process()
+            process.executableURL = binary
+            process.arguments = ["serve", "--listen", "127.0.0.1:0"] + arguments
+            let errors = Pipe()
+            process.standardError = errors
+            try process.run()
+            process.waitUntilExit()
+            let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            XCTAssertEqual(process.terminationStatus, 64, "\(arguments): \(text)")
+            XCTAssertTrue(text.contains(message), "\(arguments): \(text)")
+            XCTAssertFalse(text.contains("listening"), text)
+        }
+    }
+
     func testUnusableDirectoryRefusesToStart() throws {
         let file = NSTemporaryDirectory() + "execbridge-rec-file-\(getpid())"
         try "x".write(toFile: file, atomically: true, encoding: .utf8)

@@ -88,8 +88,8 @@ final class SessionRecorder: SessionTap {
     func finish() {
         guard fd >= 0 else { return }
         if !truncated {
-            for channel in [Channel.stdout, .stderr] {
-                if let rest = carries[channel]?.flush(), !rest.isEmpty { append("o", rest) }
+            for channel in [Channel.stdin, .stdout, .stderr] {
+                if let rest = carries[channel]?.flush(), !rest.isEmpty { append(channel == .stdin ? "i" : "o", rest) }
             }
         }
         flush()
