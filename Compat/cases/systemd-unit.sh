@@ -52,7 +52,7 @@ if wanted systemd-unit-values; then
         'expect_unit ExecReload "/bin/kill -HUP \$MAINPID"' 'expect_unit NoNewPrivileges yes' \
         'expect_unit ProtectSystem strict' 'expect_unit ProtectHome yes' 'expect_unit PrivateTmp yes' \
         'expect_unit CapabilityBoundingSet ""' 'expect_unit SystemCallArchitectures native' \
-        'expect_unit RestrictAddressFamilies "AF_INET AF_INET6 AF_UNIX"' 'expect_unit DynamicUser yes' \
+        'expect_unit RestrictAddressFamilies "AF_INET AF_INET6 AF_UNIX"' 'expect_unit User execbridge' \
         'expect_unit StateDirectory execbridge' 'expect_unit UMask 0077' \
         '[ "$(unit_value LimitNOFILE)" -ge 65536 ] || { WHY="LimitNOFILE=$(unit_value LimitNOFILE)"; false; }' \
         '[ -n "$unit_drain" ] && [ "$unit_stop" -gt $((unit_drain + 15)) ] || { WHY="TimeoutStopSec=$unit_stop is not above --drain-timeout $unit_drain + 15 s of reaping"; false; }' \
