@@ -4,8 +4,9 @@ import Logging
 import Reactor
 
 /// One session's asciicast v2 file, written while the session runs: events are appended to a
-/// bounded buffer that goes to the file every second, when it grows past `flushThreshold`, and
-/// at the end, so a crash loses at most the last second. Lives on the session's loop; the Bridge
+/// bounded buffer that goes to the file at most a second after its first event, when it grows past
+/// `flushThreshold`, and at the end, so a crash loses at most the last second. The timer runs only
+/// while something waits to be written: an idle session costs nothing. Lives on the session's loop; the Bridge
 /// hands it every event it moves (the recorder never changes them).
 final class SessionRecorder: SessionTap {
     /// The file, absolute; named in the audit line.
@@ -27,6 +28,7 @@ final class SessionRecorder: SessionTap {
     private var truncated = false
     private var carries: [Channel: UTF8Carry] = [:]
     private var timer: LoopTimer?
+    private let loop: EventLoop
 
     static let flushThreshold = 64 * 1024
     /// Room kept for the truncation marker and the header's final size, so that the file never
@@ -57,8 +59,10 @@ final class SessionRecorder: SessionTap {
         self.settings = settings
         self.request = request
         self.logger = logger
+        self.loop = loop
         accounted = Asciicast.header(request, size: Asciicast.defaultSize, timestamp: timestamp, session: session).utf8.count
-        timer = LoopTimer(loop: loop, after: 1, repeats: true) { [weak self] in self?.flush() }
+        // The header, too, is due within a second.
+        armFlush()
     }
 
     deinit {
@@ -93,8 +97,6 @@ final class SessionRecorder: SessionTap {
             }
         }
         flush()
-        timer?.cancel()
-        timer = nil
         close(fd)
         fd = -1
     }
@@ -116,15 +118,23 @@ final class SessionRecorder: SessionTap {
             let marker = Asciicast.event(at: now, "m", "recording truncated: --record-max-bytes \(settings.maxBytes) reached")
             buffer.append(contentsOf: marker.utf8)
             accounted += marker.utf8.count
+            armFlush()
             logger.notice("recording truncated", metadata: ["path": "\(path)", "maxBytes": "\(settings.maxBytes)"])
             return
         }
         buffer.append(contentsOf: line.utf8)
         accounted += line.utf8.count
-        if buffer.count >= Self.flushThreshold { flush() }
+        if buffer.count >= Self.flushThreshold { flush() } else { armFlush() }
+    }
+
+    private func armFlush() {
+        guard timer == nil else { return }
+        timer = LoopTimer(loop: loop, after: 1) { [weak self] in self?.flush() }
     }
 
     private func flush() {
+        timer?.cancel()
+        timer = nil
         guard fd >= 0 else { return }
         if !headerWritten {
             headerWritten = true
@@ -149,8 +159,6 @@ final class SessionRecorder: SessionTap {
             // A full disk ends the recording, never the session.
             logger.error("recording write failed: recording stopped", metadata: [
                 "path": "\(path)", "error": "\(String(cString: strerror(errno)))"])
-            timer?.cancel()
-            timer = nil
             close(fd)
             fd = -1
         }
