@@ -189,6 +189,31 @@ final class RecordingTests: XCTestCase {
         XCTAssertEqual(cast.text("o"), "early\n")
     }
 
+    /// With an upstream backend the gateway records what passed through it, the same way.
+    func testSessionsThroughAnUpstreamBackendAreRecorded() throws {
+        let dir = NSTemporaryDirectory() + "execbridge-rec-up-\(getpid())-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let recording = try RecordingSettings(directory: dir).prepared()
+        let pair = try UpstreamPair(.h2c, gatewayConfig: { $0.bridge.tap = recording })
+        let r = ExecRun(resizes: [TerminalSize(width: 90, height: 20)])
+            .run(.ws([.v5]), port: pair.gateway.port, path: SessionCases.path(["sh", "-c", "sleep 0.3; stty size; exit 2"], "output=1&tty=1"), tty: true)
+        XCTAssertEqual(r.exitCode, 2)
+        XCTAssertEqual(r.stdoutText, "20 90\r\n")
+        var names: [String] = []
+        let deadline = EventLoop.now() + 10
+        repeat {
+            names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+            if let name = names.first, let cast = try? Cast(path: dir + "/" + name), cast.text("o") == r.stdoutText { break }
+            usleep(10_000)
+        } while EventLoop.now() < deadline
+        XCTAssertEqual(names.count, 1, "\(names)")
+        let cast = try Cast(path: dir + "/" + XCTUnwrap(names.first))
+        XCTAssertEqual(cast.text("o"), "20 90\r\n")
+        XCTAssertEqual(cast.header["width"] as? Int, 90)
+        XCTAssertEqual(cast.header["height"] as? Int, 20)
+        XCTAssertEqual((cast.header["execbridge"] as? [String: Any])?["generation"] as? String, "WebSocket")
+    }
+
     func testUTF8CarryVectors() {
         var carry = UTF8Carry()
         func feed(_ bytes: [UInt8]) -> String { bytes.withUnsafeBytes { carry.decode($0) } }
