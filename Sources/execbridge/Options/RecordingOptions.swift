@@ -8,7 +8,8 @@ struct RecordingOptions: ParsableArguments {
         valueName: "DIR"))
     var recordDir: String?
 
-    @Option(name: .customLong("record-max-bytes"), help: "Bytes one session's recording may reach; then a marker ends it and the session goes on.")
+    @Option(name: .customLong("record-max-bytes"), help: ArgumentHelp(
+        "Bytes one session's recording may reach; then a marker ends it and the session goes on.", valueName: "N"))
     var recordMaxBytes: Int = 64 * 1024 * 1024
 
     @Flag(name: .customLong("record-input"), help: "Also record what the client types (off by default: passwords are typed).")
