@@ -20,6 +20,9 @@ struct Serve: ParsableCommand {
     @OptionGroup(title: "Limits")
     var limitOptions: LimitOptions
 
+    @OptionGroup(title: "Recording")
+    var recordingOptions: RecordingOptions
+
     @Option(name: .customLong("tls-cert"), help: "PEM certificate chain: serve TLS (ALPN h2, http/1.1).")
     var tlsCert: String?
 
@@ -73,6 +76,7 @@ struct Serve: ParsableCommand {
             headTimeout: headTimeout, drainTimeout: drainTimeout)
         options.traceFrames = traceFrames
         options.limits = limitOptions.settings()
+        options.recording = recordingOptions.settings()
         do {
             try ServeMain.run(options)
         } catch {

@@ -20,6 +20,8 @@ public struct ServeOptions: Sendable {
     public var traceFrames: String?
     /// `--max-sessions`, `--max-sessions-per-user`, `--max-connections`, `--stall-timeout`.
     public var limits = LimitSettings()
+    /// `--record-dir`, `--record-max-bytes`, `--record-input` (nil: sessions are not recorded).
+    public var recording: RecordingSettings?
 
     public init(listen: [String], threads: Int?, backend: BackendSettings, security: SecuritySettings, tlsCert: String?,
                 tlsKey: String?, logFormat: String, logLevel: String, channelBudget: Int,
@@ -79,6 +81,10 @@ public enum ServeMain {
         try options.security.install(into: &config)
         config.serveDiscovery()
         if let path = options.traceFrames { try config.traceFrames(to: path) }
+        if let recording = try options.recording?.prepared() {
+            config.bridge.tap = recording
+            logger.info("recording sessions", metadata: ["dir": "\(recording.directory)"])
+        }
         return config
     }
 }

@@ -40,6 +40,7 @@ final class SessionLauncher {
             onEnd(SessionRecord(ended))
         }
         session.context = context
+        session.tap = bridge.tap?.tap(for: request, loop: loop, logger: logger)
         attach(session)
         session.start(frontend: frontend, backend: backend)
         var early = early

@@ -15,6 +15,8 @@ public struct BridgeConfig: Sendable {
     public var keepaliveInterval: Double = 30
     /// How long an ended connection waits for the client to close before closing itself.
     public var closeLinger: Double = 5
+    /// `--record-dir`: what every session's events are shown to (nil: nothing, the default).
+    public var tap: (any SessionTapFactory)?
 
     public init() {}
 }
