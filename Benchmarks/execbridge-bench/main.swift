@@ -6,6 +6,8 @@ let usage = """
     usage: execbridge-bench bridge [--bytes 1G]
            execbridge-bench stream --proto spdy|h2|ws --port PORT [--bytes 1G]
            execbridge-bench sessions --proto spdy|h2|ws --port PORT [--count 1000] [--samples FILE]
+           execbridge-bench concurrent --proto spdy|h2|ws --port PORT [--count 1000] [--inflight 64]
+                                       (--bytes N | [--sleep 600] --until FILE)
            execbridge-bench spawn [--count 1] [--bytes N] [--stderr FILE] [--samples FILE]
                                   [--any-exit yes] -- COMMAND ARGS...
            execbridge-bench free-port
@@ -17,6 +19,7 @@ do {
     case "bridge": try BridgeThroughput.run(args)
     case "stream": try ClientStream.run(args)
     case "sessions": try ClientSessions.run(args)
+    case "concurrent": try ConcurrentSessions.run(args)
     case "spawn": try SpawnRuns.run(args)
     case "free-port": try FreePort.run()
     case "-h", "--help", "help": print(usage)
