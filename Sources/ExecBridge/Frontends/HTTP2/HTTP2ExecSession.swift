@@ -3,7 +3,8 @@ import HTTP2
 import Logging
 import Reactor
 
-/// The one exec session of an HTTP/2 connection, as a `SessionEndpoint`.
+/// One exec session of an HTTP/2 connection, as a `SessionEndpoint`. The connection carries
+/// many (spec §5 item 8); this one touches only its own streams.
 ///
 /// Channel mode (spec §5 items 1–3): one client-opened stream per channel, told apart by
 /// `streamtype`, each answered 200 as it arrives. Single-stream mode (item 7): the request body is
@@ -28,6 +29,8 @@ final class HTTP2ExecSession: SessionEndpoint {
     private var request: ExecRequest
     private let context: RequestContext
     private let mode: Mode
+    /// `exec-session` of a channel session that has one.
+    let token: String?
     private var streams: [Channel: Int32] = [:]
     private var channels: [Int32: Channel] = [:]
     private var endedOutputs: Set<Channel> = []
@@ -42,8 +45,10 @@ final class HTTP2ExecSession: SessionEndpoint {
     private var pending: PendingInput
     /// Single-stream status trailers waiting for the end of the client's request.
     private var heldTrailers: [HTTP2Header]?
+    /// Bounds how long held trailers wait for a client that never ends its request.
+    private var lingerTimer: LoopTimer?
 
-    init(owner: HTTP2ServerConnection, request: ExecRequest, context: RequestContext, mode: Mode) {
+    init(owner: HTTP2ServerConnection, request: ExecRequest, context: RequestContext, mode: Mode, token: String?) {
         self.owner = owner
         self.h2 = owner.h2
         self.loop = owner.connection.loop
@@ -54,6 +59,7 @@ final class HTTP2ExecSession: SessionEndpoint {
         self.request = request
         self.context = context
         self.mode = mode
+        self.token = token
     }
 
     var isEnded: Bool { ended }
@@ -86,26 +92,29 @@ final class HTTP2ExecSession: SessionEndpoint {
         }
     }
 
-    func additionalStream(_ stream: Int32, method: String, path: String, headers: [HTTP2Header]) {
+    /// Another channel stream for this session: false when refused (RST_STREAM REFUSED_STREAM).
+    func additionalStream(_ stream: Int32, method: String, path: String, headers: [HTTP2Header]) -> Bool {
         guard case .channels = mode, !ended, path == request.path else {
             h2.resetStream(stream, errorCode: HTTP2ErrorCode.refusedStream)
             owner?.flush()
-            return
+            return false
         }
-        addChannel(stream, streamType: headers.first("streamtype"))
+        return addChannel(stream, streamType: headers.first("streamtype"))
     }
 
-    private func addChannel(_ stream: Int32, streamType: String?) {
+    @discardableResult
+    private func addChannel(_ stream: Int32, streamType: String?) -> Bool {
         guard let type = streamType, let channel = Channel(streamType: type.lowercased()),
               streams[channel] == nil, bridge == nil || channel == .resize else {
             h2.resetStream(stream, errorCode: HTTP2ErrorCode.refusedStream)
             owner?.flush()
-            return
+            return false
         }
         streams[channel] = stream
         channels[stream] = channel
         reply(stream, hasBody: channel == .stdout || channel == .stderr || channel == .error)
         startIfReady()
+        return true
     }
 
     private func reply(_ stream: Int32, hasBody: Bool) {
@@ -205,6 +214,7 @@ final class HTTP2ExecSession: SessionEndpoint {
     }
 
     func connectionClosed() {
+        lingerTimer?.cancel()
         if !ended { clientGone() }
     }
 
@@ -219,13 +229,37 @@ final class HTTP2ExecSession: SessionEndpoint {
         clientGone()
     }
 
+    /// The client cannot see the result any more: the session ends, and its other streams are
+    /// reset so that they do not linger on the connection (the other sessions go on).
     private func clientGone() {
         guard !ended else { return }
-        ended = true
         creationTimer?.cancel()
+        markEnded()
+        for stream in ownStreams where h2.isOpen(stream: stream) {
+            h2.resetStream(stream, errorCode: HTTP2ErrorCode.cancel)
+        }
         let bridge = self.bridge
         self.bridge = nil
-        bridge?.endpoint(self, didEnd: .clientGone)
+        if let bridge {
+            bridge.endpoint(self, didEnd: .clientGone)
+        } else {
+            context.admission.release()
+        }
+        owner?.flush()
+    }
+
+    /// Once: the connection stops counting this session as running.
+    private func markEnded() {
+        guard !ended else { return }
+        ended = true
+        owner?.sessionEnded(self)
+    }
+
+    private var ownStreams: [Int32] {
+        switch mode {
+        case .single(let s): return [s]
+        case .channels(let upgrade): return Array(channels.keys) + (upgrade.map { [$0] } ?? [])
+        }
     }
 
     private func creationTimedOut() {
@@ -270,6 +304,7 @@ final class HTTP2ExecSession: SessionEndpoint {
         guard !ended else { return }
         ended = true
         creationTimer?.cancel()
+        lingerTimer?.cancel()
         // stdin held back for a backend that is gone: credit it, so the client can end its request.
         for (stream, bytes) in owedCredit where bytes > 0 { h2.consume(stream: stream, bytes: bytes) }
         owedCredit.removeAll()
@@ -282,7 +317,13 @@ final class HTTP2ExecSession: SessionEndpoint {
             heldTrailers = trailers
             // While the client still sends its request, the status waits for the request's end
             // (curl 7.88 drops a response that ends first), bounded by the connection's linger.
-            if !h2.peerMaySend(stream: stream) { submitHeldTrailers() }
+            if !h2.peerMaySend(stream: stream) {
+                submitHeldTrailers()
+            } else {
+                lingerTimer = LoopTimer(loop: loop, after: config.closeLinger) { [weak self] in
+                    self?.abortUnfinishedRequest()
+                }
+            }
         case .channels(let upgradeStream):
             for channel in [Channel.stdout, .stderr] where !endedOutputs.contains(channel) {
                 if let stream = streams[channel] { teardown("END_STREAM") { try h2.endStream(stream) } }
@@ -298,7 +339,7 @@ final class HTTP2ExecSession: SessionEndpoint {
             if let stream = upgradeStream { teardown("END_STREAM") { try h2.endStream(stream) } }
         }
         bridge = nil
-        owner?.sessionEnded()
+        owner?.sessionEnded(self)
     }
 
     /// A step of the teardown: the session already ended, so a refusal (the stream is gone) only
@@ -309,10 +350,12 @@ final class HTTP2ExecSession: SessionEndpoint {
         }
     }
 
-    /// Before the connection's final GOAWAY: a single-stream response is complete but the client is
-    /// still sending its request. RST_STREAM(NO_ERROR) tells it the response stands and it may
+    /// A single-stream response is complete but the client is still sending its request, for the
+    /// linger time or up to the connection's final GOAWAY. RST_STREAM(NO_ERROR) tells it the response stands and it may
     /// stop (RFC 9113 §8.1), rather than the stream dying unclean with the connection.
     func abortUnfinishedRequest() {
+        lingerTimer?.cancel()
+        lingerTimer = nil
         guard ended, case .single(let stream) = mode, h2.peerMaySend(stream: stream) else { return }
         h2.resetAfterResponse(stream: stream)
         submitHeldTrailers()
@@ -339,10 +382,13 @@ final class HTTP2ExecSession: SessionEndpoint {
         return []
     }
 
+    /// This session's queued output only. The connection's socket buffer is shared by every
+    /// session: counting it here would pause this backend for another session's slow stream
+    /// (the connection's `flush` bounds the socket, and then these queues fill).
     var pendingBytes: Int {
         // In single-stream mode stdout and stderr share one stream: count it once.
         let outputs = Set([Channel.stdout, .stderr].compactMap { outputStream(for: $0) })
-        return outputs.reduce(owner?.connection.outputCount ?? 0) { $0 + h2.pendingBytes(stream: $1) }
+        return outputs.reduce(0) { $0 + h2.pendingBytes(stream: $1) }
     }
 
     func setReading(_ on: Bool) {
@@ -358,10 +404,8 @@ final class HTTP2ExecSession: SessionEndpoint {
         case .completed:
             break
         case .clientGone:
-            // The client reset a stream it reads, or the socket went: the connection ends in order
-            // (never closed here: this may run inside nghttp2's parsing of the client's bytes).
-            ended = true
-            owner?.sessionEnded()
+            // The client reset a stream it reads, or the socket went: this session alone ends.
+            clientGone()
         case .backendGone, .timeout, .shutdown:
             finish(with: .internalError("session ended: \(reason.rawValue)"))
         }
