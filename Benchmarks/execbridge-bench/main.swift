@@ -6,8 +6,6 @@ let usage = """
     usage: execbridge-bench bridge [--bytes 1G]
            execbridge-bench stream --proto spdy|h2|ws --port PORT [--bytes 1G]
            execbridge-bench sessions --proto spdy|h2|ws --port PORT [--count 1000] [--samples FILE]
-           execbridge-bench concurrent --proto spdy|h2|ws --port PORT [--count 1000] [--inflight 64]
-                                       (--bytes N | [--sleep 600] --until FILE)
            execbridge-bench spawn [--count 1] [--bytes N] [--stderr FILE] [--samples FILE]
                                   [--any-exit yes] -- COMMAND ARGS...
            execbridge-bench hold --proto spdy|h2|ws --port PORT --pid GATEWAY_PID [--count 1000]
@@ -21,7 +19,6 @@ do {
     case "bridge": try BridgeThroughput.run(args)
     case "stream": try ClientStream.run(args)
     case "sessions": try ClientSessions.run(args)
-    case "concurrent": try ConcurrentSessions.run(args)
     case "spawn": try SpawnRuns.run(args)
     case "hold": try HeldSessions.run(args)
     case "free-port": try FreePort.run()

@@ -136,6 +136,7 @@ row_command() {
     case "$id" in h2-* | up-?-h2* | bulk-h2-*) wire=h2 ;; ws-* | up-?-ws-*) wire=ws ;; *) wire=spdy ;; esac
     CMD=()
     case "$id" in
+    mux-n-seq-*) CMD=(h2load -n "$sessions_per_round" -c 1 -m 1 --log-file "$work/$id.h2load-log" "$(url_single "$port" true)") ;;
     mux-n-*) CMD=(h2load -n "$sessions_per_round" -c 10 -m 10 --log-file "$work/$id.h2load-log" "$(url_single "$port" true)") ;;
     bulk-socat) CMD=("$bench_bin" spawn --bytes "$bytes" -- socat -u -b 65536 "TCP:127.0.0.1:$port" STDOUT) ;;
     bulk-h2ss-*) CMD=(h2load_stream "$(url_single "$port" head -c "$bytes" /dev/zero)") ;;

@@ -17,6 +17,8 @@ define_session_rows() {
     fi
     row mux-n-h2load-gw1 h2sessions "h2load -c 10 -m 10 -> execbridge" 1 gw1 floor-true
     row mux-n-h2load-gwN h2sessions "h2load -c 10 -m 10 -> execbridge" "$cores" gwN floor-true
+    # One at a time on one connection: the latency of a session's set-up and end without queueing behind others.
+    row mux-n-seq-gwN h2sessions "h2load -c 1 -m 1 -> execbridge (latency)" "$cores" gwN floor-true
 }
 
 print_session_section() {
@@ -31,13 +33,14 @@ print_session_section() {
     printf '%-46s %7s %8s %9s %9s %8s %10s %9s\n' "client -> server" "threads" "sess/s" "p50 ms" "p99 ms" "CPU ms" \
         "server RSS" "vs floor"
     local id f
-    for id in floor-true mux-n-h2load-gw1 mux-n-h2load-gwN; do
+    for id in floor-true mux-n-h2load-gw1 mux-n-h2load-gwN mux-n-seq-gwN; do
         f="$work/$id.samples"
         printf '%-46s %7s %8s %9s %9s %8s %10s %9s%s\n' "${LABEL[$id]}" "${THREADS[$id]}" "$(figure "$id")" \
             "$(percentile 2 50 "$f")" "$(percentile 2 99 "$f")" "$(cpu_per_op "$id" 1000)" "$(mib "${PEAK[$id]:-}")" \
             "$(anchor_ratio "$id")" "$(note "$id")"
     done
     echo "   p50/p99: h2load's per-request time, request sent -> response and trailers complete (set-up, \`true\`, teardown);"
-    echo "   for the floor: posix_spawn -> reaped exit. Ten requests are in flight per connection, so a session's time"
-    echo "   includes waiting behind the others; sess/s is the figure the target is about."
+    echo "   for the floor: posix_spawn -> reaped exit. With -c 10 -m 10 a hundred requests are in flight, so their time is"
+    echo "   mostly waiting behind the others (sess/s is the figure the target is about); the -c 1 -m 1 row sends one"
+    echo "   request at a time on one connection: its p50/p99 is the latency of a session without queueing."
 }

@@ -34,8 +34,8 @@ print_summary() {
             summary_row "sessions: h2load command=true" "skipped" "spawn floor" - ">= 0.8x" "-"
         else
             summary_ratio_row "sessions: h2load command=true (default)" mux-n-h2load-gwN floor-true "sess/s" 0.8
-            summary_row "  set-up latency p50 / p99 (ms)" "$(percentile 2 50 "$work/mux-n-h2load-gwN.samples") / $(
-                percentile 2 99 "$work/mux-n-h2load-gwN.samples")" "$(percentile 2 50 "$work/floor-true.samples") / $(
+            summary_row "  latency p50 / p99 ms (-c 1 -m 1)" "$(percentile 2 50 "$work/mux-n-seq-gwN.samples") / $(
+                percentile 2 99 "$work/mux-n-seq-gwN.samples")" "$(percentile 2 50 "$work/floor-true.samples") / $(
                 percentile 2 99 "$work/floor-true.samples")" - - -
         fi
     fi
@@ -58,24 +58,25 @@ print_summary() {
             "$(percentile 2 99 "$work/up-n-h2d-gwB.samples") ms" - - -
     fi
     if wants memory; then
-        local wire n limit go="${MEM[idle.go.${memory_counts[0]}]:--}"
+        local wire n limit go back
+        go="$(mem "idle.go.${memory_counts[0]}" rss_per_session_kib)"
         for wire in spdy h2 ws; do
             limit=32
             [ "$wire" != spdy ] || limit=64
             for n in "${memory_counts[@]}"; do
-                summary_row "memory: $(mem_name "$wire" | sed 's/^execbridge: //') idle x$n" "${MEM[idle.$wire.$n]:--} KiB" \
-                    "$go KiB (Go)" "$(ratio "${MEM[idle.$wire.$n]:-}" "$go")" "<= $limit KiB" \
-                    "$(verdict "${MEM[idle.$wire.$n]:-}" le "$limit")"
+                local v
+                v="$(mem "idle.$wire.$n" rss_per_session_kib)"
+                summary_row "memory: $(mem_name "$wire" | sed 's/^execbridge: //') idle x$n" "${v:--} KiB" \
+                    "${go:--} KiB (Go)" "$(ratio "$v" "$go")" "<= $limit KiB" "$(verdict "$v" le "$limit")"
             done
         done
         for wire in spdy h2 ws; do
-            [ -n "${MEM[burst.$wire.before]:-}" ] || continue
-            # "Give memory back": after the burst the gateway holds at most a tenth of what the burst added.
-            local back
-            back="$(awk -v b="${MEM[burst.$wire.before]}" -v p="${MEM[burst.$wire.peak]}" -v a="${MEM[burst.$wire.after]}" \
-                'BEGIN { if (p > b) printf "%.2f", (a - b) / (p - b); else print "-" }')"
+            [ -n "${MEM[burst.$wire]:-}" ] || continue
+            # "Give memory back": after the burst the gateway keeps at most a tenth of what the burst added.
+            back="$(awk -v b="$(mem "burst.$wire" before_mib)" -v p="$(mem "burst.$wire" peak_mib)" \
+                -v a="$(mem "burst.$wire" after_mib)" 'BEGIN { if (p > b) printf "%.2f", (a - b) / (p - b); else print "-" }')"
             summary_row "memory: $(mem_name "$wire" | sed 's/^execbridge: //') burst x$burst_count" \
-                "$(mib "${MEM[burst.$wire.after]}") MiB after" "$(mib "${MEM[burst.$wire.peak]}") MiB peak" "$back" \
+                "$(mem "burst.$wire" after_mib) MiB after" "$(mem "burst.$wire" peak_mib) MiB peak" "$back" \
                 "kept <= 0.1" "$(verdict "$back" le 0.1)"
         done
     fi
