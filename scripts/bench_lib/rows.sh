@@ -53,9 +53,9 @@ define_rows() {
     fi
     if wants spdy; then
         if [ "$have_go" = 1 ]; then
-            # The in-repo client once lost the tail of its output to the classic teardown (finding 1 of
-            # docs/performance.md, fixed since: the client sends no WINDOW_UPDATE); its rows here keep the graceful
-            # teardown so that they stay comparable with earlier runs. The upstream section uses classic.
+            # The in-repo client once lost the tail of its output to kubelet's classic teardown (fixed since: it
+            # sends no WINDOW_UPDATE); its rows here keep the graceful teardown so that they stay comparable with
+            # earlier runs. The upstream section uses classic.
             start_server goG "$go_server" -listen 127.0.0.1:PORT -teardown graceful
             row spdy-s-go-go stream "Go client -> Go spdy-exec-server (anchor)" - goC ""
             row spdy-s-sw-go stream "in-repo client -> Go server (graceful)" - goG ""

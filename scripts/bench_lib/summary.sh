@@ -52,9 +52,9 @@ print_summary() {
         local plus
         # End (connect -> exit status) of a `true` session: ready is answered before the upstream is reached.
         plus="$(added_ms up-n-h2h-gwH up-n-h2d-gwB 2 50)"
-        summary_row "pooled upstream: added latency p50" "$plus ms" "$(percentile 2 50 "$work/up-n-h2d-gwB.samples") ms" - \
+        summary_row "h2c upstream: added latency p50" "$plus ms" "$(percentile 2 50 "$work/up-n-h2d-gwB.samples") ms" - \
             "<= 0.3 ms" "$(verdict "$plus" le 0.3)"
-        summary_row "pooled upstream: added latency p99" "$(added_ms up-n-h2h-gwH up-n-h2d-gwB 2 99) ms" \
+        summary_row "h2c upstream: added latency p99" "$(added_ms up-n-h2h-gwH up-n-h2d-gwB 2 99) ms" \
             "$(percentile 2 99 "$work/up-n-h2d-gwB.samples") ms" - - -
     fi
     if wants memory; then
