@@ -44,6 +44,11 @@ public final class Gateway: @unchecked Sendable {
             for worker in workers.dropFirst() { _ = try worker.listen(on: actual) }
         }
         addresses = bound
+        if let (address, pid) = ListenConflict.foreignListener(overlapping: workers.flatMap(\.listenerDescriptors)) {
+            for worker in workers { worker.closeListeners() }
+            let who = pid.map { "process \($0)" } ?? "another process"
+            throw ConfigurationError("\(who) already listens on \(address): stop it, or give this gateway another --listen address")
+        }
         group.start()
         for address in addresses {
             config.logger.info("listening", metadata: ["address": "\(address)", "threads": "\(workers.count)",

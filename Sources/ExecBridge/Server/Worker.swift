@@ -63,6 +63,14 @@ final class Worker {
         return listener.address
     }
 
+    var listenerDescriptors: [Int32] { listeners.map(\.fileDescriptor) }
+
+    /// Before the loop runs (a refused start).
+    func closeListeners() {
+        for listener in listeners { listener.close() }
+        listeners.removeAll()
+    }
+
     private func accept(_ fd: Int32) {
         guard !isDraining else {
             _ = Glibc.close(fd)
