@@ -76,6 +76,7 @@ public enum ServeMain {
                 try TLSContext(certificate: cert, key: key, clientCA: options.security.clientCA)
             }
         }
+        config.reloadFiles = options.reloadFiles
         config.headTimeout = options.headTimeout
         config.drainTimeout = options.drainTimeout
         config.bridge.channelBudget = options.channelBudget
@@ -98,5 +99,19 @@ extension ServeOptions {
     /// line so that a typo is reported as such and not as an unsafe address.
     public static func checkListenAddress(_ text: String) throws {
         _ = try SocketAddress(parsing: text)
+    }
+}
+
+extension ServeOptions {
+    /// The files SIGHUP rereads.
+    var reloadFiles: ReloadableFiles {
+        var files = ReloadableFiles()
+        files.inventory = backend.isLocal ? backend.inventory : nil
+        files.policy = security.policyFile
+        files.tokenFile = security.tokenFile
+        files.tlsCert = tlsCert
+        files.tlsKey = tlsKey
+        files.clientCA = security.clientCA
+        return files
     }
 }

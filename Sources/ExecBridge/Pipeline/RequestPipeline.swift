@@ -29,6 +29,8 @@ final class RequestPipeline {
     var passthroughForwardsAuthorization = false
     /// Forwards requests that are not the gateway's own (upstream backends only).
     var passthrough: PassthroughHandler?
+    /// Parts that take a reloaded configuration (SIGHUP): authenticator, authorizer, discovery.
+    var reloadables: [ConfigReloadable] = []
 
     init(loop: EventLoop, backend: Backend, logger: Logger, limits: SessionLimits, channelBudget: Int) {
         self.loop = loop

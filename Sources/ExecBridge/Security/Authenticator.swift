@@ -68,3 +68,11 @@ final class Authenticator: AdmissionStep, RequestAuthenticator {
                      headers: bearer ? [RequestError.HeaderLine("WWW-Authenticate", "Bearer")] : [])
     }
 }
+
+extension Authenticator: ConfigReloadable {
+    /// A reloaded token file, at once (not at the watcher's next look).
+    func apply(_ snapshot: ConfigSnapshot) {
+        guard snapshot.files.tokenFile != nil, let table = snapshot.tokens else { return }
+        tokens?.replace(table, signature: snapshot.tokenSignature)
+    }
+}

@@ -8,6 +8,8 @@ final class Worker {
     let loop: EventLoop
     let config: GatewayConfig
     let backend: Backend
+    /// The TLS context of new connections; a reload replaces it, connections keep theirs.
+    private var tls: TLSContext?
     let pipeline: RequestPipeline
     /// What every connection handler of this worker is given (never the worker itself).
     private(set) var services: ConnectionServices!
@@ -35,6 +37,7 @@ final class Worker {
         self.loop = loop
         self.config = config
         self.backend = config.makeBackend(loop)
+        self.tls = config.tls
         self.pipeline = RequestPipeline(loop: loop, backend: backend, logger: config.logger, limits: config.limits,
                                         channelBudget: config.bridge.channelBudget)
         for extend in config.pipelineExtensions { extend.install(into: pipeline) }
@@ -77,7 +80,7 @@ final class Worker {
             return
         }
         accepted.add(1, ordering: .relaxed)
-        let connection = Connection(loop: loop, fd: fd, tls: config.tls)
+        let connection = Connection(loop: loop, fd: fd, tls: tls)
         connections[ObjectIdentifier(connection)] = connection
         connectionGate?.opened(on: self)
         connection.closeObserver = { [unowned self] closed in
@@ -91,6 +94,13 @@ final class Worker {
     }
 
     var connectionCount: Int { connections.count }
+
+    /// A reloaded configuration, on this worker's loop: new connections and admissions use it.
+    func apply(_ snapshot: ConfigSnapshot) {
+        if snapshot.files.tlsCert != nil { tls = snapshot.tls }
+        for part in pipeline.reloadables { part.apply(snapshot) }
+        (backend as? ConfigReloadable)?.apply(snapshot)
+    }
 
     // MARK: Accept control
 
