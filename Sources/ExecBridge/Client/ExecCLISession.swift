@@ -58,6 +58,7 @@ final class ExecCLISession: SessionEndpointDelegate {
 
     private func start(address: SocketAddress, tls: TLSContext?) -> Int32 {
         let serverName = resolved.host
+        target = (address, tls)
         switch resolved.wireProtocol {
         case .spdy:
             let c = SPDYExecClient(options: resolved.client, delegate: self)
@@ -95,6 +96,10 @@ final class ExecCLISession: SessionEndpointDelegate {
         return exitCode ?? 1
     }
 
+    /// Where the client connected, for `diagnosed` when the session fails before it starts.
+    private var target: (address: SocketAddress, tls: TLSContext?)?
+    /// Every channel stream was set up (or output arrived): failures after this are the session's.
+    private var started = false
     private var readiness: LoopTimer?
     private var isReady: (() -> Bool)?
 
@@ -106,6 +111,7 @@ final class ExecCLISession: SessionEndpointDelegate {
             ready = isReady?() ?? true
         }
         guard ready, exitCode == nil else { return }
+        started = true
         readiness?.cancel()
         readiness = nil
         if resolved.client.tty, let size = TerminalMode.size(of: 0) ?? TerminalMode.size(of: 1) {
@@ -205,8 +211,10 @@ final class ExecCLISession: SessionEndpointDelegate {
     func endpoint(_ endpoint: SessionEndpoint, emitted event: SessionEvent) {
         switch event {
         case .data(.stdout, let bytes):
+            started = true
             if !ExecCLI.writeAll(1, bytes) { outputGone() }
         case .data(.stderr, let bytes):
+            started = true
             if !ExecCLI.writeAll(2, bytes) { outputGone() }
         case .exit(let status):
             ended(with: status)
@@ -232,7 +240,7 @@ final class ExecCLISession: SessionEndpointDelegate {
         guard let reason = lostReason else { return }
         let failure = (client as? SPDYExecClient)?.lastFailure ?? (client as? HTTP2ExecClient)?.lastFailure
         let message = failure.map(Self.describe) ?? "connection lost (\(reason.rawValue))"
-        ExecCLI.fail(ExecCLIError.failed(message))
+        ExecCLI.fail(ExecCLIError.failed(diagnosed(message)))
     }
 
     /// The reader of our stdout went away (`| head`): end the session, as a killed kubectl would.
@@ -248,10 +256,29 @@ final class ExecCLISession: SessionEndpointDelegate {
             return
         }
         if case .failure(let message, let reason, let code) = status, refusedUpgrade {
-            finish(ExecCLI.fail(ExecCLIError.refused(status: code, reason: reason, message: message)))
+            if ConnectFailure.isStatusMessage(message) {
+                finish(ExecCLI.fail(ExecCLIError.refused(status: code, reason: reason, message: message)))
+            } else {
+                finish(ExecCLI.fail(ExecCLIError.failed(ConnectFailure.notExecServer(resolved.client.authority, status: code))))
+            }
             return
         }
-        finish(ExecCLI.fail(ExecCLIError.failed(Self.describe(status))))
+        finish(ExecCLI.fail(ExecCLIError.failed(diagnosed(Self.describe(status)))))
+    }
+
+    /// A failure before the session started, explained: the clients see only that the connection
+    /// closed (each in its own words), so a probe of the same address with the same TLS settings
+    /// names the cause — the same way for every protocol. A failure after the start is the
+    /// session's own and is reported as the client saw it.
+    private func diagnosed(_ clientDetail: String) -> String {
+        guard !started, let target else { return clientDetail }
+        let outcome = ConnectProbe.run(target.address, tls: target.tls, serverName: resolved.host, timeout: 10)
+        if outcome == .reachable, !resolved.secure, let anyTLS = try? TLSContext(clientCA: nil, insecure: true),
+           ConnectProbe.run(target.address, tls: anyTLS, serverName: resolved.host, timeout: 10) == .reachable {
+            return "\(resolved.client.authority) serves TLS: use an https:// URL"
+        }
+        return ConnectFailure.describe(outcome, authority: resolved.client.authority, secure: resolved.secure,
+                                       clientDetail: clientDetail)
     }
 
     /// True when the session never started: the server answered the upgrade (or the first
