@@ -19,7 +19,6 @@ struct DiscoveryExtension: PipelineExtension {
             pipeline.mayExec(identity, target)
         }
         pipeline.plainHandlers.append(handler)
-        pipeline.reloadables.append(handler)
     }
 
     /// `2024-05-01T12:00:00Z`, as Kubernetes writes metav1.Time.

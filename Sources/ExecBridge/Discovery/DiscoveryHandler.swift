@@ -80,10 +80,9 @@ final class DiscoveryHandler: PlainHandler {
     }
 }
 
-extension DiscoveryHandler: ConfigReloadable {
+extension DiscoveryHandler: InventoryFollower {
     /// Discovery shows the reloaded inventory (pods, containers) from the next request on.
-    func apply(_ snapshot: ConfigSnapshot) {
-        guard snapshot.files.inventory != nil else { return }
-        catalog = PodCatalog(inventory: snapshot.inventory, started: catalog.started)
+    func follow(_ inventory: Inventory?) {
+        catalog = PodCatalog(inventory: inventory, started: catalog.started)
     }
 }

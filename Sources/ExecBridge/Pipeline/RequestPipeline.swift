@@ -29,8 +29,6 @@ final class RequestPipeline {
     var passthroughForwardsAuthorization = false
     /// Forwards requests that are not the gateway's own (upstream backends only).
     var passthrough: PassthroughHandler?
-    /// Parts that take a reloaded configuration (SIGHUP): authenticator, authorizer, discovery.
-    var reloadables: [ConfigReloadable] = []
 
     init(loop: EventLoop, backend: Backend, logger: Logger, limits: SessionLimits, channelBudget: Int) {
         self.loop = loop
@@ -187,4 +185,10 @@ final class HealthHandler: PlainHandler {
         }
         return PlainResponse(status: 200, contentType: "text/plain; charset=utf-8", body: Array("ok".utf8))
     }
+}
+
+/// A part of the pipeline that shows or checks the inventory (discovery), told of a reloaded one
+/// on its worker's loop.
+protocol InventoryFollower: AnyObject {
+    func follow(_ inventory: Inventory?)
 }

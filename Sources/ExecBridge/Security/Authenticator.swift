@@ -69,10 +69,9 @@ final class Authenticator: AdmissionStep, RequestAuthenticator {
     }
 }
 
-extension Authenticator: ConfigReloadable {
+extension Authenticator {
     /// A reloaded token file, at once (not at the watcher's next look).
-    func apply(_ snapshot: ConfigSnapshot) {
-        guard snapshot.files.tokenFile != nil, let table = snapshot.tokens else { return }
-        tokens?.replace(table, signature: snapshot.tokenSignature)
+    func follow(_ table: TokenTable, signature: SecurityFiles.Signature?) {
+        tokens?.replace(table, signature: signature)
     }
 }

@@ -72,11 +72,13 @@ final class Authorizer: AdmissionStep, TargetAuthorizer {
     }
 }
 
-extension Authorizer: ConfigReloadable {
-    /// Admissions from now on use the reloaded policy and inventory; sessions already admitted
-    /// are not judged again.
-    func apply(_ snapshot: ConfigSnapshot) {
-        if snapshot.files.policy != nil { policy = snapshot.policy }
-        if snapshot.files.inventory != nil { inventory = snapshot.inventory }
+extension Authorizer: InventoryFollower {
+    /// Admissions from now on use the reloaded policy; sessions already admitted are not judged again.
+    func follow(_ policy: AccessPolicy?) {
+        self.policy = policy
+    }
+
+    func follow(_ inventory: Inventory?) {
+        self.inventory = inventory
     }
 }

@@ -91,7 +91,6 @@ struct SecurityExtension: PipelineExtension {
         let authorizer = Authorizer(policy: policy, inventory: inventory, logger: logger)
         pipeline.admissionSteps.insert(contentsOf: [authenticator, authorizer] as [AdmissionStep], at: 0)
         pipeline.gates.insert(BrowserProvenance(rules: browsers), at: 0)
-        pipeline.reloadables += [authenticator, authorizer] as [ConfigReloadable]
         pipeline.authenticator = authenticator
         pipeline.targetAuthorizer = authorizer
         pipeline.passthroughForwardsAuthorization = passthroughForwardAuthorization

@@ -97,9 +97,18 @@ final class Worker {
 
     /// A reloaded configuration, on this worker's loop: new connections and admissions use it.
     func apply(_ snapshot: ConfigSnapshot) {
-        if snapshot.files.tlsCert != nil { tls = snapshot.tls }
-        for part in pipeline.reloadables { part.apply(snapshot) }
-        (backend as? ConfigReloadable)?.apply(snapshot)
+        let files = snapshot.files
+        if files.tlsCert != nil { tls = snapshot.tls }
+        if files.tokenFile != nil, let tokens = snapshot.tokens {
+            (pipeline.authenticator as? Authenticator)?.follow(tokens, signature: snapshot.tokenSignature)
+        }
+        let authorizer = pipeline.targetAuthorizer as? Authorizer
+        if files.policy != nil { authorizer?.follow(snapshot.policy) }
+        if files.inventory != nil {
+            (backend as? LocalBackend)?.follow(snapshot.inventory, accounts: snapshot.accounts)
+            authorizer?.follow(snapshot.inventory)
+            for case let follower as InventoryFollower in pipeline.plainHandlers { follower.follow(snapshot.inventory) }
+        }
     }
 
     // MARK: Accept control

@@ -79,12 +79,11 @@ public final class LocalBackend: Backend, BackendActivity, @unchecked Sendable {
     }
 }
 
-extension LocalBackend: ConfigReloadable {
+extension LocalBackend {
     /// New sessions run with the reloaded inventory; running ones keep the container spec they
-    /// started with.
-    func apply(_ snapshot: ConfigSnapshot) {
-        guard snapshot.files.inventory != nil else { return }
-        inventory = snapshot.inventory
-        accounts = snapshot.accounts
+    /// started with. `accounts`: its users, resolved off the loop.
+    func follow(_ inventory: Inventory?, accounts: [String: Result<UserAccount, UserAccount.Unknown>]) {
+        self.inventory = inventory
+        self.accounts = accounts
     }
 }

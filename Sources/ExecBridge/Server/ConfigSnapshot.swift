@@ -61,8 +61,3 @@ struct ConfigSnapshot: Sendable {
         return snapshot
     }
 }
-
-/// A part of a worker that takes a new snapshot, on the worker's own loop.
-protocol ConfigReloadable: AnyObject {
-    func apply(_ snapshot: ConfigSnapshot)
-}
