@@ -98,6 +98,28 @@ final class ExecFailureCauseTests: XCTestCase {
         }
     }
 
+    /// A web server (Python's http.server) answers the upgrade with an error page, not a Status.
+    func testAWebServerIsNotAnExecServer() throws {
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/python3"), "python3 missing")
+        let port = try freePort()
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        server.arguments = ["-m", "http.server", "\(port)", "--bind", "127.0.0.1", "--directory", dir]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { server.terminate(); server.waitUntilExit() }
+        let deadline = Date().addingTimeInterval(10)
+        while ConnectProbe.run(try SocketAddress(host: "127.0.0.1", port: port), tls: nil, serverName: nil, timeout: 1) != .reachable,
+              Date() < deadline { usleep(50_000) }
+        for proto in Self.protocols {
+            let result = try exec(proto, "http://127.0.0.1:\(port)")
+            XCTAssertEqual(result.status, 1, proto)
+            XCTAssertTrue(result.err.hasPrefix("execbridge: 127.0.0.1:\(port) is not an exec server"), "\(proto): \(result.err)")
+            XCTAssertFalse(result.err.contains("<html"), result.err)
+        }
+    }
+
     func testTheRemoteExitCodeIsPassedThrough() throws {
         let gateway = try ServeProcess(["serve", "--listen", "127.0.0.1:0"])
         for proto in Self.protocols {

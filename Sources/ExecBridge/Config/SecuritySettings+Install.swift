@@ -13,8 +13,9 @@ extension SecuritySettings {
                       SecurityFiles.signature(tokenFile))
         }
         let policy = try ConfigurationError.naming("--policy") { try policyFile.map { try AccessPolicy.load(path: $0) } }
-        _ = try ConfigurationError.naming("--audit-redact") { try AuditRedactor(patterns: auditRedact) }
-        let audit = try ConfigurationError.naming("--audit-log") { try auditLog.map { try AuditLog.open($0) } }
+        // These two errors already name their option.
+        _ = try AuditRedactor(patterns: auditRedact)
+        let audit = try auditLog.map { try AuditLog.open($0) }
         let anonymous = try Self.anonymousAllowed(listen: config.listen, authenticators: tokenFile != nil || clientCA != nil,
                                                   allowAnonymous: allowAnonymous, logger: config.logger)
         let browsers = BrowserProvenance.Rules(origins: try BrowserProvenance.origins(allowOrigins),

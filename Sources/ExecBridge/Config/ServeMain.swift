@@ -67,6 +67,10 @@ public enum ServeMain {
         var config = GatewayConfig(logger: logger, makeBackend: { _ in LocalBackend(inventory: nil) })
         // The backend, and with a remote one the passthrough of requests that are not the gateway's own.
         try BackendFactory.install(options.backend, into: &config, logger: logger)
+        // A malformed address is reported as such, before the security check calls it "not loopback".
+        for text in options.listen {
+            _ = try ConfigurationError.naming("--listen \(text)") { try SocketAddress(parsing: text) }
+        }
         config.listen = options.listen
         if let threads = options.threads { config.threads = threads }
         if let cert = options.tlsCert, let key = options.tlsKey {
