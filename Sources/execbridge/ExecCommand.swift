@@ -42,6 +42,10 @@ struct ExecCommand: ParsableCommand {
         "Channel versions to offer, preferred first (e.g. v4,v3).", valueName: "list"))
     var versionList: String?
 
+    @Option(name: .customLong("connect-timeout"), parsing: .unconditional, help: ArgumentHelp(
+        "Seconds to connect and start the session (upgrade answered, channel streams open).", valueName: "seconds"))
+    var connectTimeout: Double = 30
+
     @Argument(help: ArgumentHelp("The exec URL.", valueName: "url"))
     var url: String
 
@@ -72,6 +76,7 @@ struct ExecCommand: ParsableCommand {
         options.key = key
         options.ca = ca
         options.insecureSkipTLSVerify = insecureSkipTLSVerify
+        options.connectTimeout = connectTimeout
         if let versionList {
             options.versions = try ExecCLIOptions.parseVersions(versionList)
         }

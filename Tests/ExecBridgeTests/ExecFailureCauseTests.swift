@@ -120,6 +120,30 @@ final class ExecFailureCauseTests: XCTestCase {
         }
     }
 
+    /// A server that takes the connection and never answers: `--connect-timeout` ends the wait.
+    func testASilentServerTimesOut() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                _ = bind(fd, pointer, length)
+                _ = listen(fd, 16)  // never accepted: the kernel completes the handshakes, nobody answers
+                _ = getsockname(fd, pointer, &length)
+            }
+        }
+        let port = UInt16(bigEndian: address.sin_port)
+        for proto in Self.protocols {
+            let result = try exec(proto, "http://127.0.0.1:\(port)", ["--connect-timeout", "0.5"])
+            XCTAssertEqual(result.status, 1, proto)
+            XCTAssertEqual(result.err, "execbridge: 127.0.0.1:\(port) accepted the connection but did not start the session: "
+                           + "timed out, no session within 0.5 s (--connect-timeout)\n", proto)
+        }
+    }
+
     func testTheRemoteExitCodeIsPassedThrough() throws {
         let gateway = try ServeProcess(["serve", "--listen", "127.0.0.1:0"])
         for proto in Self.protocols {

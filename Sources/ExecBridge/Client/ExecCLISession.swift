@@ -82,10 +82,17 @@ final class ExecCLISession: SessionEndpointDelegate {
         // Input waits until every channel stream exists, and is then given from a timer, not from
         // inside the client's protocol callbacks (the HTTP/2 client cannot flush from there).
         readiness = LoopTimer(loop: loop, after: 0.005, repeats: true) { [unowned self] in self.checkReady() }
+        startDeadline = LoopTimer(loop: loop, after: options.connectTimeout) { [unowned self] in self.startTimedOut() }
         while exitCode == nil {
             loop.runOnce()
         }
-        reportLost()
+        startDeadline?.cancel()
+        if timedOut {
+            let seconds = "\(options.connectTimeout)".replacing(".0", with: "")
+            ExecCLI.fail(ExecCLIError.failed(diagnosed("no session within \(seconds) s (--connect-timeout)", afterTimeout: true)))
+        } else {
+            reportLost()
+        }
         readiness?.cancel()
         stdinEvent?.invalidate()
         stdinTimer?.cancel()
@@ -101,6 +108,8 @@ final class ExecCLISession: SessionEndpointDelegate {
     /// Every channel stream was set up (or output arrived): failures after this are the session's.
     private var started = false
     private var readiness: LoopTimer?
+    private var startDeadline: LoopTimer?
+    private var timedOut = false
     private var isReady: (() -> Bool)?
 
     private func checkReady() {
@@ -154,6 +163,15 @@ final class ExecCLISession: SessionEndpointDelegate {
         if let c = client as? SPDYExecClient { c.abort() } else if let c = client as? HTTP2ExecClient { c.abort() } else {
             client?.terminate(.clientGone)
         }
+    }
+
+    /// The session has not started within `--connect-timeout`: give up (the message is written
+    /// after the loop, with the probe's diagnosis).
+    private func startTimedOut() {
+        guard !started, exitCode == nil else { return }
+        timedOut = true
+        abortClient()
+        finish(1)
     }
 
     private func finish(_ code: Int32) {
@@ -270,9 +288,13 @@ final class ExecCLISession: SessionEndpointDelegate {
     /// closed (each in its own words), so a probe of the same address with the same TLS settings
     /// names the cause — the same way for every protocol. A failure after the start is the
     /// session's own and is reported as the client saw it.
-    private func diagnosed(_ clientDetail: String) -> String {
+    private func diagnosed(_ clientDetail: String, afterTimeout: Bool = false) -> String {
         guard !started, let target else { return clientDetail }
-        let outcome = ConnectProbe.run(target.address, tls: target.tls, serverName: resolved.host, timeout: 10)
+        let outcome = ConnectProbe.run(target.address, tls: target.tls, serverName: resolved.host,
+                                       timeout: min(10, options.connectTimeout))
+        if afterTimeout, outcome == .reachable {
+            return "\(resolved.client.authority) accepted the connection but did not start the session: timed out, \(clientDetail)"
+        }
         if outcome == .reachable, !resolved.secure, let anyTLS = try? TLSContext(clientCA: nil, insecure: true),
            ConnectProbe.run(target.address, tls: anyTLS, serverName: resolved.host, timeout: 10) == .reachable {
             return "\(resolved.client.authority) serves TLS: use an https:// URL"
