@@ -141,6 +141,34 @@ final class ConfigReloadTests: XCTestCase {
         XCTAssertEqual(try servedFingerprint(gateway.port), try fingerprint(certB))
     }
 
+    /// Client CA rotation: certificates of the new CA identify callers, those of the old one no more.
+    func testClientCARotation() throws {
+        let files = try SecurityCertificates.shared()
+        let server = try TestCertificate.shared()
+        let clientCA = dir + "/client-ca.pem"
+        try FileManager.default.copyItem(atPath: files.clientCA, toPath: clientCA)
+        let gateway = try ServeProcess(["serve", "--listen", "127.0.0.1:0", "--tls-cert", server.cert, "--tls-key", server.key,
+                                        "--client-ca", clientCA])
+        func run(_ name: String) throws -> (status: Int32, out: String, err: String) {
+            let (cert, key) = files.cert(name)
+            return try ExecProcess.run(["--protocol", "h2", "--insecure-skip-tls-verify", "--cert", cert, "--key", key,
+                                        url(gateway.port, scheme: "https"), "--", "echo", name])
+        }
+        XCTAssertEqual(try run("alice").out, "alice\n")
+        XCTAssertEqual(try run("impostor").status, 1)
+
+        try FileManager.default.removeItem(atPath: clientCA)
+        try FileManager.default.copyItem(atPath: files.dir + "/other-ca.pem", toPath: clientCA)
+        let log = hangUp(gateway, expecting: "configuration reloaded")
+        XCTAssertTrue(log.contains("client-ca=sha256:"), log)
+        let impostor = try run("impostor")
+        XCTAssertEqual(impostor.status, 0, impostor.err)
+        XCTAssertEqual(impostor.out, "impostor\n")
+        let alice = try run("alice")
+        XCTAssertEqual(alice.status, 1)
+        XCTAssertTrue(alice.err.contains("401"), alice.err)
+    }
+
     // MARK: Certificates with the openssl command
 
     private func openssl(_ arguments: [String], stdin: FileHandle? = nil) throws -> String {
