@@ -1,3 +1,4 @@
+import Glibc
 import Logging
 import Reactor
 import Synchronization
@@ -19,6 +20,8 @@ final class ConfigReloader: Sendable {
     /// Reloads attempted, and those that failed (read by tests and by whoever exports metrics).
     let attempts = Atomic<Int>(0)
     let failures = Atomic<Int>(0)
+    /// One reload at a time, so that snapshots reach every loop in the order they were read.
+    private let serial = Mutex(())
 
     init(files: ReloadableFiles, logger: Logger, observer: (any ConfigReloadObserver)?) {
         self.files = files
@@ -35,9 +38,16 @@ final class ConfigReloader: Sendable {
         logger.info("configuration loaded", metadata: metadata)
     }
 
-    /// Builds on the calling thread (the loop that caught the signal: files are small and a reload
-    /// is an operator's act), then posts to each worker.
+    /// Builds on a thread of its own — reading files, resolving the inventory's users (a passwd
+    /// lookup may block on NSS) never happens on a loop — then posts to each worker.
     func reload(into workers: [Worker]) {
+        let box = UncheckedBox(workers)
+        ReloadThread.start { [self] in
+            serial.withLock { _ in perform(box.value) }
+        }
+    }
+
+    private func perform(_ workers: [Worker]) {
         let generation = attempts.add(1, ordering: .relaxed).newValue
         let snapshot: ConfigSnapshot
         do {
@@ -57,5 +67,28 @@ final class ConfigReloader: Sendable {
         for (option, digest) in snapshot.digests { metadata[option] = "\(digest)" }
         logger.info("configuration reloaded", metadata: metadata)
         observer?.configReloaded(ok: true)
+    }
+}
+
+/// A detached thread for one reload.
+private enum ReloadThread {
+    final class Body {
+        let run: @Sendable () -> Void
+        init(_ run: @escaping @Sendable () -> Void) { self.run = run }
+    }
+
+    static func start(_ run: @escaping @Sendable () -> Void) {
+        let body = Unmanaged.passRetained(Body(run))
+        var thread = pthread_t()
+        let rc = pthread_create(&thread, nil, { arg in
+            Unmanaged<Body>.fromOpaque(arg!).takeRetainedValue().run()
+            return nil
+        }, body.toOpaque())
+        guard rc == 0 else {
+            // No thread to be had: reloading on the caller's loop beats not reloading.
+            body.takeRetainedValue().run()
+            return
+        }
+        pthread_detach(thread)
     }
 }
