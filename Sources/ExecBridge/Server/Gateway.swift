@@ -9,10 +9,13 @@ public final class Gateway: @unchecked Sendable {
     private let group: LoopGroup
     private var workers: [Worker] = []
     private var signals: [SignalWatch] = []
+    /// SIGHUP: rereads the configuration's files (see `ReloadableFiles`).
+    let reloader: ConfigReloader
 
     public init(config: GatewayConfig) {
         self.config = config
         self.group = LoopGroup(count: config.threads)
+        self.reloader = ConfigReloader(files: config.reloadFiles, logger: config.logger, observer: config.reloadObserver)
     }
 
     /// Binds every address on every loop and starts the loop threads.
@@ -44,6 +47,12 @@ public final class Gateway: @unchecked Sendable {
             for worker in workers.dropFirst() { _ = try worker.listen(on: actual) }
         }
         addresses = bound
+        reloader.logStartingFiles()
+        if let (address, pid) = ListenConflict.foreignListener(overlapping: workers.flatMap(\.listenerDescriptors)) {
+            for worker in workers { worker.closeListeners() }
+            let who = pid.map { "process \($0)" } ?? "another process"
+            throw ConfigurationError("\(who) already listens on \(address): stop it, or give this gateway another --listen address")
+        }
         group.start()
         for address in addresses {
             config.logger.info("listening", metadata: ["address": "\(address)", "threads": "\(workers.count)",
@@ -61,6 +70,18 @@ public final class Gateway: @unchecked Sendable {
                 self?.shutdown()
             })
         }
+        // Without a handler SIGHUP would end the process (its default action), sessions and all.
+        signals.append(SignalWatch(loop: loop, signal: SIGHUP) { [weak self] _ in self?.reload() })
+    }
+
+    /// Rereads the configuration's files and hands them to every worker. Safe from any thread.
+    public func reload() {
+        reloader.reload(into: workers)
+    }
+
+    /// SIGHUP reloads so far, and those that kept the previous configuration.
+    public var reloads: (attempted: Int, failed: Int) {
+        (reloader.attempts.load(ordering: .relaxed), reloader.failures.load(ordering: .relaxed))
     }
 
     /// Safe from any thread.
