@@ -102,6 +102,39 @@ final class HTTP2MultiplexTests: XCTestCase {
         XCTAssertNil(client.goAway.map { "\($0)" })
     }
 
+    /// SIGTERM on a connection with two running sessions: GOAWAY, a new stream is not served,
+    /// both running sessions finish with their output, then the connection closes.
+    func testDrainFinishesRunningSessionsAndRefusesNewOnes() throws {
+        // The drain outlasts the close linger: the connection ends on its own, not by the drain timeout.
+        harness = try GatewayHarness {
+            $0.drainTimeout = 30
+            $0.bridge.closeLinger = 0.5
+        }
+        let client = try H2MuxClient(port: harness.port)
+        defer { client.close() }
+        let cat = sh("cat", "stdin=1&stdout=1")
+        let first = try client.open(request(cat), body: [], end: false)
+        let second = try client.open(request(cat), body: [], end: false)
+        XCTAssertTrue(client.run { client[first].status == 200 && client[second].status == 200 })
+        harness.gateway.shutdown()
+        XCTAssertTrue(client.run { client.goAway != nil }, "GOAWAY on drain")
+        let late = try client.exec(sh("echo late"))
+        XCTAssertTrue(client.run { client[late].closeCode != nil }, "the new stream is refused")
+        XCTAssertNil(client[late].status)
+        for (id, text) in [(first, "one"), (second, "two")] {
+            try client.h2.sendData(Array(text.utf8), stream: id)
+            try client.h2.endStream(id)
+        }
+        client.h2.flush()
+        XCTAssertTrue(client.run { client[first].closeCode != nil && client[second].closeCode != nil })
+        XCTAssertEqual(client[first].text, "one")
+        XCTAssertEqual(client[second].text, "two")
+        XCTAssertEqual(client[first].exitCode, 0)
+        XCTAssertEqual(client[second].exitCode, 0)
+        XCTAssertEqual(client.goAway?.lastStream, second, "the final GOAWAY names the last stream taken")
+        XCTAssertTrue(client.run { client.closed }, "the connection closes after the last session")
+    }
+
     // MARK: Channel-stream sessions
 
     private func request(_ path: String, _ extra: [(String, String)] = []) -> [(String, String)] {

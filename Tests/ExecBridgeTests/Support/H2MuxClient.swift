@@ -30,8 +30,11 @@ final class H2MuxClient: ConnectionHandler, HTTP2SessionDelegate {
     private let loop = EventLoop()
     private var connection: Connection?
     private(set) var h2: HTTP2Session!
+    /// Wakes the loop now and then, so that `run` sees its deadline when nothing arrives.
+    private var ticker: LoopTimer?
 
     init(port: UInt16, tls: Bool = false, file: StaticString = #filePath, line: UInt = #line) throws {
+        ticker = LoopTimer(loop: loop, after: 0.1, repeats: true) {}
         var context: TLSContext?
         if tls { context = try TLSContext(clientCA: try TestCertificate.shared().cert, alpn: ["h2"]) }
         connection = Connection.connect(loop: loop, to: try SocketAddress(host: "127.0.0.1", port: port), tls: context,
@@ -42,7 +45,10 @@ final class H2MuxClient: ConnectionHandler, HTTP2SessionDelegate {
                       "no SETTINGS from the server", file: file, line: line)
     }
 
-    deinit { close() }
+    deinit {
+        close()
+        ticker?.cancel()
+    }
 
     /// Opens a stream; with `body`, it is sent and, with `end`, the request ends after it.
     @discardableResult
