@@ -211,6 +211,40 @@ final class HTTP2MultiplexTests: XCTestCase {
         XCTAssertEqual(client[dOut].text, "d\n")
     }
 
+    /// After an h2c upgrade in channel mode, the channel streams (no exec-session) join stream 1's
+    /// session: one session, admitted once (with --max-sessions 1 a second one would be 503).
+    func testUpgradedChannelSessionIsOneSession() throws {
+        harness = try GatewayHarness { $0.limits = SessionLimits(maxSessions: 1) }
+        let r = ExecRun().run(.h2Upgrade, port: harness.port, path: SessionCases.path(["echo", "once"]))
+        XCTAssertEqual(r.stdoutText, "once\n")
+        XCTAssertEqual(r.status, .success)
+        let client = try H2MuxClient(port: harness.port)
+        defer { client.close() }
+        XCTAssertTrue(client.run { self.harness.gateway.sessionsEnded == 1 })
+        XCTAssertEqual(harness.gateway.sessionsEnded, 1)
+    }
+
+    /// Every extended CONNECT stream is a WebSocket session of its own, beside single-stream ones.
+    func testExtendedConnectStreamsAreSessionsOfTheirOwn() throws {
+        let client = try H2MuxClient(port: harness.port)
+        defer { client.close() }
+        func connect(_ word: String) throws -> Int32 {
+            try client.open([(":method", "CONNECT"), (":protocol", "websocket"), (":scheme", "http"),
+                             (":authority", "127.0.0.1"), (":path", sh("echo \(word)", "stdout=1")),
+                             ("sec-websocket-version", "13"), ("sec-websocket-protocol", "v4.channel.k8s.io")],
+                            body: [], end: false)
+        }
+        let first = try connect("ws-first"), second = try connect("ws-second")
+        let plain = try client.exec(sh("echo plain"))
+        // The server's frames are unmasked: each output is in its stream's body as sent.
+        func carries(_ id: Int32, _ text: String) -> Bool { client[id].body.firstRange(of: Array(text.utf8)) != nil }
+        XCTAssertTrue(client.run { carries(first, "ws-first\n") && carries(second, "ws-second\n") && client[plain].closeCode != nil })
+        XCTAssertEqual(client[first].status, 200)
+        XCTAssertEqual(client[second].status, 200)
+        XCTAssertFalse(carries(first, "ws-second"))
+        XCTAssertEqual(client[plain].text, "plain\n")
+    }
+
     /// The bundled client names its channel streams, so two of its sessions can share a
     /// connection; against this server it runs as before.
     func testBundledClientSessionsStillRun() throws {
