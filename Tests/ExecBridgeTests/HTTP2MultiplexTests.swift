@@ -102,8 +102,8 @@ final class HTTP2MultiplexTests: XCTestCase {
         XCTAssertNil(client.goAway.map { "\($0)" })
     }
 
-    /// SIGTERM on a connection with two running sessions: GOAWAY, a new stream is not served,
-    /// both running sessions finish with their output, then the connection closes.
+    /// SIGTERM on a connection with two running sessions: a new stream is refused, both running
+    /// sessions finish with their output, then GOAWAY and the connection closes.
     func testDrainFinishesRunningSessionsAndRefusesNewOnes() throws {
         // The drain outlasts the close linger: the connection ends on its own, not by the drain timeout.
         harness = try GatewayHarness {
@@ -117,10 +117,17 @@ final class HTTP2MultiplexTests: XCTestCase {
         let second = try client.open(request(cat), body: [], end: false)
         XCTAssertTrue(client.run { client[first].status == 200 && client[second].status == 200 })
         harness.gateway.shutdown()
-        XCTAssertTrue(client.run { client.goAway != nil }, "GOAWAY on drain")
-        let late = try client.exec(sh("echo late"))
-        XCTAssertTrue(client.run { client[late].closeCode != nil }, "the new stream is refused")
+        // Draining: a new stream is refused, and no GOAWAY comes while sessions run (clients such
+        // as Python's h2 fail on frames behind one).
+        var late: Int32 = 0
+        XCTAssertTrue(client.run {
+            if late == 0 || client[late].closeCode == HTTP2ErrorCode.noError {
+                late = (try? client.exec(self.sh("echo late"))) ?? 0
+            }
+            return late != 0 && client[late].closeCode == HTTP2ErrorCode.refusedStream
+        }, "a new stream is refused")
         XCTAssertNil(client[late].status)
+        XCTAssertNil(client.goAway.map { "\($0)" })
         for (id, text) in [(first, "one"), (second, "two")] {
             try client.h2.sendData(Array(text.utf8), stream: id)
             try client.h2.endStream(id)
@@ -131,8 +138,8 @@ final class HTTP2MultiplexTests: XCTestCase {
         XCTAssertEqual(client[second].text, "two")
         XCTAssertEqual(client[first].exitCode, 0)
         XCTAssertEqual(client[second].exitCode, 0)
-        XCTAssertEqual(client.goAway?.lastStream, second, "the final GOAWAY names the last stream taken")
         XCTAssertTrue(client.run { client.closed }, "the connection closes after the last session")
+        XCTAssertNotNil(client.goAway, "GOAWAY before the close")
     }
 
     // MARK: Channel-stream sessions
