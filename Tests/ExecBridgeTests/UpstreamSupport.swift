@@ -291,6 +291,10 @@ final class TCPRelay: @unchecked Sendable {
     private let listener: Int32
     private let sockets = Mutex<[Int32]>([])
     private let stopped = Atomic<Bool>(false)
+    /// Connections the relay accepted (the upstream's view of how many were dialled).
+    let accepted = Atomic<Int>(0)
+    /// Relayed connections whose dialling side (the gateway) closed or shut down its sending side.
+    let closedByDialer = Atomic<Int>(0)
 
     init(to target: UInt16) throws {
         self.target = target
@@ -342,7 +346,11 @@ final class TCPRelay: @unchecked Sendable {
                 continue
             }
             sockets.withLock { $0 += [client, server] }
-            Thread { TCPRelay.copy(from: client, to: server) }.start()
+            accepted.add(1, ordering: .relaxed)
+            Thread { [self] in
+                TCPRelay.copy(from: client, to: server)
+                closedByDialer.add(1, ordering: .relaxed)
+            }.start()
             Thread { TCPRelay.copy(from: server, to: client) }.start()
         }
     }

@@ -24,6 +24,16 @@ public final class UpstreamBackend: Backend, BackendActivity {
     }
 
     public func startSession(_ request: ExecRequest, on loop: EventLoop, delegate: SessionEndpointDelegate) -> SessionEndpoint {
+        makeSession(request, on: loop, delegate: delegate)
+    }
+
+    /// A connection per session (SPDY, WebSocket, h2c upgrade): dialled at admission, in parallel
+    /// with the client opening its streams.
+    public func prepareSession(_ request: ExecRequest, on loop: EventLoop) -> PreparedSession? {
+        makeSession(request, on: loop, delegate: nil)
+    }
+
+    private func makeSession(_ request: ExecRequest, on loop: EventLoop, delegate: SessionEndpointDelegate?) -> UpstreamSession {
         activeSessions += 1
         var sessionLogger = logger
         sessionLogger[metadataKey: "target"] = "\(request.target)"

@@ -34,6 +34,8 @@ final class HTTP2ExecSession: SessionEndpoint {
     private var bridge: Bridge?
     private var resize = ResizeDecoder()
     private var creationTimer: LoopTimer?
+    /// The backend begun at admission (its upstream dialled while the streams arrive).
+    private var prepared: PreparedBackend?
     /// stdin received but not yet credited back, while the backend is over budget.
     private var owedCredit: [Int32: Int] = [:]
     private var reading = true
@@ -78,6 +80,7 @@ final class HTTP2ExecSession: SessionEndpoint {
             if !request.stdin { owedCredit[stream] = nil }
         case .channels(let upgradeStream):
             creationTimer = launcher.creationTimer { [weak self] in self?.creationTimedOut() }
+            prepared = launcher.prepare(request)
             if stream == upgradeStream {
                 reply(stream, hasBody: true)
             } else {
@@ -128,7 +131,7 @@ final class HTTP2ExecSession: SessionEndpoint {
     private func start() {
         creationTimer?.cancel()
         creationTimer = nil
-        launcher.start(request, context: context, frontend: self, replaying: pending.take()) { self.bridge = $0 }
+        launcher.start(request, context: context, frontend: self, replaying: pending.take(), prepared: prepared) { self.bridge = $0 }
         if reading { setReading(true) }
     }
 
@@ -223,6 +226,7 @@ final class HTTP2ExecSession: SessionEndpoint {
         guard !ended else { return }
         ended = true
         creationTimer?.cancel()
+        prepared = nil
         let bridge = self.bridge
         self.bridge = nil
         bridge?.endpoint(self, didEnd: .clientGone)
@@ -270,6 +274,7 @@ final class HTTP2ExecSession: SessionEndpoint {
         guard !ended else { return }
         ended = true
         creationTimer?.cancel()
+        prepared = nil
         // stdin held back for a backend that is gone: credit it, so the client can end its request.
         for (stream, bytes) in owedCredit where bytes > 0 { h2.consume(stream: stream, bytes: bytes) }
         owedCredit.removeAll()
