@@ -88,6 +88,8 @@ final class SPDYTestClient: SPDYSessionDelegate {
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             let n = recv(socket.fd, &buffer, buffer.count, 0)
+            // SIGCHLD from the in-process upstream's children interrupts the read.
+            if n < 0 && errno == EINTR { continue }
             if n <= 0 { break }
             session.receive(Array(buffer[0..<n]))
             flushPending()

@@ -195,7 +195,8 @@ final class TinyHTTPServer: @unchecked Sendable {
             if client < 0 { return }
             var tv = timeval(tv_sec: 10, tv_usec: 0)
             setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-            if let request = Self.read(client) {
+            // A pooled h2c backend dials ahead with the HTTP/2 preface: no request for this server.
+            if let request = Self.read(client), !request.requestLine.hasPrefix("PRI * HTTP/2.0") {
                 received.withLock { $0.append(request) }
                 let answer = respond(request)
                 var offset = 0

@@ -31,12 +31,18 @@ final class UpstreamSession: SessionEndpoint, SessionEndpointDelegate, Connectio
     private var onEnd: (() -> Void)?
     /// Prepared, not yet attached: a failure waits here for the bridge.
     private var heldFailure: ExecStatus?
+    /// Pooled HTTP/2: the session's streams go on a shared connection instead of a dial.
+    private let pool: HTTP2UpstreamPool?
+    /// The most channel streams the session opens (what it reserves on a shared connection).
+    private let streams: Int
     private var attached: Bool
 
     /// `delegate` nil: prepared at admission; the dial starts now and `attach` hands it over.
     init(request: ExecRequest, options: ExecClientOptions, config: UpstreamConfig, loop: EventLoop,
-         delegate: SessionEndpointDelegate?, logger: Logger, onEnd: @escaping () -> Void) {
+         pool: HTTP2UpstreamPool? = nil, delegate: SessionEndpointDelegate?, logger: Logger, onEnd: @escaping () -> Void) {
         self.config = config
+        self.pool = pool
+        self.streams = options.channels(for: .v5).count
         self.loop = loop
         self.delegate = delegate
         self.attached = delegate != nil
@@ -87,6 +93,11 @@ final class UpstreamSession: SessionEndpoint, SessionEndpointDelegate, Connectio
         guard client != nil else {
             return failed(.failure(message: "no client for \(config.url.scheme.rawValue) upstreams", reason: "InternalError", code: 500))
         }
+        if let pool, let shared = client as? HTTP2ExecClient {
+            state = .running
+            pool.assign(shared, streams: streams)
+            return runStarted()
+        }
         state = .dialing
         let tls = config.url.scheme.usesTLS ? config.sessionTLS : nil
         guard let connection = Connection.connect(loop: loop, to: config.address, tls: tls,
@@ -127,7 +138,12 @@ final class UpstreamSession: SessionEndpoint, SessionEndpointDelegate, Connectio
         guard let client else { return }
         state = .running
         client.start(on: connection)
-        if !reading { client.setReading(false) }
+        runStarted()
+    }
+
+    private func runStarted() {
+        guard state == .running else { return }
+        if !reading { client?.setReading(false) }
         // The upgrade answer and every stream reply must come in time (a silent upstream
         // otherwise holds the session until the idle timeout).
         timer = LoopTimer(loop: loop, after: config.sessionSetupTimeout) { [weak self] in self?.setupTimedOut() }

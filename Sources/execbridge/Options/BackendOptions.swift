@@ -49,6 +49,10 @@ struct BackendOptions: ParsableArguments {
     @Option(name: .customLong("backend-connect-timeout"), help: ArgumentHelp("Seconds to connect to the upstream.", valueName: "SECONDS"))
     var backendConnectTimeout: Double = 10
 
+    @Option(name: .customLong("backend-max-sessions-per-connection"), help: ArgumentHelp(
+        "Sessions one pooled HTTP/2 upstream connection carries at most (h2c://, h2://).", valueName: "N"))
+    var backendMaxSessionsPerConnection = 100
+
     @Flag(name: .long, help: "Send Impersonate-User/-Group/-Uid headers naming the caller to the upstream.")
     var impersonate = false
 
@@ -64,6 +68,9 @@ struct BackendOptions: ParsableArguments {
             throw ValidationError("--backend-token and --backend-token-file exclude each other")
         }
         guard backendConnectTimeout > 0 else { throw ValidationError("--backend-connect-timeout must be positive") }
+        guard (1...100_000).contains(backendMaxSessionsPerConnection) else {
+            throw ValidationError("--backend-max-sessions-per-connection must be between 1 and 100000")
+        }
         if backend == "local" {
             let upstreamOnly = [backendCA, backendCert, backendToken, backendTokenFile, backendServerName].contains { $0 != nil }
                 || backendInsecureSkipTLSVerify || impersonate || passthrough == true || backendPath != UpstreamPathTemplate.kubelet
@@ -88,6 +95,7 @@ struct BackendOptions: ParsableArguments {
             settings.takeToken(fromEnvironment: [BackendSettings.tokenEnvironmentVariable: String(cString: value)])
         }
         settings.connectTimeout = backendConnectTimeout
+        settings.maxSessionsPerConnection = backendMaxSessionsPerConnection
         settings.impersonate = impersonate
         settings.passthrough = passthrough
         return settings
