@@ -140,7 +140,7 @@ final class HTTP2UpstreamConnection: ConnectionHandler, HTTP2SessionDelegate {
         // A connection of its own ends with the session: GOAWAY says it all.
         if sets.isEmpty, closesWhenUnused { return shutdown(errorCode: errorCode) }
         // Shared: the session's streams still open go, so their slots serve the next session.
-        for id in streams where phase == .ready && h2?.hasStream(id) == true {
+        for id in streams where phase == .ready && h2?.isOpen(stream: id) == true {
             h2?.resetStream(id, errorCode: errorCode)
         }
         flush()
