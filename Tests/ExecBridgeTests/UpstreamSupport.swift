@@ -9,8 +9,10 @@ import XCTest
 /// Two in-process gateways on loopback: `upstream` runs sessions on the embedded local backend,
 /// `gateway` forwards to it with `--backend SCHEME://127.0.0.1:PORT`.
 final class UpstreamPair {
-    let upstream: GatewayHarness
+    // The gateway goes first (properties go in this order): its pooled HTTP/2 connections close
+    // then, so the upstream does not wait for them through its drain.
     let gateway: GatewayHarness
+    let upstream: GatewayHarness
     /// What the upstream saw of each exec request (path, headers).
     let seen = RequestRecorder()
 
@@ -327,6 +329,12 @@ final class TCPRelay: @unchecked Sendable {
     /// Ends every relayed connection: both peers see the connection close.
     func cut() {
         for fd in sockets.withLock({ $0 }) { shutdown(fd, Int32(SHUT_RDWR)) }
+    }
+
+    /// Ends the `index`th relayed connection (in the order they were accepted) only.
+    func cut(connection index: Int) {
+        let pair = sockets.withLock { Array($0.dropFirst(2 * index).prefix(2)) }
+        for fd in pair { shutdown(fd, Int32(SHUT_RDWR)) }
     }
 
     private func acceptLoop() {

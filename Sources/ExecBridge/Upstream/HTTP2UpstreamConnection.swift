@@ -171,6 +171,16 @@ final class HTTP2UpstreamConnection: ConnectionHandler, HTTP2SessionDelegate {
         connection.closeGracefully(linger: 1)
     }
 
+    /// GOAWAY written if the socket takes it at once, then closed: the loop is about to stop.
+    func closeNow() {
+        guard phase != .closed else { return }
+        if phase == .ready {
+            h2?.terminate(errorCode: HTTP2ErrorCode.noError)
+            flush()
+        }
+        lose("the gateway stopped")
+    }
+
     /// The peer carries no more sessions here; those on it finish.
     func stopTakingSessions() {
         refusesSessions = true

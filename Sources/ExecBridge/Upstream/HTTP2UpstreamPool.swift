@@ -61,12 +61,12 @@ final class HTTP2UpstreamPool {
         ensureSpare()
     }
 
-    /// Closes every connection (the worker stops).
+    /// Closes every connection now (the worker stops: its loop runs no more).
     func close() {
         closed = true
         idleTimer?.cancel()
         respareTimer?.cancel()
-        for carrier in connections { carrier.shutdown() }
+        for carrier in connections { carrier.closeNow() }
         connections.removeAll()
     }
 
