@@ -7,7 +7,7 @@ import Reactor
 /// or over TLS with ALPN h2. Channel streams are opened in client-go's order, each after the
 /// previous answer; the first answer carries the negotiated version.
 ///
-/// One session's channel streams: they run on an `HTTP2UpstreamConnection`, either one of its
+/// One session's channel streams: they run on an `HTTP2ClientConnection`, either one of its
 /// own (the CLI, tests, an h2c upgrade) or one a pool shares among sessions (the upstream
 /// backend), where the `exec-session` header tells them apart (spec §5 item 8).
 ///
@@ -22,7 +22,7 @@ public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
     private let options: ExecClientOptions
     private let transport: Transport
     private weak var delegate: SessionEndpointDelegate?
-    private var carrier: HTTP2UpstreamConnection?
+    private var carrier: HTTP2ClientConnection?
     private var upgraded = false
     /// `exec-session` of this session's streams (nil on an upgraded connection: there stream 1,
     /// the upgrade request, opened the connection's one unnamed session).
@@ -44,7 +44,7 @@ public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
     /// Pooled: the connection refused the session's first stream with REFUSED_STREAM (not
     /// processed, so safe to retry elsewhere: RFC 9113 §8.7), as an upstream that carries one
     /// session per connection does. Called instead of failing; the pool moves the session.
-    var onRefused: ((HTTP2ExecClient, HTTP2UpstreamConnection) -> Void)?
+    var onRefused: ((HTTP2ExecClient, HTTP2ClientConnection) -> Void)?
 
     public init(options: ExecClientOptions, transport: Transport, delegate: SessionEndpointDelegate,
                 pingInterval: Double = 5) {
@@ -76,7 +76,7 @@ public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
 
     /// Runs on a connection shared with other sessions (a pool's): opens its streams as soon as
     /// the connection is up, and leaves it open when done.
-    func start(sharing carrier: HTTP2UpstreamConnection, reserving streams: Int) {
+    func start(sharing carrier: HTTP2ClientConnection, reserving streams: Int) {
         self.carrier = carrier
         sessionToken = carrier.nextSessionToken()
         carrier.attach(self, reserving: streams)
@@ -84,7 +84,7 @@ public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
     }
 
     /// Moves a session refused before its first answer to `carrier` (see `onRefused`).
-    func move(to carrier: HTTP2UpstreamConnection, reserving reserve: Int) {
+    func move(to carrier: HTTP2ClientConnection, reserving reserve: Int) {
         if let old = self.carrier { old.detach(self, resetting: [], errorCode: HTTP2ErrorCode.noError) }
         streams.removeAll()
         channels.removeAll()
@@ -94,7 +94,7 @@ public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
         start(sharing: carrier, reserving: reserve)
     }
 
-    private func ownCarrier(loop: EventLoop) -> HTTP2UpstreamConnection {
+    private func ownCarrier(loop: EventLoop) -> HTTP2ClientConnection {
         var upgrade: [UInt8]?
         if transport == .upgrade {
             var headers = HTTPHeaders()
@@ -106,7 +106,7 @@ public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
             for (name, value) in options.headers { headers.add(name, value) }
             upgrade = HTTPRequestHead(method: options.method, target: options.path, headers: headers).serialized()
         }
-        let carrier = HTTP2UpstreamConnection(loop: loop, settings: Self.settings, pingInterval: pingInterval,
+        let carrier = HTTP2ClientConnection(loop: loop, settings: Self.settings, pingInterval: pingInterval,
                                               upgradeRequest: upgrade, closesWhenUnused: true)
         self.carrier = carrier
         // A connection of its own still names its session: the server may carry several.
@@ -122,7 +122,7 @@ public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
 
     // MARK: HTTP2StreamSet
 
-    func carrierReady(_ carrier: HTTP2UpstreamConnection, upgradedStream: Int32?) {
+    func carrierReady(_ carrier: HTTP2ClientConnection, upgradedStream: Int32?) {
         guard !finished, streams.isEmpty, pendingOpen == nil else { return }
         if let upgradedStream {
             upgraded = true
@@ -135,7 +135,7 @@ public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
         openNext()
     }
 
-    func carrier(_ carrier: HTTP2UpstreamConnection, headers: [HTTP2Header], stream: Int32, isTrailer: Bool) {
+    func carrier(_ carrier: HTTP2ClientConnection, headers: [HTTP2Header], stream: Int32, isTrailer: Bool) {
         guard !finished, !isTrailer, stream == pendingOpen else { return }
         pendingOpen = nil
         let status = Int(headers.first(":status") ?? "") ?? 0
@@ -154,7 +154,7 @@ public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
         openNext()
     }
 
-    func carrier(_ carrier: HTTP2UpstreamConnection, data bytes: UnsafeRawBufferPointer, stream: Int32) {
+    func carrier(_ carrier: HTTP2ClientConnection, data bytes: UnsafeRawBufferPointer, stream: Int32) {
         guard let h2 = carrier.h2 else { return }
         if var refusal, channels[stream] == .error || stream == 1 {
             refusal.body.append(contentsOf: bytes)
@@ -172,7 +172,7 @@ public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
         }
     }
 
-    func carrier(_ carrier: HTTP2UpstreamConnection, endStream stream: Int32) {
+    func carrier(_ carrier: HTTP2ClientConnection, endStream stream: Int32) {
         guard !finished else { return }
         if let refusal, channels[stream] == .error || stream == 1 { return refused(refusal.status, refusal.body) }
         guard let channel = channels[stream] else { return }
@@ -187,7 +187,7 @@ public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
         if errorEnded && openOutputs.isEmpty { finishWithStatus(closedEarly: false) }
     }
 
-    func carrier(_ carrier: HTTP2UpstreamConnection, closedStream stream: Int32, errorCode: UInt32) {
+    func carrier(_ carrier: HTTP2ClientConnection, closedStream stream: Int32, errorCode: UInt32) {
         owedCredit[stream] = nil
         guard !finished else { return }
         if errorCode == HTTP2ErrorCode.refusedStream, version == nil, channels[stream] == .error, refusal == nil,
@@ -203,11 +203,11 @@ public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
         }
     }
 
-    func carrierDrained(_ carrier: HTTP2UpstreamConnection) {
+    func carrierDrained(_ carrier: HTTP2ClientConnection) {
         delegate?.endpointDidDrain(self)
     }
 
-    func carrierLost(_ carrier: HTTP2UpstreamConnection, detail: String, refusal: ExecStatus?) {
+    func carrierLost(_ carrier: HTTP2ClientConnection, detail: String, refusal: ExecStatus?) {
         guard !finished else { return }
         if let refusal { return complete(refusal) }
         if let pending = self.refusal { return refused(pending.status, pending.body) }

@@ -16,7 +16,7 @@ final class HTTP2UpstreamPool {
     private let loop: EventLoop
     private let logger: Logger
     private let maxSessions: Int
-    private(set) var connections: [HTTP2UpstreamConnection] = []
+    private(set) var connections: [HTTP2ClientConnection] = []
     private var idleTimer: LoopTimer?
     private var respareTimer: LoopTimer?
     /// The last dial failed: nothing is dialled ahead until one succeeds (a dead upstream is
@@ -52,7 +52,7 @@ final class HTTP2UpstreamPool {
     /// The upstream refused a new session on `carrier` (it carries fewer sessions per connection
     /// than we thought, one for a gateway without `exec-session`): no more go there, and the
     /// session moves, once, to a connection that has none yet.
-    private func refused(_ client: HTTP2ExecClient, on carrier: HTTP2UpstreamConnection, streams: Int) {
+    private func refused(_ client: HTTP2ExecClient, on carrier: HTTP2ClientConnection, streams: Int) {
         carrier.stopTakingSessions()
         logger.debug("upstream refused another session on a pooled connection",
                      metadata: ["upstream": "\(config.url.authority)", "sessions": "\(carrier.sessionCount - 1)"])
@@ -72,7 +72,7 @@ final class HTTP2UpstreamPool {
 
     // MARK: Internals
 
-    private func hasRoom(_ carrier: HTTP2UpstreamConnection, streams: Int) -> Bool {
+    private func hasRoom(_ carrier: HTTP2ClientConnection, streams: Int) -> Bool {
         guard carrier.phase != .closed, !carrier.refusesSessions, carrier.sessionCount < maxSessions else { return false }
         guard let peer = carrier.peerStreamLimit else { return true }
         return carrier.reservedStreams + streams <= peer || carrier.sessionCount == 0
@@ -84,8 +84,8 @@ final class HTTP2UpstreamPool {
         _ = dial()
     }
 
-    private func dial() -> HTTP2UpstreamConnection {
-        let carrier = HTTP2UpstreamConnection(loop: loop, settings: HTTP2ExecClient.settings,
+    private func dial() -> HTTP2ClientConnection {
+        let carrier = HTTP2ClientConnection(loop: loop, settings: HTTP2ExecClient.settings,
                                               pingInterval: config.pingInterval, closesWhenUnused: false)
         connections.append(carrier)
         dialled += 1
@@ -102,13 +102,13 @@ final class HTTP2UpstreamPool {
         return carrier
     }
 
-    private func sessionLeft(_ carrier: HTTP2UpstreamConnection) {
+    private func sessionLeft(_ carrier: HTTP2ClientConnection) {
         // After GOAWAY it serves its last sessions, then goes.
         if carrier.refusesSessions, carrier.sessionCount == 0 { carrier.shutdown() }
         ensureSpare()
     }
 
-    private func lost(_ carrier: HTTP2UpstreamConnection) {
+    private func lost(_ carrier: HTTP2ClientConnection) {
         connections.removeAll { $0 === carrier }
         guard !closed else { return }
         if !carrier.heardServer {

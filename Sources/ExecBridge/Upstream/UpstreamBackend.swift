@@ -12,6 +12,7 @@ public final class UpstreamBackend: Backend, BackendActivity {
     public private(set) var activeSessions = 0
     /// `h2c://`, `h2://`: this loop's shared connections.
     private var pool: HTTP2UpstreamPool?
+    private var warmUp: LoopTimer?
 
     /// `loop`: the worker's, when known at creation: the pool then dials its first connection
     /// as the loop starts, before any session asks.
@@ -22,7 +23,8 @@ public final class UpstreamBackend: Backend, BackendActivity {
         if let loop, config.url.scheme.pools {
             let pool = HTTP2UpstreamPool(config: config, loop: loop, logger: logger)
             self.pool = pool
-            loop.execute { [pool = UncheckedBox(pool)] in pool.value.warmUp() }
+            // Created before the loop runs (the worker's init): the dial goes out on its first turn.
+            warmUp = LoopTimer(loop: loop, after: 0) { [weak pool] in pool?.warmUp() }
         }
     }
 

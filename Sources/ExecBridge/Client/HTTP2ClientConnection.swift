@@ -9,16 +9,16 @@ import Reactor
 protocol HTTP2StreamSet: AnyObject {
     /// Streams may be opened now. `upgradedStream`: after an h2c upgrade, stream 1 (the set's
     /// own upgrade request, whose answer carries the version).
-    func carrierReady(_ carrier: HTTP2UpstreamConnection, upgradedStream: Int32?)
-    func carrier(_ carrier: HTTP2UpstreamConnection, headers: [HTTP2Header], stream: Int32, isTrailer: Bool)
-    func carrier(_ carrier: HTTP2UpstreamConnection, data: UnsafeRawBufferPointer, stream: Int32)
-    func carrier(_ carrier: HTTP2UpstreamConnection, endStream stream: Int32)
-    func carrier(_ carrier: HTTP2UpstreamConnection, closedStream stream: Int32, errorCode: UInt32)
+    func carrierReady(_ carrier: HTTP2ClientConnection, upgradedStream: Int32?)
+    func carrier(_ carrier: HTTP2ClientConnection, headers: [HTTP2Header], stream: Int32, isTrailer: Bool)
+    func carrier(_ carrier: HTTP2ClientConnection, data: UnsafeRawBufferPointer, stream: Int32)
+    func carrier(_ carrier: HTTP2ClientConnection, endStream stream: Int32)
+    func carrier(_ carrier: HTTP2ClientConnection, closedStream stream: Int32, errorCode: UInt32)
     /// A stream's queue, or the socket's, drained: producers may continue.
-    func carrierDrained(_ carrier: HTTP2UpstreamConnection)
+    func carrierDrained(_ carrier: HTTP2ClientConnection)
     /// The connection is gone (or refused the set): `detail` for the log and the dial error;
     /// `refusal` when an h2c upgrade was answered with a status instead of 101.
-    func carrierLost(_ carrier: HTTP2UpstreamConnection, detail: String, refusal: ExecStatus?)
+    func carrierLost(_ carrier: HTTP2ClientConnection, detail: String, refusal: ExecStatus?)
 }
 
 /// One HTTP/2 client connection carrying the channel streams of many sessions, as nghttpx's
@@ -28,7 +28,7 @@ protocol HTTP2StreamSet: AnyObject {
 ///
 /// A private carrier (the CLI, an h2c upgrade) ends with its only session; a pooled one stays
 /// open for the next (`HTTP2UpstreamPool`).
-final class HTTP2UpstreamConnection: ConnectionHandler, HTTP2SessionDelegate {
+final class HTTP2ClientConnection: ConnectionHandler, HTTP2SessionDelegate {
     enum Phase: Equatable { case connecting, upgrading, ready, closed }
 
     let loop: EventLoop
@@ -49,9 +49,9 @@ final class HTTP2UpstreamConnection: ConnectionHandler, HTTP2SessionDelegate {
     /// The dial's wording of a failure (DialError for the upstream backend).
     private var describeDialFailure: (Connection.CloseReason) -> String = { "cannot connect: \($0)" }
     /// Told once when the connection is gone, and each time a session leaves (the pool's bookkeeping).
-    var onClosed: ((HTTP2UpstreamConnection) -> Void)?
-    var onSessionLeft: ((HTTP2UpstreamConnection) -> Void)?
-    var onReady: ((HTTP2UpstreamConnection) -> Void)?
+    var onClosed: ((HTTP2ClientConnection) -> Void)?
+    var onSessionLeft: ((HTTP2ClientConnection) -> Void)?
+    var onReady: ((HTTP2ClientConnection) -> Void)?
     /// The server answered in HTTP/2 (its SETTINGS parsed): a failure before that says the
     /// upstream is down or is no HTTP/2 server, and the pool dials no spare for it.
     private(set) var heardServer = false
