@@ -80,6 +80,24 @@ final class UpstreamPoolTests: XCTestCase {
         XCTAssertEqual(relay.accepted.load(ordering: .relaxed), 3)
     }
 
+    func testTheUpstreamsStreamLimitCapsSessionsPerConnection() throws {
+        // Three streams per session (error, stdout, stderr) and at most three open at once upstream:
+        // one session per connection, whatever --backend-max-sessions-per-connection says.
+        let pair = try UpstreamPair(.h2c, relayed: true, upstreamConfig: { $0.bridge.maxConcurrentStreams = 3 })
+        let relay = try XCTUnwrap(pair.relay)
+        XCTAssertTrue(poll { relay.accepted.load(ordering: .relaxed) == 1 })
+        let gate = gate()
+        let runs = runConcurrently(pair, (0..<3).map { gated(gate, "t\($0)", code: $0 + 1) }) {
+            XCTAssertTrue(poll { processes(containing: gate).count >= 3 })
+            open(gate)
+        }
+        XCTAssertEqual(runs.map(\.stdoutText), ["t0\n", "t1\n", "t2\n"])
+        XCTAssertEqual(runs.map(\.exitCode), [1, 2, 3])
+        // One connection per session, and a fourth dialled ahead when the third filled.
+        XCTAssertTrue(poll { relay.accepted.load(ordering: .relaxed) >= 4 })
+        XCTAssertEqual(relay.accepted.load(ordering: .relaxed), 4)
+    }
+
     func testAKilledPooledConnectionFailsOnlyItsSessionsAndThePoolHeals() throws {
         let pair = try UpstreamPair(.h2c, relayed: true, settings: { $0.maxSessionsPerConnection = 2 })
         let relay = try XCTUnwrap(pair.relay)

@@ -116,9 +116,9 @@ final class HTTP2ClientConnection: ConnectionHandler, HTTP2SessionDelegate {
     /// Streams the sessions on it may open at once (each counted at its most).
     private(set) var reservedStreams = 0
     private var reservations: [ObjectIdentifier: Int] = [:]
-    /// The peer's SETTINGS_MAX_CONCURRENT_STREAMS (nil until the connection is up).
+    /// The peer's SETTINGS_MAX_CONCURRENT_STREAMS (nil until its SETTINGS came).
     var peerStreamLimit: Int? {
-        guard phase == .ready, let h2 else { return nil }
+        guard phase == .ready, heardServer, let h2 else { return nil }
         return Int(h2.peerMaxConcurrentStreams)
     }
 

@@ -23,6 +23,10 @@ final class HTTP2UpstreamPool {
     /// dialled only for sessions that need it, not in a loop).
     private var upstreamDown = false
     private var closed = false
+    /// The upstream's stream limit as the last connection learned it: assumed for a connection
+    /// whose SETTINGS have not come yet, so that a burst does not overfill it (sessions that
+    /// each hold some of their streams while waiting for the rest would wait for ever).
+    private var streamLimit = 100
     /// Connections dialled so far (the log and tests).
     private(set) var dialled = 0
 
@@ -74,8 +78,8 @@ final class HTTP2UpstreamPool {
 
     private func hasRoom(_ carrier: HTTP2ClientConnection, streams: Int) -> Bool {
         guard carrier.phase != .closed, !carrier.refusesSessions, carrier.sessionCount < maxSessions else { return false }
-        guard let peer = carrier.peerStreamLimit else { return true }
-        return carrier.reservedStreams + streams <= peer || carrier.sessionCount == 0
+        let limit = carrier.peerStreamLimit ?? streamLimit
+        return carrier.reservedStreams + streams <= limit || carrier.sessionCount == 0
     }
 
     /// Dials one more when no connection could take another session.
@@ -89,7 +93,11 @@ final class HTTP2UpstreamPool {
                                               pingInterval: config.pingInterval, closesWhenUnused: false)
         connections.append(carrier)
         dialled += 1
-        carrier.onReady = { [weak self] _ in self?.upstreamDown = false }
+        carrier.onReady = { [weak self] carrier in
+            guard let self else { return }
+            self.upstreamDown = false
+            if let limit = carrier.peerStreamLimit { self.streamLimit = limit }
+        }
         carrier.onSessionLeft = { [weak self] carrier in self?.sessionLeft(carrier) }
         carrier.onClosed = { [weak self] carrier in self?.lost(carrier) }
         let config = self.config
