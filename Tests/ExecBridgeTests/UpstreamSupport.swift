@@ -9,8 +9,10 @@ import XCTest
 /// Two in-process gateways on loopback: `upstream` runs sessions on the embedded local backend,
 /// `gateway` forwards to it with `--backend SCHEME://127.0.0.1:PORT`.
 final class UpstreamPair {
-    let upstream: GatewayHarness
+    // The gateway goes first (properties go in this order): its pooled HTTP/2 connections close
+    // then, so the upstream does not wait for them through its drain.
     let gateway: GatewayHarness
+    let upstream: GatewayHarness
     /// What the upstream saw of each exec request (path, headers).
     let seen = RequestRecorder()
 
@@ -195,7 +197,8 @@ final class TinyHTTPServer: @unchecked Sendable {
             if client < 0 { return }
             var tv = timeval(tv_sec: 10, tv_usec: 0)
             setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-            if let request = Self.read(client) {
+            // A pooled h2c backend dials ahead with the HTTP/2 preface: no request for this server.
+            if let request = Self.read(client), !request.requestLine.hasPrefix("PRI * HTTP/2.0") {
                 received.withLock { $0.append(request) }
                 let answer = respond(request)
                 var offset = 0
@@ -291,6 +294,10 @@ final class TCPRelay: @unchecked Sendable {
     private let listener: Int32
     private let sockets = Mutex<[Int32]>([])
     private let stopped = Atomic<Bool>(false)
+    /// Connections the relay accepted (the upstream's view of how many were dialled).
+    let accepted = Atomic<Int>(0)
+    /// Relayed connections whose dialling side (the gateway) closed or shut down its sending side.
+    let closedByDialer = Atomic<Int>(0)
 
     init(to target: UInt16) throws {
         self.target = target
@@ -324,6 +331,12 @@ final class TCPRelay: @unchecked Sendable {
         for fd in sockets.withLock({ $0 }) { shutdown(fd, Int32(SHUT_RDWR)) }
     }
 
+    /// Ends the `index`th relayed connection (in the order they were accepted) only.
+    func cut(connection index: Int) {
+        let pair = sockets.withLock { Array($0.dropFirst(2 * index).prefix(2)) }
+        for fd in pair { shutdown(fd, Int32(SHUT_RDWR)) }
+    }
+
     private func acceptLoop() {
         while !stopped.load(ordering: .relaxed) {
             let client = accept(listener, nil, nil)
@@ -342,7 +355,11 @@ final class TCPRelay: @unchecked Sendable {
                 continue
             }
             sockets.withLock { $0 += [client, server] }
-            Thread { TCPRelay.copy(from: client, to: server) }.start()
+            accepted.add(1, ordering: .relaxed)
+            Thread { [self] in
+                TCPRelay.copy(from: client, to: server)
+                closedByDialer.add(1, ordering: .relaxed)
+            }.start()
             Thread { TCPRelay.copy(from: server, to: client) }.start()
         }
     }

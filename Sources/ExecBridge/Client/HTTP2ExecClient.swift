@@ -7,8 +7,12 @@ import Reactor
 /// or over TLS with ALPN h2. Channel streams are opened in client-go's order, each after the
 /// previous answer; the first answer carries the negotiated version.
 ///
+/// One session's channel streams: they run on an `HTTP2ClientConnection`, either one of its
+/// own (the CLI, tests, an h2c upgrade) or one a pool shares among sessions (the upstream
+/// backend), where the `exec-session` header tells them apart (spec §5 item 8).
+///
 /// Like `SPDYExecClient` it is a `SessionEndpoint`, for the upstream backend and for tests.
-public final class HTTP2ExecClient: ConnectionHandler, HTTP2SessionDelegate, SessionEndpoint {
+public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
     public enum Transport: Sendable { case priorKnowledge, upgrade, tls }
 
     public private(set) var version: ChannelVersion?
@@ -18,34 +22,31 @@ public final class HTTP2ExecClient: ConnectionHandler, HTTP2SessionDelegate, Ses
     private let options: ExecClientOptions
     private let transport: Transport
     private weak var delegate: SessionEndpointDelegate?
-    private var connection: Connection?
-    private var h2: HTTP2Session?
-    private var answer = UpgradeAnswer()
+    private var carrier: HTTP2ClientConnection?
+    /// The connection of its own (not a pool's), watched until it is gone.
+    private weak var ownConnection: HTTP2ClientConnection?
     private var upgraded = false
+    /// `exec-session` of this session's streams (nil on an upgraded connection: there stream 1,
+    /// the upgrade request, opened the connection's one unnamed session).
+    private var sessionToken: String?
     private var toOpen: [Channel] = []
     private var streams: [Channel: Int32] = [:]
     private var channels: [Int32: Channel] = [:]
     private var pendingOpen: Int32?
-    /// `exec-session` of this session's channel streams: random, so unique on any shared connection.
-    private let sessionToken: String = {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<2).map { _ in String(generator.next() as UInt64, radix: 16) }.joined(separator: "-")
-    }()
     private var openOutputs: Set<Channel> = []
     private var errorBytes: [UInt8] = []
     private var errorEnded = false
     private var refusal: (status: Int, body: [UInt8])?
     private var finished = false
-    /// Every callback checks it; closing never happens mid-parse (the codec reads the input in place).
-    private var lifecycle: ConnectionLifecycle = .open
-    private let safeClose = ParseSafeClose()
     private var reading = true
     private var owedCredit: [Int32: Int] = [:]
     /// Input written before the session is ready (the caller's pendingBytes check bounds it).
     private var queued = PendingInput(limit: .max)
-    private let settings: HTTP2Settings
     private let pingInterval: Double
-    private var pingTimer: LoopTimer?
+    /// Pooled: the connection refused the session's first stream with REFUSED_STREAM (not
+    /// processed, so safe to retry elsewhere: RFC 9113 §8.7), as an upstream that carries one
+    /// session per connection does. Called instead of failing; the pool moves the session.
+    var onRefused: ((HTTP2ExecClient, HTTP2ClientConnection) -> Void)?
 
     public init(options: ExecClientOptions, transport: Transport, delegate: SessionEndpointDelegate,
                 pingInterval: Double = 5) {
@@ -53,156 +54,97 @@ public final class HTTP2ExecClient: ConnectionHandler, HTTP2SessionDelegate, Ses
         self.transport = transport
         self.delegate = delegate
         self.pingInterval = pingInterval
+    }
+
+    /// The settings of a connection that carries exec sessions.
+    static var settings: HTTP2Settings {
         var settings = HTTP2Settings()
         settings.initialWindowSize = 256 * 1024
-        self.settings = settings
+        return settings
     }
 
     public func start(loop: EventLoop, address: SocketAddress, tls: TLSContext? = nil, serverName: String? = nil) {
-        connection = Connection.connect(loop: loop, to: address, tls: transport == .tls ? tls : nil,
-                                        serverName: serverName, handler: self)
-        if connection == nil { fail("cannot connect to \(address)") }
+        let carrier = ownCarrier(loop: loop)
+        carrier.dial(to: address, tls: transport == .tls ? tls : nil, serverName: serverName, timeout: 30,
+                     alpnRefusal: nil, describe: { _ in "cannot connect to \(address)" },
+                     socketError: { _ in "cannot connect to \(address)" })
     }
 
     /// Runs on a connection that is already open (for `.tls`, with ALPN h2 agreed): the upstream
     /// backend dials it itself, with its connect timeout and TLS checks, then hands it over.
     public func start(on connection: Connection) {
-        self.connection = connection
-        connection.handler = self
-        connectionDidConnect(connection)
-        if connection.inputCount > 0 { connectionDidRead(connection) }
+        ownCarrier(loop: connection.loop).adopt(connection)
     }
 
-    // MARK: ConnectionHandler
+    /// Runs on a connection shared with other sessions (a pool's): opens its streams as soon as
+    /// the connection is up, and leaves it open when done.
+    func start(sharing carrier: HTTP2ClientConnection, reserving streams: Int) {
+        self.carrier = carrier
+        sessionToken = carrier.nextSessionToken()
+        carrier.attach(self, reserving: streams)
+        if carrier.phase == .ready { carrierReady(carrier, upgradedStream: nil) }
+    }
 
-    public func connectionDidConnect(_ connection: Connection) {
-        let session = HTTP2Session(role: .client, delegate: self, settings: settings)
-        h2 = session
-        if pingInterval > 0 {
-            // client-go pings every 5 s; idle legs through load balancers stay open.
-            pingTimer = LoopTimer(loop: connection.loop, after: pingInterval, repeats: true) { [weak self] in
-                guard let self, self.upgraded, !self.finished, let h2 = self.h2 else { return }
-                h2.ping()
-                h2.flush()
-            }
-        }
-        switch transport {
-        case .upgrade:
+    /// Moves a session refused before its first answer to `carrier` (see `onRefused`).
+    func move(to carrier: HTTP2ClientConnection, reserving reserve: Int) {
+        if let old = self.carrier { old.detach(self, resetting: [], errorCode: HTTP2ErrorCode.noError) }
+        streams.removeAll()
+        channels.removeAll()
+        openOutputs.removeAll()
+        pendingOpen = nil
+        toOpen = []
+        start(sharing: carrier, reserving: reserve)
+    }
+
+    private func ownCarrier(loop: EventLoop) -> HTTP2ClientConnection {
+        var upgrade: [UInt8]?
+        if transport == .upgrade {
             var headers = HTTPHeaders()
             headers.add("Host", options.authority)
             headers.add("Connection", "Upgrade, HTTP2-Settings")
             headers.add("Upgrade", "h2c")
-            headers.add("HTTP2-Settings", HTTP2Session.settingsHeaderValue(settings))
+            headers.add("HTTP2-Settings", HTTP2Session.settingsHeaderValue(Self.settings))
             for version in options.versions { headers.add("X-Stream-Protocol-Version", version.token) }
             for (name, value) in options.headers { headers.add(name, value) }
-            connection.write(HTTPRequestHead(method: options.method, target: options.path, headers: headers).serialized())
-        case .priorKnowledge, .tls:
-            do {
-                try session.start()
-                upgraded = true
-                // The first stream is the error channel; its answer tells the version.
-                toOpen = [.error]
-                openNext()
-            } catch {
-                fail("HTTP/2 start failed: \(error)")
-            }
+            upgrade = HTTPRequestHead(method: options.method, target: options.path, headers: headers).serialized()
         }
+        let carrier = HTTP2ClientConnection(loop: loop, settings: Self.settings, pingInterval: pingInterval,
+                                              upgradeRequest: upgrade, closesWhenUnused: true)
+        self.carrier = carrier
+        ownConnection = carrier
+        // A connection of its own still names its session: the server may carry several.
+        if transport != .upgrade { sessionToken = Self.randomToken() }
+        carrier.attach(self)
+        return carrier
     }
 
-    /// The connection is gone. After the session the client says GOAWAY and the server, which keeps
-    /// a connection for further sessions, closes on it: a caller driving the loop runs it until then.
-    public var isClosed: Bool { lifecycle == .closed }
+    /// The connection of its own is gone. After the session the client says GOAWAY and the server,
+    /// which keeps a connection for further sessions, closes on it: a caller driving the loop runs
+    /// it until then.
+    public var isClosed: Bool { ownConnection.map { $0.phase == .closed } ?? true }
 
-    public func connectionDidRead(_ connection: Connection) {
-        guard lifecycle != .closed else { return }
-        safeClose.parse(connection) {
-            if !upgraded { readUpgradeResponse(connection) }
-            guard upgraded, let h2 else { return }
-            connection.consumeInput { chunk in
-                // Once closing for good, the rest is dropped unparsed.
-                guard lifecycle != .closed, !safeClose.isPending else { return chunk.count }
-                do { try h2.receive(chunk) } catch { fail("HTTP/2 error from server: \(error)") }
-                return chunk.count
-            }
-        }
+    private static func randomToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<2).map { _ in String(generator.next() as UInt64, radix: 16) }.joined(separator: "-")
     }
 
-    public func connectionDidDrain(_ connection: Connection) {
-        h2?.flush()
-        delegate?.endpointDidDrain(self)
-    }
+    // MARK: HTTP2StreamSet
 
-    public func connectionDidClose(_ connection: Connection, reason: Connection.CloseReason) {
-        lifecycle = .closed
-        // Frames behind the one that closed us, in a buffer nghttp2 may be parsing, are dropped.
-        h2?.halt()
-        pingTimer?.cancel()
-        guard !finished else { return }
-        if let refusal { return refused(refusal.status, refusal.body) }
-        if !upgraded, let refusal = answer.pendingRefusal { return complete(refusal) }
-        finishWithStatus(closedEarly: true)
-    }
-
-    private func readUpgradeResponse(_ connection: Connection) {
-        switch answer.read(connection) {
-        case .needMore:
-            return
-        case .malformed(let message):
-            fail("bad upgrade response: \(message)")
-        case .refused(_, let status):
-            complete(status)
-        case .switched:
-            do {
-                try h2?.clientUpgraded(headRequest: options.method == "HEAD")
-            } catch {
-                return fail("h2c upgrade failed: \(error)")
-            }
+    func carrierReady(_ carrier: HTTP2ClientConnection, upgradedStream: Int32?) {
+        guard !finished, streams.isEmpty, pendingOpen == nil else { return }
+        if let upgradedStream {
             upgraded = true
-            pendingOpen = 1 // the upgrade request is stream 1; its answer carries the version
-            h2?.flush()
-        }
-    }
-
-    // MARK: Streams
-
-    private func openNext() {
-        guard let h2 else { return }
-        guard !toOpen.isEmpty else {
-            isReady = true
-            var held = queued.take()
-            held.replay { receive($0) }
+            // The upgrade request is stream 1; its answer carries the version.
+            pendingOpen = upgradedStream
             return
         }
-        let channel = toOpen.removeFirst()
-        var headers = [HTTP2Header(":method", "POST"), HTTP2Header(":path", options.path),
-                       HTTP2Header(":scheme", transport == .tls ? "https" : "http"),
-                       HTTP2Header(":authority", options.authority), HTTP2Header("streamtype", channel.streamType)]
-        for version in options.versions { headers.append(HTTP2Header("x-stream-protocol-version", version.token)) }
-        // Names this session among others on the connection (spec §5 item 8). Not after an h2c
-        // upgrade: there the upgrade request (stream 1) opened the connection's unnamed session.
-        if !upgraded { headers.append(HTTP2Header("exec-session", sessionToken)) }
-        for (name, value) in options.headers { headers.append(HTTP2Header(name.lowercased(), value)) }
-        do {
-            let id = try h2.submitRequest(headers: headers, hasBody: channel == .stdin || channel == .resize)
-            streams[channel] = id
-            channels[id] = channel
-            pendingOpen = id
-            if channel == .stdout || channel == .stderr { openOutputs.insert(channel) }
-            h2.flush()
-        } catch {
-            fail("cannot open the \(channel) stream: \(error)")
-        }
+        // The first stream is the error channel; its answer tells the version.
+        toOpen = [.error]
+        openNext()
     }
 
-    // MARK: HTTP2SessionDelegate
-
-    public func http2Session(_ s: HTTP2Session, write bytes: UnsafeRawBufferPointer) {
-        connection?.write(bytes)
-    }
-
-    public func http2Session(_ s: HTTP2Session, didReceiveHeaders headers: [HTTP2Header], stream: Int32,
-                             endStream: Bool, isTrailer: Bool) {
-        guard !isTrailer, stream == pendingOpen else { return }
+    func carrier(_ carrier: HTTP2ClientConnection, headers: [HTTP2Header], stream: Int32, isTrailer: Bool) {
+        guard !finished, !isTrailer, stream == pendingOpen else { return }
         pendingOpen = nil
         let status = Int(headers.first(":status") ?? "") ?? 0
         guard status == 200 else {
@@ -220,24 +162,26 @@ public final class HTTP2ExecClient: ConnectionHandler, HTTP2SessionDelegate, Ses
         openNext()
     }
 
-    public func http2Session(_ s: HTTP2Session, didReceiveData bytes: UnsafeRawBufferPointer, stream: Int32) {
+    func carrier(_ carrier: HTTP2ClientConnection, data bytes: UnsafeRawBufferPointer, stream: Int32) {
+        guard let h2 = carrier.h2 else { return }
         if var refusal, channels[stream] == .error || stream == 1 {
             refusal.body.append(contentsOf: bytes)
             self.refusal = refusal
         }
         switch channels[stream] {
-        case let channel? where channel == .stdout || channel == .stderr:
+        case let channel? where !finished && (channel == .stdout || channel == .stderr):
             delegate?.endpoint(self, emitted: .data(channel, bytes))
-            if reading { s.consume(stream: stream, bytes: bytes.count) } else { owedCredit[stream, default: 0] += bytes.count }
+            if reading { h2.consume(stream: stream, bytes: bytes.count) } else { owedCredit[stream, default: 0] += bytes.count }
         case .error?:
             if errorBytes.count < 64 * 1024 { errorBytes.append(contentsOf: bytes) }
-            s.consume(stream: stream, bytes: bytes.count)
+            h2.consume(stream: stream, bytes: bytes.count)
         default:
-            s.consume(stream: stream, bytes: bytes.count)
+            h2.consume(stream: stream, bytes: bytes.count)
         }
     }
 
-    public func http2Session(_ s: HTTP2Session, didReceiveEndStream stream: Int32) {
+    func carrier(_ carrier: HTTP2ClientConnection, endStream stream: Int32) {
+        guard !finished else { return }
         if let refusal, channels[stream] == .error || stream == 1 { return refused(refusal.status, refusal.body) }
         guard let channel = channels[stream] else { return }
         switch channel {
@@ -251,15 +195,62 @@ public final class HTTP2ExecClient: ConnectionHandler, HTTP2SessionDelegate, Ses
         if errorEnded && openOutputs.isEmpty { finishWithStatus(closedEarly: false) }
     }
 
-    public func http2Session(_ s: HTTP2Session, didCloseStream stream: Int32, errorCode: UInt32) {
+    func carrier(_ carrier: HTTP2ClientConnection, closedStream stream: Int32, errorCode: UInt32) {
         owedCredit[stream] = nil
+        guard !finished else { return }
+        if errorCode == HTTP2ErrorCode.refusedStream, version == nil, channels[stream] == .error, refusal == nil,
+           let onRefused {
+            self.onRefused = nil
+            return onRefused(self, carrier)
+        }
         if errorCode != 0, let channel = channels[stream], channel == .error || channel == .stdout || channel == .stderr {
             fail("server reset the \(channel) stream (code \(errorCode))")
+        } else if errorCode != 0, stream == pendingOpen {
+            // Refused before an answer (a GOAWAY that came first, a full server).
+            fail("server refused the \(channels[stream].map { "\($0)" } ?? "upgrade") stream (code \(errorCode))")
         }
     }
 
-    public func http2Session(_ s: HTTP2Session, streamCanSendMore stream: Int32) {
+    func carrierDrained(_ carrier: HTTP2ClientConnection) {
         delegate?.endpointDidDrain(self)
+    }
+
+    func carrierLost(_ carrier: HTTP2ClientConnection, detail: String, refusal: ExecStatus?) {
+        guard !finished else { return }
+        if let refusal { return complete(refusal) }
+        if let pending = self.refusal { return refused(pending.status, pending.body) }
+        if version == nil { return fail(detail) }
+        finishWithStatus(closedEarly: true)
+    }
+
+    // MARK: Streams
+
+    private func openNext() {
+        guard let carrier else { return }
+        guard !toOpen.isEmpty else {
+            isReady = true
+            var held = queued.take()
+            held.replay { receive($0) }
+            return
+        }
+        let channel = toOpen.removeFirst()
+        var headers = [HTTP2Header(":method", "POST"), HTTP2Header(":path", options.path),
+                       HTTP2Header(":scheme", transport == .tls ? "https" : "http"),
+                       HTTP2Header(":authority", options.authority), HTTP2Header("streamtype", channel.streamType)]
+        for version in options.versions { headers.append(HTTP2Header("x-stream-protocol-version", version.token)) }
+        // Names this session among others on the connection (spec §5 item 8).
+        if let sessionToken { headers.append(HTTP2Header("exec-session", sessionToken)) }
+        for (name, value) in options.headers { headers.append(HTTP2Header(name.lowercased(), value)) }
+        do {
+            let id = try carrier.submitRequest(headers, hasBody: channel == .stdin || channel == .resize, for: self)
+            streams[channel] = id
+            channels[id] = channel
+            pendingOpen = id
+            if channel == .stdout || channel == .stderr { openOutputs.insert(channel) }
+            carrier.flush()
+        } catch {
+            fail("cannot open the \(channel) stream: \(error)")
+        }
     }
 
     // MARK: Ending
@@ -286,30 +277,32 @@ public final class HTTP2ExecClient: ConnectionHandler, HTTP2SessionDelegate, Ses
     private func complete(_ status: ExecStatus) {
         guard !finished else { return }
         finished = true
-        pingTimer?.cancel()
         lastFailure = status.exitCode == nil ? status : nil
         delegate?.endpoint(self, emitted: .exit(status))
-        if lifecycle != .closed { lifecycle = .closing }
-        h2?.terminate(errorCode: 0)
-        h2?.flush()
-        connection?.closeGracefully(linger: 1)
+        leave(errorCode: HTTP2ErrorCode.noError)
     }
 
     private func fail(_ message: String) {
         guard !finished else { return }
         finished = true
-        pingTimer?.cancel()
         lastFailure = .internalError(message)
         delegate?.endpoint(self, didEnd: .backendGone)
-        lifecycle = lifecycle == .closed ? .closed : .closing
-        safeClose.close(connection)
+        leave(errorCode: HTTP2ErrorCode.cancel)
+    }
+
+    /// Off the connection: streams still open are reset; a connection of its own closes with it.
+    private func leave(errorCode: UInt32) {
+        guard let carrier else { return }
+        self.carrier = nil
+        carrier.detach(self, resetting: Array(channels.keys) + (upgraded ? [1] : []), errorCode: errorCode)
     }
 
     /// Closes the socket at once, as a killed client would.
     public func abort() {
         finished = true
-        lifecycle = lifecycle == .closed ? .closed : .closing
-        safeClose.close(connection)
+        let carrier = self.carrier
+        self.carrier = nil
+        carrier?.abort()
     }
 
     // MARK: SessionEndpoint
@@ -318,7 +311,7 @@ public final class HTTP2ExecClient: ConnectionHandler, HTTP2SessionDelegate, Ses
         guard !finished else { return }
         // Before the connection and every channel stream exist, input waits (bounded by the
         // caller's own pendingBytes check, which counts it).
-        guard isReady, let h2 else {
+        guard isReady, let carrier, let h2 = carrier.h2 else {
             queued.hold(event)
             return
         }
@@ -332,29 +325,25 @@ public final class HTTP2ExecClient: ConnectionHandler, HTTP2SessionDelegate, Ses
         default:
             break
         }
-        h2.flush()
+        carrier.flush()
     }
 
     public var pendingBytes: Int {
-        let stdin = streams[.stdin].map { h2?.pendingBytes(stream: $0) ?? 0 } ?? 0
-        return stdin + (connection?.outputCount ?? 0) + queued.stdin.count
+        let stdin = streams[.stdin].map { carrier?.h2?.pendingBytes(stream: $0) ?? 0 } ?? 0
+        return stdin + (carrier?.outputCount ?? 0) + queued.stdin.count
     }
 
     public func setReading(_ on: Bool) {
         reading = on
-        guard on, let h2 else { return }
+        guard on, let carrier, let h2 = carrier.h2 else { return }
         for (stream, bytes) in owedCredit { h2.consume(stream: stream, bytes: bytes) }
         owedCredit.removeAll()
-        h2.flush()
+        carrier.flush()
     }
 
     public func terminate(_ reason: EndReason) {
-        pingTimer?.cancel()
         guard !finished else { return }
         finished = true
-        if lifecycle != .closed { lifecycle = .closing }
-        h2?.terminate(errorCode: reason == .completed ? 0 : HTTP2ErrorCode.cancel)
-        h2?.flush()
-        connection?.closeGracefully(linger: 1)
+        leave(errorCode: reason == .completed ? HTTP2ErrorCode.noError : HTTP2ErrorCode.cancel)
     }
 }

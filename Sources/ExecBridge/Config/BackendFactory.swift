@@ -41,6 +41,6 @@ enum BackendFactory {
     }
 
     private static func remote(_ upstream: UpstreamConfig, logger: Logger) -> @Sendable (EventLoop) -> Backend {
-        { _ in UpstreamBackend(config: upstream, logger: logger) }
+        { loop in UpstreamBackend(config: upstream, logger: logger, loop: loop) }
     }
 }

@@ -32,8 +32,9 @@ final class SessionLauncher {
     /// Starts `request` between `frontend` and the backend, then replays `pending` into it.
     /// `attach` gets the bridge before anything moves, so that the frontend holds it when the
     /// first callback comes.
+    /// `prepared`: what `prepare` returned at admission.
     func start(_ request: ExecRequest, context: RequestContext, frontend: SessionEndpoint,
-               replaying early: PendingInput, attach: (Bridge) -> Void) {
+               replaying early: PendingInput, prepared: PreparedBackend? = nil, attach: (Bridge) -> Void) {
         let onEnd = self.onEnd
         let session = Bridge(request: request, loop: loop, config: bridge, logger: logger) { ended in
             ended.context?.admission.release()
@@ -42,9 +43,16 @@ final class SessionLauncher {
         session.context = context
         session.tap = bridge.tap?.tap(for: request, loop: loop, logger: logger)
         attach(session)
-        session.start(frontend: frontend, backend: backend)
+        session.start(frontend: frontend, backend: backend, prepared: prepared?.take())
         var early = early
         early.replay(into: session, from: frontend)
+    }
+
+    /// Called when a request is admitted and the client still has channel streams to open: the
+    /// backend may begin (dial its upstream) meanwhile. Keep the result until `start`; dropping
+    /// it cancels what was begun.
+    func prepare(_ request: ExecRequest) -> PreparedBackend? {
+        backend.prepareSession(request, on: loop).map(PreparedBackend.init)
     }
 
     /// The client has `--stream-creation-timeout` to open every channel it asked for.

@@ -207,6 +207,7 @@ final class Worker {
             drainTimer?.cancel()
             stopCheck?.cancel()
             for timer in [limitCheck, fdRetry, fdEpisodeCheck] { timer?.cancel() }
+            backend.closeConnections()
             loop.stop()
         } else if stopCheck == nil {
             stopCheck = LoopTimer(loop: loop, after: 0.1, repeats: true) { [unowned self] in self.stopIfIdle() }

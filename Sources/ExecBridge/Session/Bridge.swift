@@ -50,10 +50,11 @@ public final class Bridge: SessionEndpointDelegate {
     }
 
     /// Starts the session: the frontend has every expected channel; the backend runs the command.
-    public func start(frontend: SessionEndpoint, backend: Backend) {
+    /// `prepared`: the backend session begun at admission, if the backend began one.
+    public func start(frontend: SessionEndpoint, backend: Backend, prepared: PreparedSession? = nil) {
         loop.preconditionInEventLoop()
         self.frontend = frontend
-        self.backend = backend.startSession(request, on: loop, delegate: self)
+        self.backend = prepared?.attach(self) ?? backend.startSession(request, on: loop, delegate: self)
         let period = max(0.05, config.idleTimeout / 4)
         idleTimer = LoopTimer(loop: loop, after: period, repeats: true) { [weak self] in self?.idleTick() }
         if config.stallTimeout > 0 {

@@ -27,6 +27,9 @@ public struct BackendSettings: Sendable {
     public var tokenFile: String?
     /// Seconds to open the TCP connection (and TLS handshake) to the upstream.
     public var connectTimeout: Double = 10
+    /// `--backend-max-sessions-per-connection`: sessions one pooled HTTP/2 upstream connection
+    /// (`h2c://`, `h2://`) carries at most; the upstream's stream limit may lower it.
+    public var maxSessionsPerConnection = 100
     /// Send `Impersonate-User` / `Impersonate-Group` / `Impersonate-Uid` from the request's identity.
     public var impersonate = false
     /// Forward requests that are not exec, attach or health to the upstream as plain HTTP/1.1.

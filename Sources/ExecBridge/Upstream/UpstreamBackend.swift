@@ -10,11 +10,36 @@ public final class UpstreamBackend: Backend, BackendActivity {
     private let logger: Logger
     private let tokenFile: TokenFile?
     public private(set) var activeSessions = 0
+    /// `h2c://`, `h2://`: this loop's shared connections.
+    private var pool: HTTP2UpstreamPool?
+    private var warmUp: LoopTimer?
 
-    public init(config: UpstreamConfig, logger: Logger) {
+    /// `loop`: the worker's, when known at creation: the pool then dials its first connection
+    /// as the loop starts, before any session asks.
+    public init(config: UpstreamConfig, logger: Logger, loop: EventLoop? = nil) {
         self.config = config
         self.logger = logger
         self.tokenFile = config.tokenFile.map(TokenFile.init(path:))
+        if let loop, config.url.scheme.pools {
+            let pool = HTTP2UpstreamPool(config: config, loop: loop, logger: logger)
+            self.pool = pool
+            // Created before the loop runs (the worker's init): the dial goes out on its first turn.
+            warmUp = LoopTimer(loop: loop, after: 0) { [weak pool] in pool?.warmUp() }
+        }
+    }
+
+    /// The worker stops: pooled connections close.
+    public func closeConnections() {
+        pool?.close()
+    }
+
+    private func pool(on loop: EventLoop) -> HTTP2UpstreamPool? {
+        guard config.url.scheme.pools else { return nil }
+        if let pool { return pool }
+        let created = HTTP2UpstreamPool(config: config, loop: loop, logger: logger)
+        created.warmUp()
+        pool = created
+        return created
     }
 
     /// Any well-formed target may go: the upstream decides whether it exists and who may use it.
@@ -24,12 +49,24 @@ public final class UpstreamBackend: Backend, BackendActivity {
     }
 
     public func startSession(_ request: ExecRequest, on loop: EventLoop, delegate: SessionEndpointDelegate) -> SessionEndpoint {
+        makeSession(request, on: loop, delegate: delegate)
+    }
+
+    /// A connection per session (SPDY, WebSocket, h2c upgrade): dialled at admission, in parallel
+    /// with the client opening its streams.
+    public func prepareSession(_ request: ExecRequest, on loop: EventLoop) -> PreparedSession? {
+        // A pooled upstream has a connection ready already.
+        guard !config.url.scheme.pools else { return nil }
+        return makeSession(request, on: loop, delegate: nil)
+    }
+
+    private func makeSession(_ request: ExecRequest, on loop: EventLoop, delegate: SessionEndpointDelegate?) -> UpstreamSession {
         activeSessions += 1
         var sessionLogger = logger
         sessionLogger[metadataKey: "target"] = "\(request.target)"
         sessionLogger[metadataKey: "upstream"] = "\(config.url.scheme.rawValue)://\(config.url.authority)"
         return UpstreamSession(request: request, options: clientOptions(for: request), config: config, loop: loop,
-                               delegate: delegate, logger: sessionLogger) { [weak self] in
+                               pool: pool(on: loop), delegate: delegate, logger: sessionLogger) { [weak self] in
             self?.activeSessions -= 1
         }
     }

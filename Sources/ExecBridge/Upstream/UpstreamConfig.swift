@@ -23,6 +23,10 @@ public struct UpstreamConfig: Sendable {
     public let versions: [ChannelVersion]
     /// client-go's keepalive toward the upstream.
     public var pingInterval: Double = 5
+    /// Sessions per pooled HTTP/2 connection (`h2c://`, `h2://`).
+    public let maxSessionsPerConnection: Int
+    /// A pooled connection without sessions this long closes (one is kept for the next session).
+    public var poolIdleTimeout: Double = 60
     /// After the TCP (and TLS) connect: the upgrade answer and every stream reply must come within this.
     public var sessionSetupTimeout: Double = 30
 
@@ -38,6 +42,10 @@ public struct UpstreamConfig: Sendable {
         serverName = settings.serverName ?? url.host
         guard settings.connectTimeout > 0 else { throw ConfigurationError("--backend-connect-timeout must be positive") }
         connectTimeout = settings.connectTimeout
+        guard settings.maxSessionsPerConnection > 0 else {
+            throw ConfigurationError("--backend-max-sessions-per-connection must be positive")
+        }
+        maxSessionsPerConnection = settings.maxSessionsPerConnection
         impersonate = settings.impersonate
         passthrough = settings.passthrough ?? true
         switch url.scheme {

@@ -13,8 +13,9 @@ import Reactor
 /// - an upstream that refuses (non-101/200) becomes a Failure status with its code and message, a
 ///   redirect an error, an unreachable upstream `error dialing backend: …`;
 /// - a resize toward an upstream version without a resize channel is dropped, with a log line.
-final class UpstreamSession: SessionEndpoint, SessionEndpointDelegate, ConnectionHandler {
-    private enum State { case waiting, dialing, running, ended }
+final class UpstreamSession: SessionEndpoint, SessionEndpointDelegate, ConnectionHandler, PreparedSession {
+    /// `connected`: prepared at admission, TCP/TLS up, waiting for the bridge (nothing sent yet).
+    private enum State { case waiting, dialing, connected, running, ended }
 
     private let config: UpstreamConfig
     private let loop: EventLoop
@@ -28,18 +29,61 @@ final class UpstreamSession: SessionEndpoint, SessionEndpointDelegate, Connectio
     private var resizeQueued = false
     private var resizeDropLogged = false
     private var onEnd: (() -> Void)?
+    /// Prepared, not yet attached: a failure waits here for the bridge.
+    private var heldFailure: ExecStatus?
+    /// Pooled HTTP/2: the session's streams go on a shared connection instead of a dial.
+    private let pool: HTTP2UpstreamPool?
+    /// The most channel streams the session opens (what it reserves on a shared connection).
+    private let streams: Int
+    private var attached: Bool
 
+    /// `delegate` nil: prepared at admission; the dial starts now and `attach` hands it over.
     init(request: ExecRequest, options: ExecClientOptions, config: UpstreamConfig, loop: EventLoop,
-         delegate: SessionEndpointDelegate, logger: Logger, onEnd: @escaping () -> Void) {
+         pool: HTTP2UpstreamPool? = nil, delegate: SessionEndpointDelegate?, logger: Logger, onEnd: @escaping () -> Void) {
         self.config = config
+        self.pool = pool
+        self.streams = options.channels(for: .v5).count
         self.loop = loop
         self.delegate = delegate
+        self.attached = delegate != nil
         self.logger = logger
         self.onEnd = onEnd
         client = config.url.scheme.makeClient(options: options, delegate: self, pingInterval: config.pingInterval)
-        // Dial on the next turn: the bridge learns who its backend is from this init's caller,
-        // and must know it before the first event (a refused connect can be immediate).
-        timer = LoopTimer(loop: loop, after: 0) { [weak self] in self?.dial() }
+        if attached {
+            // Dial on the next turn: the bridge learns who its backend is from this init's caller,
+            // and must know it before the first event (a refused connect can be immediate).
+            timer = LoopTimer(loop: loop, after: 0) { [weak self] in self?.dial() }
+        } else {
+            dial()
+        }
+    }
+
+    // MARK: PreparedSession
+
+    func attach(_ delegate: SessionEndpointDelegate) -> SessionEndpoint {
+        self.delegate = delegate
+        attached = true
+        // On the next turn, for the same reason as the dial above.
+        if state == .connected || heldFailure != nil {
+            timer = LoopTimer(loop: loop, after: 0) { [weak self] in self?.attachedTurn() }
+        }
+        return self
+    }
+
+    private func attachedTurn() {
+        if let status = heldFailure {
+            heldFailure = nil
+            return delegate?.endpoint(self, emitted: .exit(status)) ?? ()
+        }
+        guard state == .connected, let connection = dialConnection else { return }
+        dialConnection = nil
+        run(on: connection)
+    }
+
+    func cancel() {
+        guard !attached else { return }
+        heldFailure = nil
+        terminate(.clientGone)
     }
 
     // MARK: Dialing
@@ -48,6 +92,11 @@ final class UpstreamSession: SessionEndpoint, SessionEndpointDelegate, Connectio
         guard state == .waiting else { return }
         guard client != nil else {
             return failed(.failure(message: "no client for \(config.url.scheme.rawValue) upstreams", reason: "InternalError", code: 500))
+        }
+        if let pool, let shared = client as? HTTP2ExecClient {
+            state = .running
+            pool.assign(shared, streams: streams)
+            return runStarted()
         }
         state = .dialing
         let tls = config.url.scheme.usesTLS ? config.sessionTLS : nil
@@ -69,16 +118,32 @@ final class UpstreamSession: SessionEndpoint, SessionEndpointDelegate, Connectio
     }
 
     func connectionDidConnect(_ connection: Connection) {
-        guard state == .dialing, let client else { return }
+        guard state == .dialing else { return }
         timer?.cancel()
-        dialConnection = nil
         if config.url.scheme == .h2, connection.negotiatedALPN != "h2" {
+            dialConnection = nil
             connection.close()
             return dialFailed("tls: the server at \(config.url.authority) did not agree to h2 by ALPN")
         }
+        guard attached else {
+            // Prepared: the connection waits (unread) for the bridge; its close is still watched.
+            state = .connected
+            return
+        }
+        dialConnection = nil
+        run(on: connection)
+    }
+
+    private func run(on connection: Connection) {
+        guard let client else { return }
         state = .running
         client.start(on: connection)
-        if !reading { client.setReading(false) }
+        runStarted()
+    }
+
+    private func runStarted() {
+        guard state == .running else { return }
+        if !reading { client?.setReading(false) }
         // The upgrade answer and every stream reply must come in time (a silent upstream
         // otherwise holds the session until the idle timeout).
         timer = LoopTimer(loop: loop, after: config.sessionSetupTimeout) { [weak self] in self?.setupTimedOut() }
@@ -87,7 +152,7 @@ final class UpstreamSession: SessionEndpoint, SessionEndpointDelegate, Connectio
     func connectionDidRead(_ connection: Connection) {}
 
     func connectionDidClose(_ connection: Connection, reason: Connection.CloseReason) {
-        guard state == .dialing else { return }
+        guard state == .dialing || state == .connected else { return }
         dialConnection = nil
         dialFailed(DialError.describe(reason, upstream: config))
     }
@@ -114,6 +179,7 @@ final class UpstreamSession: SessionEndpoint, SessionEndpointDelegate, Connectio
             connection.handler = nil
             connection.close()
         }
+        guard attached else { return heldFailure = status }
         delegate?.endpoint(self, emitted: .exit(status))
     }
 

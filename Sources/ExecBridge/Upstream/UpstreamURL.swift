@@ -14,6 +14,9 @@ public enum UpstreamScheme: String, Sendable, CaseIterable {
     case ws
     case wss
 
+    /// Sessions share pooled connections (HTTP/2 by prior knowledge or TLS; an h2c upgrade
+    /// carries one session on its upgraded stream).
+    public var pools: Bool { self == .h2c || self == .h2 }
     public var usesTLS: Bool { self == .spdys || self == .h2 || self == .wss }
     public var defaultPort: UInt16 { usesTLS ? 443 : 80 }
 }

@@ -51,6 +51,10 @@ struct BackendOptions: ParsableArguments {
     @Option(name: .customLong("backend-connect-timeout"), parsing: .unconditional, help: ArgumentHelp("Seconds to connect to the upstream.", valueName: "seconds"))
     var backendConnectTimeout: Double = 10
 
+    @Option(name: .customLong("backend-max-sessions-per-connection"), parsing: .unconditional, help: ArgumentHelp(
+        "Sessions one pooled HTTP/2 upstream connection carries at most (h2c://, h2://).", valueName: "n"))
+    var backendMaxSessionsPerConnection = 100
+
     @Flag(name: .long, help: "Send Impersonate-User/-Group/-Uid headers naming the caller to the upstream.")
     var impersonate = false
 
@@ -67,6 +71,9 @@ struct BackendOptions: ParsableArguments {
         }
         guard backendConnectTimeout > 0 else {
             throw ValidationError("--backend-connect-timeout must be a positive number of seconds (got \(backendConnectTimeout))")
+        }
+        guard (1...100_000).contains(backendMaxSessionsPerConnection) else {
+            throw ValidationError("--backend-max-sessions-per-connection must be between 1 and 100000 (got \(backendMaxSessionsPerConnection))")
         }
         if backend == "local" {
             let upstreamOnly = [backendCA, backendCert, backendToken, backendTokenFile, backendServerName].contains { $0 != nil }
@@ -95,6 +102,7 @@ struct BackendOptions: ParsableArguments {
             settings.takeToken(fromEnvironment: [BackendSettings.tokenEnvironmentVariable: String(cString: value)])
         }
         settings.connectTimeout = backendConnectTimeout
+        settings.maxSessionsPerConnection = backendMaxSessionsPerConnection
         settings.impersonate = impersonate
         settings.passthrough = passthrough
         return settings

@@ -23,7 +23,9 @@ struct LimitOptions: ParsableArguments {
         "SO_RCVBUF/SO_SNDBUF bytes of every client and upstream socket, so that paused sessions cannot exhaust kernel TCP memory (0: the kernel's autotuning).", valueName: "bytes"))
     var socketBuffer: Int = 256 * 1024
 
-    @Option(name: .customLong("max-concurrent-streams"), help: "HTTP/2 streams one client connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS), so at most as many sessions.")
+    @Option(name: .customLong("max-concurrent-streams"), parsing: .unconditional, help: ArgumentHelp(
+        "HTTP/2 streams one client connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS), so at most as many sessions.",
+        valueName: "n"))
     var maxConcurrentStreams: Int = 100
 
     func validate() throws {

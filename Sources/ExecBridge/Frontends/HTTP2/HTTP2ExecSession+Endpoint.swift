@@ -38,6 +38,7 @@ extension HTTP2ExecSession {
         guard !ended else { return }
         ended = true
         creationTimer?.cancel()
+        prepared = nil
         lingerTimer?.cancel()
         // stdin held back for a backend that is gone: credit it, so the client can end its request.
         for (stream, bytes) in owedCredit where bytes > 0 { h2.consume(stream: stream, bytes: bytes) }

@@ -38,6 +38,8 @@ final class HTTP2ExecSession: SessionEndpoint {
     var bridge: Bridge?
     var resize = ResizeDecoder()
     var creationTimer: LoopTimer?
+    /// The backend begun at admission (its upstream dialled while the streams arrive).
+    var prepared: PreparedBackend?
     /// stdin received but not yet credited back, while the backend is over budget.
     var owedCredit: [Int32: Int] = [:]
     var reading = true
@@ -85,6 +87,7 @@ final class HTTP2ExecSession: SessionEndpoint {
             if !request.stdin { owedCredit[stream] = nil }
         case .channels(let upgradeStream):
             creationTimer = launcher.creationTimer { [weak self] in self?.creationTimedOut() }
+            prepared = launcher.prepare(request)
             if stream == upgradeStream {
                 reply(stream, hasBody: true)
             } else {
@@ -138,7 +141,7 @@ final class HTTP2ExecSession: SessionEndpoint {
     func start() {
         creationTimer?.cancel()
         creationTimer = nil
-        launcher.start(request, context: context, frontend: self, replaying: pending.take()) { self.bridge = $0 }
+        launcher.start(request, context: context, frontend: self, replaying: pending.take(), prepared: prepared) { self.bridge = $0 }
         if reading { setReading(true) }
     }
 
@@ -235,6 +238,7 @@ final class HTTP2ExecSession: SessionEndpoint {
     func clientGone() {
         guard !ended else { return }
         creationTimer?.cancel()
+        prepared = nil
         markEnded()
         for stream in ownStreams where h2.isOpen(stream: stream) {
             h2.resetStream(stream, errorCode: HTTP2ErrorCode.cancel)

@@ -23,6 +23,8 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
     /// What a 2015 client wrote before every stream existed, bounded by the channel budget.
     private var pending: PendingInput
     private var creationTimer: LoopTimer?
+    /// The backend begun at admission (its upstream dialled while the streams arrive).
+    private var prepared: PreparedBackend?
     private var keepalive: LoopTimer?
     private var sawTraffic = false
     private var ended = false
@@ -49,6 +51,7 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
         self.session = SPDYSession(role: .server, delegate: self)
         connection.setOutputLowWater(launcher.bridge.lowWater)
         creationTimer = launcher.creationTimer { [weak self] in self?.streamCreationTimedOut() }
+        prepared = launcher.prepare(request)
         keepalive = LoopTimer(loop: connection.loop, after: config.keepaliveInterval, repeats: true) { [weak self] in
             self?.keepaliveTick()
         }
@@ -182,7 +185,7 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
         guard bridge == nil, !ended, request.expectedChannels.isSubset(of: Set(streams.keys)) else { return }
         creationTimer?.cancel()
         creationTimer = nil
-        launcher.start(request, context: context, frontend: self, replaying: pending.take()) { self.bridge = $0 }
+        launcher.start(request, context: context, frontend: self, replaying: pending.take(), prepared: prepared) { self.bridge = $0 }
         if !reading, !pending.holdsStdin { setReading(true) }
     }
 
@@ -201,6 +204,7 @@ final class SPDYFrontend: ConnectionHandler, SPDYSessionDelegate, SessionEndpoin
         guard bridge == nil, !ended else { return }
         logger.info("timed out waiting for client to create streams",
                     metadata: ["have": "\(streams.keys.map(\.streamType).sorted())"])
+        prepared = nil
         launcher.creationTimedOut(request, context: context)
         finishSession(with: .internalError(SessionLauncher.creationTimeoutMessage))
     }

@@ -1,0 +1,146 @@
+import Logging
+import Reactor
+
+/// One loop's HTTP/2 connections to the upstream (`h2c://`, `h2://`), shared by its sessions as
+/// nghttpx shares its downstream connections: a session goes to the first connection with room
+/// (`--backend-max-sessions-per-connection`, and the streams the upstream's
+/// SETTINGS_MAX_CONCURRENT_STREAMS allows), else to a new one. One connection with room is kept
+/// dialled ahead (at start, and again when the last one with room fills or dies) so that a
+/// session's set-up costs no handshake. A connection that fails fails only its own sessions;
+/// the next session finds or dials a healthy one. Confined to its loop: no locks.
+///
+/// Only prior knowledge and TLS pool: an h2c upgrade carries its session on the upgraded stream,
+/// so it keeps a connection per session.
+final class HTTP2UpstreamPool {
+    private let config: UpstreamConfig
+    private let loop: EventLoop
+    private let logger: Logger
+    private let maxSessions: Int
+    private(set) var connections: [HTTP2ClientConnection] = []
+    private var idleTimer: LoopTimer?
+    private var respareTimer: LoopTimer?
+    /// The last dial failed: nothing is dialled ahead until one succeeds (a dead upstream is
+    /// dialled only for sessions that need it, not in a loop).
+    private var upstreamDown = false
+    private var closed = false
+    /// The upstream's stream limit as the last connection learned it: assumed for a connection
+    /// whose SETTINGS have not come yet, so that a burst does not overfill it (sessions that
+    /// each hold some of their streams while waiting for the rest would wait for ever).
+    private var streamLimit = 100
+    /// Connections dialled so far (the log and tests).
+    private(set) var dialled = 0
+
+    init(config: UpstreamConfig, loop: EventLoop, logger: Logger) {
+        self.config = config
+        self.loop = loop
+        self.logger = logger
+        self.maxSessions = max(1, config.maxSessionsPerConnection)
+    }
+
+    /// At worker start: the first session finds a connection open.
+    func warmUp() {
+        guard !closed else { return }
+        ensureSpare()
+        let period = max(0.05, config.poolIdleTimeout / 2)
+        idleTimer = LoopTimer(loop: loop, after: period, repeats: true) { [weak self] in self?.closeIdle() }
+    }
+
+    /// Puts `client`'s session (with `streams` channel streams) on a connection with room.
+    func assign(_ client: HTTP2ExecClient, streams: Int) {
+        let carrier = connections.first { hasRoom($0, streams: streams) } ?? dial()
+        client.onRefused = { [weak self] client, refusing in self?.refused(client, on: refusing, streams: streams) }
+        client.start(sharing: carrier, reserving: streams)
+        ensureSpare()
+    }
+
+    /// The upstream refused a new session on `carrier` (it carries fewer sessions per connection
+    /// than we thought, one for a gateway without `exec-session`): no more go there, and the
+    /// session moves, once, to a connection that has none yet.
+    private func refused(_ client: HTTP2ExecClient, on carrier: HTTP2ClientConnection, streams: Int) {
+        carrier.stopTakingSessions()
+        logger.debug("upstream refused another session on a pooled connection",
+                     metadata: ["upstream": "\(config.url.authority)", "sessions": "\(carrier.sessionCount - 1)"])
+        let next = connections.first { $0.sessionCount == 0 && hasRoom($0, streams: streams) } ?? dial()
+        client.move(to: next, reserving: streams)
+        ensureSpare()
+    }
+
+    /// Closes every connection now (the worker stops: its loop runs no more).
+    func close() {
+        closed = true
+        idleTimer?.cancel()
+        respareTimer?.cancel()
+        for carrier in connections { carrier.closeNow() }
+        connections.removeAll()
+    }
+
+    // MARK: Internals
+
+    private func hasRoom(_ carrier: HTTP2ClientConnection, streams: Int) -> Bool {
+        guard carrier.phase != .closed, !carrier.refusesSessions, carrier.sessionCount < maxSessions else { return false }
+        let limit = carrier.peerStreamLimit ?? streamLimit
+        return carrier.reservedStreams + streams <= limit || carrier.sessionCount == 0
+    }
+
+    /// Dials one more when no connection could take another session.
+    private func ensureSpare() {
+        guard !closed, !upstreamDown, !connections.contains(where: { hasRoom($0, streams: 1) }) else { return }
+        _ = dial()
+    }
+
+    private func dial() -> HTTP2ClientConnection {
+        let carrier = HTTP2ClientConnection(loop: loop, settings: HTTP2ExecClient.settings,
+                                              pingInterval: config.pingInterval, closesWhenUnused: false)
+        connections.append(carrier)
+        dialled += 1
+        carrier.onReady = { [weak self] carrier in
+            guard let self else { return }
+            self.upstreamDown = false
+            if let limit = carrier.peerStreamLimit { self.streamLimit = limit }
+        }
+        carrier.onSessionLeft = { [weak self] carrier in self?.sessionLeft(carrier) }
+        carrier.onClosed = { [weak self] carrier in self?.lost(carrier) }
+        let config = self.config
+        let tls = config.url.scheme.usesTLS ? config.sessionTLS : nil
+        carrier.dial(to: config.address, tls: tls, serverName: tls == nil ? nil : config.serverName,
+                     timeout: config.connectTimeout,
+                     alpnRefusal: config.url.scheme == .h2 ? "tls: the server at \(config.url.authority) did not agree to h2 by ALPN" : nil,
+                     describe: { DialError.describe($0, upstream: config) },
+                     socketError: { DialError.socket($0, upstream: config) })
+        return carrier
+    }
+
+    private func sessionLeft(_ carrier: HTTP2ClientConnection) {
+        // After GOAWAY it serves its last sessions, then goes.
+        if carrier.refusesSessions, carrier.sessionCount == 0 { carrier.shutdown() }
+        ensureSpare()
+    }
+
+    private func lost(_ carrier: HTTP2ClientConnection) {
+        connections.removeAll { $0 === carrier }
+        guard !closed else { return }
+        if !carrier.heardServer {
+            upstreamDown = true
+            return
+        }
+        logger.info("pooled upstream connection closed",
+                    metadata: ["upstream": "\(config.url.authority)", "connections": "\(connections.count)"])
+        // A server that closes every connection at once is re-dialled at most once a second.
+        if EventLoop.now() - carrier.openedAt >= 1 { return ensureSpare() }
+        respareTimer = LoopTimer(loop: loop, after: 1) { [weak self] in self?.ensureSpare() }
+    }
+
+    /// Connections unused for `poolIdleTimeout` close, except one kept for the next session.
+    private func closeIdle() {
+        let now = EventLoop.now()
+        var keep = 1
+        for carrier in connections where carrier.sessionCount == 0 {
+            guard let since = carrier.unusedSince, now - since >= config.poolIdleTimeout else { continue }
+            if keep > 0 && !carrier.refusesSessions {
+                keep -= 1
+                continue
+            }
+            carrier.shutdown()
+        }
+    }
+}
