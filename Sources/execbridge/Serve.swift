@@ -47,6 +47,10 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("trace-frames"), help: "Write decoded frame records of every SPDY/HTTP/2 connection to this file.")
     var traceFrames: String?
 
+    @Option(name: .customLong("metrics-listen"),
+            help: "Serve Prometheus /metrics on HOST:PORT (off by default; a non-loopback address needs --token-file or --client-ca).")
+    var metricsListen: String?
+
     @Option(name: .customLong("drain-timeout"), help: "Seconds sessions may finish after SIGINT/SIGTERM.")
     var drainTimeout: Double = 30
 
@@ -72,6 +76,7 @@ struct Serve: ParsableCommand {
             channelBudget: channelBudget, streamCreationTimeout: streamCreationTimeout, idleTimeout: idleTimeout,
             headTimeout: headTimeout, drainTimeout: drainTimeout)
         options.traceFrames = traceFrames
+        options.metricsListen = metricsListen
         options.limits = limitOptions.settings()
         do {
             try ServeMain.run(options)

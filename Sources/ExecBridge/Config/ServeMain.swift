@@ -20,6 +20,8 @@ public struct ServeOptions: Sendable {
     public var traceFrames: String?
     /// `--max-sessions`, `--max-sessions-per-user`, `--max-connections`, `--stall-timeout`.
     public var limits = LimitSettings()
+    /// `--metrics-listen HOST:PORT`: Prometheus `/metrics` (nil: off).
+    public var metricsListen: String?
 
     public init(listen: [String], threads: Int?, backend: BackendSettings, security: SecuritySettings, tlsCert: String?,
                 tlsKey: String?, logFormat: String, logLevel: String, channelBudget: Int,
@@ -77,6 +79,7 @@ public enum ServeMain {
         options.limits.install(into: &config)
         // Refuses unsafe configurations (no authentication on a non-loopback address) before any bind.
         try options.security.install(into: &config)
+        if let listen = options.metricsListen { try config.serveMetrics(on: listen, security: options.security) }
         config.serveDiscovery()
         if let path = options.traceFrames { try config.traceFrames(to: path) }
         return config

@@ -16,6 +16,8 @@ final class SessionLauncher {
     private let onEnd: (SessionRecord) -> Void
     /// An admitted request that never became a session: its place is released and it is audited.
     private let notStarted: (ExecRequest, RequestContext, RequestError) -> Void
+    /// Sessions and their bytes for `--metrics-listen` (does nothing without it).
+    private let meter: SessionByteMeter
 
     init(loop: EventLoop, backend: Backend, bridge: BridgeConfig, logger: Logger, traceSink: FrameTraceSink?,
          onEnd: @escaping (SessionRecord) -> Void,
@@ -27,6 +29,7 @@ final class SessionLauncher {
         self.traceSink = traceSink
         self.onEnd = onEnd
         self.notStarted = notStarted
+        self.meter = SessionByteMeter(loop: loop)
     }
 
     /// Starts `request` between `frontend` and the backend, then replays `pending` into it.
@@ -35,12 +38,17 @@ final class SessionLauncher {
     func start(_ request: ExecRequest, context: RequestContext, frontend: SessionEndpoint,
                replaying early: PendingInput, attach: (Bridge) -> Void) {
         let onEnd = self.onEnd
+        let meter = self.meter
+        let kind = GatewayMetrics.backendKind(backend)
         let session = Bridge(request: request, loop: loop, config: bridge, logger: logger) { ended in
             ended.context?.admission.release()
-            onEnd(SessionRecord(ended))
+            let record = SessionRecord(ended)
+            meter.ended(ended, record: record, backend: kind)
+            onEnd(record)
         }
         session.context = context
         attach(session)
+        meter.started(session, backend: kind)
         session.start(frontend: frontend, backend: backend)
         var early = early
         early.replay(into: session, from: frontend)

@@ -9,6 +9,9 @@ public final class Gateway: @unchecked Sendable {
     private let group: LoopGroup
     private var workers: [Worker] = []
     private var signals: [SignalWatch] = []
+    private var metricsServer: MetricsServer?
+    /// Where `/metrics` is served (`--metrics-listen`, port 0 resolved), nil when off.
+    public private(set) var metricsAddress: SocketAddress?
 
     public init(config: GatewayConfig) {
         self.config = config
@@ -44,6 +47,7 @@ public final class Gateway: @unchecked Sendable {
             for worker in workers.dropFirst() { _ = try worker.listen(on: actual) }
         }
         addresses = bound
+        if let metrics = config.metrics { try startMetrics(metrics) }
         group.start()
         for address in addresses {
             config.logger.info("listening", metadata: ["address": "\(address)", "threads": "\(workers.count)",
@@ -63,8 +67,23 @@ public final class Gateway: @unchecked Sendable {
         }
     }
 
+    /// The `/metrics` listener lives on the first loop and reads the first worker's authenticator.
+    private func startMetrics(_ metrics: MetricsConfig) throws {
+        GatewayMetrics.enable()
+        let server = MetricsServer(loop: workers[0].loop, tls: config.tls,
+                                   authorize: MetricsServer.authorizer(metrics, pipeline: workers[0].pipeline))
+        metricsAddress = try server.listen(on: try SocketAddress(parsing: metrics.listen))
+        metricsServer = server
+        config.logger.info("metrics listening", metadata: ["address": "\(metricsAddress.map { "\($0)" } ?? "-")",
+                                                           "credentials": "\(metrics.anonymous ? "none" : "required")"])
+    }
+
     /// Safe from any thread.
     public func shutdown() {
+        if let server = metricsServer {
+            let box = UncheckedBox(server)
+            server.loop.execute { box.value.close() }
+        }
         for worker in workers {
             let w = UncheckedBox(worker)
             worker.loop.execute { w.value.drain() }

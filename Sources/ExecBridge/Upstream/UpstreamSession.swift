@@ -22,6 +22,7 @@ final class UpstreamSession: SessionEndpoint, SessionEndpointDelegate, Connectio
     private let logger: Logger
     private var client: UpstreamClient?
     private var dialConnection: Connection?
+    private var dialStarted = 0.0
     private var timer: LoopTimer?
     private var state = State.waiting
     private var reading = true
@@ -50,6 +51,7 @@ final class UpstreamSession: SessionEndpoint, SessionEndpointDelegate, Connectio
             return failed(.failure(message: "no client for \(config.url.scheme.rawValue) upstreams", reason: "InternalError", code: 500))
         }
         state = .dialing
+        dialStarted = EventLoop.now()
         let tls = config.url.scheme.usesTLS ? config.sessionTLS : nil
         guard let connection = Connection.connect(loop: loop, to: config.address, tls: tls,
                                                   serverName: tls == nil ? nil : config.serverName, handler: self) else {
@@ -77,6 +79,7 @@ final class UpstreamSession: SessionEndpoint, SessionEndpointDelegate, Connectio
             return dialFailed("tls: the server at \(config.url.authority) did not agree to h2 by ALPN")
         }
         state = .running
+        GatewayMetrics.upstreamDialed(started: dialStarted, failure: nil)
         client.start(on: connection)
         if !reading { client.setReading(false) }
         // The upgrade answer and every stream reply must come in time (a silent upstream
@@ -93,6 +96,7 @@ final class UpstreamSession: SessionEndpoint, SessionEndpointDelegate, Connectio
     }
 
     private func dialFailed(_ detail: String) {
+        GatewayMetrics.upstreamDialed(started: dialStarted, failure: detail)
         logger.info("upstream unreachable", metadata: ["upstream": "\(config.url.authority)", "error": "\(detail)"])
         failed(.failure(message: "error dialing backend: \(detail)", reason: "ServiceUnavailable", code: 503))
     }
