@@ -63,7 +63,11 @@ let package = Package(
         .testTarget(name: "HTTP2Tests", dependencies: ["HTTP2"]),
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket"]),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor"]),
-        .testTarget(name: "ExecBridgeTests", dependencies: ["ExecBridge", "ExecModel", "SPDY", "HTTP2", "HTTP1", "Reactor"]),
+        .testTarget(name: "ExecBridgeTests", dependencies: [
+            "ExecBridge", "ExecModel", "SPDY", "HTTP2", "HTTP1", "Reactor",
+            // deploy/prometheus/execbridge-alerts.yml is read as YAML.
+            .product(name: "Yams", package: "Yams"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -80,6 +80,10 @@ final class MetricsTests: XCTestCase {
             "execbridge_session_bytes_total{channel=\"stdin\",direction=\"in\"}": 4,
         ], "\(moved)")
         XCTAssertEqual(after["execbridge_sessions_active"], 0)
+        // Every family the gateway declares shows, with its type (the upstream ones need an upstream).
+        for (name, type) in Names.all where !name.hasPrefix("execbridge_upstream_") {
+            XCTAssertEqual(after.types[name], type, name)
+        }
         for generation in ["spdy": 1.0, "http2": 2, "websocket": 1] {
             for histogram in ["execbridge_session_duration_seconds", "execbridge_session_setup_seconds"] {
                 XCTAssertEqual(moved["\(histogram)_count{generation=\"\(generation.key)\"}"], generation.value, histogram)
@@ -138,6 +142,9 @@ final class MetricsTests: XCTestCase {
         let after = try scrape(harness) { $0["execbridge_upstream_dial_errors_total{reason=\"refused\"}"] > before["execbridge_upstream_dial_errors_total{reason=\"refused\"}"] }
         let moved = after.delta(since: before)
         XCTAssertEqual(moved["execbridge_upstream_dials_total{result=\"error\"}"], 1)
+        for (name, type) in Names.all where name.hasPrefix("execbridge_upstream_") {
+            XCTAssertEqual(after.types[name], type, name)
+        }
         XCTAssertEqual(moved["execbridge_upstream_dial_errors_total{reason=\"refused\"}"], 1)
         XCTAssertEqual(moved["execbridge_upstream_dial_seconds_count{result=\"error\"}"], 1)
         XCTAssertEqual(moved["execbridge_sessions_ended_total{generation=\"spdy\",version=\"v4\",backend=\"upstream\",outcome=\"error\"}"], 1,

@@ -16,4 +16,12 @@ enum Names {
     static let openFds = "execbridge_process_open_fds"
     static let configReloads = "execbridge_config_reloads_total"
     static let reloadFailing = "execbridge_config_reload_failing"
+
+    /// Every family, with its Prometheus type (the dashboard and alert tests check against it).
+    static let all: [String: String] = [
+        sessionsStarted: "counter", sessionsEnded: "counter", sessionsActive: "gauge", bytes: "counter",
+        durationSeconds: "histogram", setupSeconds: "histogram", refusals: "counter", upstreamDials: "counter",
+        upstreamDialErrors: "counter", upstreamDialSeconds: "histogram", connectionsOpen: "gauge",
+        residentMemory: "gauge", openFds: "gauge", configReloads: "counter", reloadFailing: "gauge",
+    ]
 }
