@@ -61,3 +61,28 @@ final class MetricsAccessTests: XCTestCase {
         XCTAssertEqual(right.types["execbridge_sessions_active"], "gauge")
     }
 }
+
+/// Label values and figures that come from outside (a reason, /proc) in unit form.
+final class MetricsLabelTests: XCTestCase {
+    func testReasonsBecomeBoundedLabelValues() {
+        XCTAssertEqual(GatewayMetrics.labelValue("Forbidden"), "Forbidden")
+        XCTAssertEqual(GatewayMetrics.labelValue("a \"quoted\"\nreason"), "a__quoted__reason")
+        XCTAssertEqual(GatewayMetrics.labelValue(""), "unknown")
+        XCTAssertEqual(GatewayMetrics.labelValue(String(repeating: "x", count: 500)).count, 64)
+    }
+
+    func testDialFailuresByKind() {
+        XCTAssertEqual(GatewayMetrics.dialFailureKind("dial tcp 127.0.0.1:1: connect: connection refused"), "refused")
+        XCTAssertEqual(GatewayMetrics.dialFailureKind("dial tcp 10.0.0.1:443: i/o timeout"), "timeout")
+        XCTAssertEqual(GatewayMetrics.dialFailureKind("tls: handshake with x failed (certificate not trusted, name mismatch or no common protocol)"), "tls")
+        XCTAssertEqual(GatewayMetrics.dialFailureKind("dial tcp 1.2.3.4:5: connect: network is unreachable"), "connect")
+    }
+
+    func testResidentMemoryFromProcStatus() {
+        let status = "Name:\texecbridge\nVmPeak:\t  999 kB\nVmRSS:\t    2048 kB\nThreads:\t3\n"
+        XCTAssertEqual(ProcessFigures.residentBytes(status: status), 2048 * 1024)
+        XCTAssertNil(ProcessFigures.residentBytes(status: "Name:\tx\n"))
+        XCTAssertNotNil(ProcessFigures.read().residentBytes)
+        XCTAssertGreaterThan(ProcessFigures.read().openFds ?? 0, 2)
+    }
+}

@@ -72,7 +72,7 @@ public enum GatewayMetrics {
     static func refused(_ kind: String, status: Int, reason: String, request: ExecRequest?, context: RequestContext,
                         backend: String) {
         guard isEnabled else { return }
-        Counter(label: Names.refusals, dimensions: [("kind", kind), ("status", String(status)), ("reason", reason)])
+        Counter(label: Names.refusals, dimensions: [("kind", kind), ("status", String(status)), ("reason", labelValue(reason))])
             .increment()
         guard let request else { return }
         var labels = sessionLabels(request, context: context, backend: backend)
@@ -142,6 +142,20 @@ public enum GatewayMetrics {
         case .timeout: return "timeout"
         case .shutdown: return "shutdown"
         }
+    }
+
+    /// A reason as a label value: a Status reason is one CamelCase word; anything else (a peer's
+    /// text) is cut to letters, digits and `_`, 64 at most, so the exposition stays well-formed
+    /// and the number of series bounded.
+    static func labelValue(_ text: String) -> String {
+        let kept = text.utf8.prefix(64).map { byte -> Character in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                 UInt8(ascii: "0")...UInt8(ascii: "9"): return Character(Unicode.Scalar(byte))
+            default: return "_"
+            }
+        }
+        return kept.isEmpty ? "unknown" : String(kept)
     }
 
     static func dialFailureKind(_ detail: String) -> String {
