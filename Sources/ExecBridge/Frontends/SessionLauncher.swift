@@ -18,6 +18,8 @@ final class SessionLauncher {
     private let notStarted: (ExecRequest, RequestContext, RequestError) -> Void
     /// Sessions and their bytes for `--metrics-listen` (does nothing without it).
     private let meter: SessionByteMeter
+    /// The `backend` label of this worker's sessions (`local`, `upstream`).
+    private let backendKind: String
 
     init(loop: EventLoop, backend: Backend, bridge: BridgeConfig, logger: Logger, traceSink: FrameTraceSink?,
          onEnd: @escaping (SessionRecord) -> Void,
@@ -30,6 +32,7 @@ final class SessionLauncher {
         self.onEnd = onEnd
         self.notStarted = notStarted
         self.meter = SessionByteMeter(loop: loop)
+        self.backendKind = GatewayMetrics.backendKind(backend)
     }
 
     /// Starts `request` between `frontend` and the backend, then replays `pending` into it.
@@ -39,7 +42,7 @@ final class SessionLauncher {
                replaying early: PendingInput, attach: (Bridge) -> Void) {
         let onEnd = self.onEnd
         let meter = self.meter
-        let kind = GatewayMetrics.backendKind(backend)
+        let kind = backendKind
         let session = Bridge(request: request, loop: loop, config: bridge, logger: logger) { ended in
             ended.context?.admission.release()
             let record = SessionRecord(ended)

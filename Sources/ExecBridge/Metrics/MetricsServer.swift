@@ -32,10 +32,11 @@ final class MetricsServer {
         return listener.address
     }
 
-    /// Stops accepting; a scrape under way finishes.
+    /// Stops accepting and ends every scrape (on drain: the loop is about to stop).
     func close() {
         listener?.close()
         listener = nil
+        for connection in Array(connections.values) { connection.close() }
     }
 
     private func accept(_ fd: Int32) {

@@ -93,6 +93,7 @@ final class Worker {
     var connectionCount: Int { connections.count }
 
     private func connection(_ connection: Connection, switchedTo proto: GatewayMetrics.ConnectionProtocol) {
+        guard GatewayMetrics.isEnabled else { return }
         let key = ObjectIdentifier(connection)
         guard let old = protocols[key] else { return }
         protocols[key] = proto
