@@ -131,6 +131,28 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(try MetricsScrape.get(port: harness.port).status, 404)
     }
 
+    func testASessionThroughAnUpstreamCountsItsDialAndBothBackends() throws {
+        let metrics = try GatewayHarness.withMetrics()
+        // Both gateways are in this process: the metrics (process-wide) see the front gateway's
+        // upstream session and the upstream gateway's local one.
+        let pair = try UpstreamPair(.h2c)
+        let before = try MetricsScrape.get(port: metrics.metricsPort)
+        let r = ExecRun().run(.ws([.v5]), port: pair.gateway.port, path: SessionCases.path(["sh", "-c", "printf upstream"]))
+        XCTAssertEqual(r.status, .success)
+        XCTAssertEqual(r.stdout, Array("upstream".utf8))
+        let front = "execbridge_sessions_ended_total{generation=\"websocket\",version=\"v5\",backend=\"upstream\",outcome=\"exit_zero\"}"
+        let back = "execbridge_sessions_ended_total{generation=\"http2\",version=\"v5\",backend=\"local\",outcome=\"exit_zero\"}"
+        let after = try scrape(metrics) { $0[front] > before[front] && $0[back] > before[back] && $0["execbridge_sessions_active"] == 0 }
+        let moved = after.delta(since: before)
+        XCTAssertEqual(moved[front], 1, "\(moved)")
+        XCTAssertEqual(moved[back], 1, "\(moved)")
+        XCTAssertEqual(moved["execbridge_upstream_dials_total{result=\"ok\"}"], 1)
+        XCTAssertEqual(moved["execbridge_upstream_dial_seconds_count{result=\"ok\"}"], 1)
+        XCTAssertNil(moved["execbridge_upstream_dials_total{result=\"error\"}"])
+        // "upstream" went out on stdout twice: to the front gateway, and from it to the client.
+        XCTAssertEqual(moved["execbridge_session_bytes_total{channel=\"stdout\",direction=\"out\"}"], 16)
+    }
+
     func testUpstreamDialsAndDialErrorsAreCounted() throws {
         let harness = try GatewayHarness.withMetrics()
         let upstream = try gatewayWithBackend("spdy://127.0.0.1:\(closedPort())")
