@@ -79,7 +79,10 @@ public enum ServeMain {
         options.limits.install(into: &config)
         // Refuses unsafe configurations (no authentication on a non-loopback address) before any bind.
         try options.security.install(into: &config)
-        if let listen = options.metricsListen { try config.serveMetrics(on: listen, security: options.security) }
+        if let listen = options.metricsListen {
+            let certificate = options.tlsCert.flatMap { cert in options.tlsKey.map { (cert: cert, key: $0) } }
+            try config.serveMetrics(on: listen, security: options.security, certificate: certificate)
+        }
         config.serveDiscovery()
         if let path = options.traceFrames { try config.traceFrames(to: path) }
         return config

@@ -9,8 +9,15 @@ struct MetricsConfig: Sendable {
     var listen: String
     /// Scrapes need no credential.
     var anonymous: Bool
+    /// With `--tls-cert`: the same certificate, offering only http/1.1 by ALPN (the listener
+    /// speaks HTTP/1.1 alone; a client offered h2 would speak it).
+    var tls: TLSContext?
 
-    init(listen: String, security: SecuritySettings, logger: Logger) throws {
+    init(listen: String, security: SecuritySettings, certificate: (cert: String, key: String)?, logger: Logger) throws {
+        if let certificate {
+            tls = try TLSContext(certificate: certificate.cert, key: certificate.key, clientCA: security.clientCA,
+                                 alpn: ["http/1.1"])
+        }
         guard (try? SocketAddress(parsing: listen)) != nil else {
             throw ConfigurationError("--metrics-listen \(listen): not a HOST:PORT address (e.g. 127.0.0.1:9100)")
         }

@@ -70,7 +70,7 @@ public final class Gateway: @unchecked Sendable {
     /// The `/metrics` listener lives on the first loop and reads the first worker's authenticator.
     private func startMetrics(_ metrics: MetricsConfig) throws {
         GatewayMetrics.enable()
-        let server = MetricsServer(loop: workers[0].loop, tls: config.tls,
+        let server = MetricsServer(loop: workers[0].loop, tls: metrics.tls,
                                    authorize: MetricsServer.authorizer(metrics, pipeline: workers[0].pipeline))
         metricsAddress = try server.listen(on: try SocketAddress(parsing: metrics.listen))
         metricsServer = server
