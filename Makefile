@@ -49,8 +49,9 @@ tsan: deps
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
 	TSAN_OPTIONS=halt_on_error=0 $(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan
 
+# Figures of docs/performance.md, every ratio against its anchor from the same run (ARGS: e.g. --quick).
 bench: release
-	scripts/bench
+	scripts/bench $(ARGS)
 
 # Load and faults: every byte verified, the figures of docs/reliability.md (ARGS: e.g. --quick).
 soak: release

@@ -23,7 +23,7 @@ struct SessionTiming {
 }
 
 /// Collects the client's events without keeping payload.
-private final class CountingDelegate: SessionEndpointDelegate {
+final class CountingDelegate: SessionEndpointDelegate {
     var stdoutBytes = 0
     var firstByte: Double?
     var status: ExecStatus?
@@ -49,11 +49,7 @@ private final class CountingDelegate: SessionEndpointDelegate {
 /// Tests/ExecBridgeTests/Support/ExecRunner.swift does (without its post-session linger: the
 /// previous connection's close overlaps the next session, as it would for a busy client).
 func runClientSession(_ wire: Wire, loop: EventLoop, port: UInt16, command: [String], limit: Double) throws -> SessionTiming {
-    let query = command.map { "command=\(percentEncoded($0))" }.joined(separator: "&")
-    let path = "/api/v1/namespaces/default/pods/bench/exec?container=app&\(query)&stdout=true&stderr=true"
-    var options = ExecClientOptions(authority: "127.0.0.1:\(port)", path: path, stdin: false, stdout: true,
-                                    stderr: true, tty: false)
-    options.versions = [.v4, .v3, .v2, .v1]
+    let options = clientOptions(port: port, command: command, stderr: true)
     let address = try SocketAddress(host: "127.0.0.1", port: port)
     let delegate = CountingDelegate()
 
@@ -62,30 +58,10 @@ func runClientSession(_ wire: Wire, loop: EventLoop, port: UInt16, command: [Str
     defer { guardTimer.cancel() }
 
     let start = now()
-    let client: SessionEndpoint
-    let isReady: () -> Bool
-    /// A reason the session does not count although it ended well (the wrong subprotocol).
-    var mismatch: () -> String? = { nil }
-    switch wire {
-    case .spdy:
-        let c = SPDYExecClient(options: options, delegate: delegate)
-        c.start(loop: loop, address: address)
-        client = c
-        isReady = { c.isReady }
-    case .h2:
-        let c = HTTP2ExecClient(options: options, transport: .priorKnowledge, delegate: delegate)
-        c.start(loop: loop, address: address)
-        client = c
-        isReady = { c.isReady }
-    case .ws:
-        // The default offer (v5, v4) needs no import of the WebSocket module, which this target
-        // does not depend on; the server follows the client's order, so v5 it must be.
-        let c = WebSocketExecClient(options: options, delegate: delegate)
-        c.start(loop: loop, address: address)
-        client = c
-        isReady = { c.isReady }
-        mismatch = { c.version == .v5 ? nil : "negotiated \(c.version.map { "\($0)" } ?? "nothing"), not v5" }
-    }
+    let started = startClient(wire, options: options, delegate: delegate, loop: loop, address: address)
+    let client = started.endpoint
+    let isReady = started.isReady
+    let mismatch = started.mismatch
     var ready: Double?
     while delegate.status == nil && delegate.ended == nil && !expired {
         loop.runOnce()
@@ -103,6 +79,45 @@ func runClientSession(_ wire: Wire, loop: EventLoop, port: UInt16, command: [Str
     }
     return SessionTiming(ready: ready, firstByte: delegate.firstByte.map { $0 - start }, end: end,
                          stdoutBytes: delegate.stdoutBytes, status: delegate.status, failure: failure)
+}
+
+/// The kubectl path form; the gateway serves it with its local backend, the Go server with any path.
+func clientOptions(port: UInt16, command: [String], stderr: Bool) -> ExecClientOptions {
+    let query = command.map { "command=\(percentEncoded($0))" }.joined(separator: "&")
+    let path = "/api/v1/namespaces/default/pods/bench/exec?container=app&\(query)&stdout=true" + (stderr ? "&stderr=true" : "")
+    var options = ExecClientOptions(authority: "127.0.0.1:\(port)", path: path, stdin: false, stdout: true,
+                                    stderr: stderr, tty: false)
+    options.versions = [.v4, .v3, .v2, .v1]
+    return options
+}
+
+/// A started in-repo client: the endpoint, whether every channel is answered, and why a session that
+/// ended well still does not count (WebSocket: a subprotocol other than v5).
+struct StartedClient {
+    let endpoint: SessionEndpoint
+    let isReady: () -> Bool
+    let mismatch: () -> String?
+}
+
+func startClient(_ wire: Wire, options: ExecClientOptions, delegate: SessionEndpointDelegate, loop: EventLoop,
+                 address: SocketAddress) -> StartedClient {
+    switch wire {
+    case .spdy:
+        let c = SPDYExecClient(options: options, delegate: delegate)
+        c.start(loop: loop, address: address)
+        return StartedClient(endpoint: c, isReady: { c.isReady }, mismatch: { nil })
+    case .h2:
+        let c = HTTP2ExecClient(options: options, transport: .priorKnowledge, delegate: delegate)
+        c.start(loop: loop, address: address)
+        return StartedClient(endpoint: c, isReady: { c.isReady }, mismatch: { nil })
+    case .ws:
+        // The default offer (v5, v4) needs no import of the WebSocket module, which this target
+        // does not depend on; the server follows the client's order, so v5 it must be.
+        let c = WebSocketExecClient(options: options, delegate: delegate)
+        c.start(loop: loop, address: address)
+        return StartedClient(endpoint: c, isReady: { c.isReady },
+                             mismatch: { c.version == .v5 ? nil : "negotiated \(c.version.map { "\($0)" } ?? "nothing"), not v5" })
+    }
 }
 
 /// Percent-encodes everything but unreserved characters, for the command in the query.

@@ -8,6 +8,8 @@ let usage = """
            execbridge-bench sessions --proto spdy|h2|ws --port PORT [--count 1000] [--samples FILE]
            execbridge-bench spawn [--count 1] [--bytes N] [--stderr FILE] [--samples FILE]
                                   [--any-exit yes] -- COMMAND ARGS...
+           execbridge-bench hold --proto spdy|h2|ws --port PORT --pid GATEWAY_PID [--count 1000]
+                                 [--bytes N (burst: each session streams N bytes; default idle sleep)] [--wave 200]
            execbridge-bench free-port
     """
 
@@ -18,6 +20,7 @@ do {
     case "stream": try ClientStream.run(args)
     case "sessions": try ClientSessions.run(args)
     case "spawn": try SpawnRuns.run(args)
+    case "hold": try HeldSessions.run(args)
     case "free-port": try FreePort.run()
     case "-h", "--help", "help": print(usage)
     default: throw UsageError("unknown subcommand '\(args.subcommand)'")

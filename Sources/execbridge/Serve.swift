@@ -20,6 +20,9 @@ struct Serve: ParsableCommand {
     @OptionGroup(title: "Limits")
     var limitOptions: LimitOptions
 
+    @OptionGroup(title: "Recording")
+    var recordingOptions: RecordingOptions
+
     @Option(name: .customLong("tls-cert"), help: "PEM certificate chain: serve TLS (ALPN h2, http/1.1).")
     var tlsCert: String?
 
@@ -78,6 +81,7 @@ struct Serve: ParsableCommand {
         options.traceFrames = traceFrames
         options.metricsListen = metricsListen
         options.limits = limitOptions.settings()
+        options.recording = recordingOptions.settings()
         do {
             try ServeMain.run(options)
         } catch {

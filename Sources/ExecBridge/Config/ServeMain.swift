@@ -22,6 +22,8 @@ public struct ServeOptions: Sendable {
     public var limits = LimitSettings()
     /// `--metrics-listen HOST:PORT`: Prometheus `/metrics` (nil: off).
     public var metricsListen: String?
+    /// `--record-dir`, `--record-max-bytes`, `--record-input` (nil: sessions are not recorded).
+    public var recording: RecordingSettings?
 
     public init(listen: [String], threads: Int?, backend: BackendSettings, security: SecuritySettings, tlsCert: String?,
                 tlsKey: String?, logFormat: String, logLevel: String, channelBudget: Int,
@@ -85,6 +87,10 @@ public enum ServeMain {
         }
         config.serveDiscovery()
         if let path = options.traceFrames { try config.traceFrames(to: path) }
+        if let recording = try options.recording?.prepared() {
+            config.bridge.tap = recording
+            logger.info("recording sessions", metadata: ["dir": "\(recording.directory)"])
+        }
         return config
     }
 }

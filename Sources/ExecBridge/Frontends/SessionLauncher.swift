@@ -50,6 +50,7 @@ final class SessionLauncher {
             onEnd(record)
         }
         session.context = context
+        session.tap = bridge.tap?.tap(for: request, loop: loop, logger: logger)
         attach(session)
         meter.started(session, backend: kind)
         session.start(frontend: frontend, backend: backend)

@@ -41,6 +41,7 @@ enum AuditRecord {
         }
         line.add("durationSeconds", seconds: outcome?.duration ?? 0)
         line.add("end", outcome.map { endName($0.reason) } ?? "unknown")
+        if let recording = record.recording { line.add("recording", recording) }
         return line.finished
     }
 

@@ -18,6 +18,8 @@ public final class Bridge: SessionEndpointDelegate {
     public private(set) var peakPending = 0
     /// The request as the front door saw it (peer, headers), for the audit record.
     public var context: RequestContext?
+    /// `--record-dir`: sees every event moved (nil when recording is off: one check per event).
+    var tap: (any SessionTap)?
 
     public struct Outcome: Sendable {
         public var reason: EndReason
@@ -70,6 +72,7 @@ public final class Bridge: SessionEndpointDelegate {
         loop.preconditionInEventLoop()
         guard outcome == nil else { return }
         active = true
+        tap?.record(event, fromClient: endpoint === frontend)
         // A receiver over budget pauses its producer until it drains (`endpointDidDrain`).
         if endpoint === frontend, let backend {
             if move(event, to: backend), !frontendPaused {
@@ -205,6 +208,7 @@ public final class Bridge: SessionEndpointDelegate {
         self.backend = nil
         backend?.terminate(reason)
         frontend?.terminate(reason)
+        tap?.finish()
         logger.debug("session ended", metadata: ["reason": "\(reason.rawValue)", "status": "\(status.map { "\($0)" } ?? "-")"])
         let onEnd = self.onEnd
         self.onEnd = nil

@@ -10,6 +10,8 @@ public struct SessionRecord: Sendable {
     public var outcome: Bridge.Outcome?
     /// The most bytes the session held toward either side at once.
     public var peakPending: Int
+    /// `--record-dir`: the session's asciicast file (nil: not recorded).
+    public var recording: String?
 
     public init(_ bridge: Bridge) {
         request = bridge.request
@@ -17,5 +19,6 @@ public struct SessionRecord: Sendable {
         bytes = bridge.bytes
         outcome = bridge.outcome
         peakPending = bridge.peakPending
+        recording = bridge.tap?.recording
     }
 }
