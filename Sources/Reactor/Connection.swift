@@ -61,6 +61,9 @@ public final class Connection {
     var lingerTimer: LoopTimer?
     var resumeTimer: LoopTimer?
     let ssl: OpaquePointer?
+    /// Held for the connection's life: its ALPN callback points at the context, which a reload
+    /// (a new certificate) would otherwise free under a handshake in progress.
+    let tlsContext: TLSContext?
 
     /// Wraps an accepted or connected descriptor (the connection owns it from now on).
     /// With `tls`, the bufferevent runs OpenSSL on the descriptor.
@@ -72,6 +75,7 @@ public final class Connection {
         self.peer = SocketAddress.peer(of: fd)
         self.local = SocketAddress.local(of: fd)
         self.readHighWater = readHighWater
+        self.tlsContext = tls
         evutil_make_socket_nonblocking(fd)
         evutil_make_socket_closeonexec(fd)
         let options = Int32(BEV_OPT_CLOSE_ON_FREE.rawValue)

@@ -45,6 +45,12 @@ public final class Listener {
         evconnlistener_set_error_cb(bound, listenerErrorCallback)
     }
 
+    /// The listening socket (-1 once closed): its inode tells this process's sockets from others'.
+    public var fileDescriptor: Int32 {
+        guard let listener else { return -1 }
+        return evconnlistener_get_fd(listener)
+    }
+
     /// Stops accepting and closes the socket.
     public func close() {
         if let listener { evconnlistener_free(listener) }

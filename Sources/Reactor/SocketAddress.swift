@@ -9,10 +9,17 @@ public struct SocketAddress: CustomStringConvertible, Sendable {
     public enum ParseError: Error, CustomStringConvertible {
         case malformed(String)
         case unresolvable(String)
+        case missingPort(String)
+        case badPort(String, port: String)
+        case unbracketedIPv6(String)
         public var description: String {
             switch self {
-            case .malformed(let s): return "malformed address \"\(s)\" (want HOST:PORT)"
-            case .unresolvable(let s): return "cannot resolve \"\(s)\""
+            case .malformed(let s): return "malformed address \"\(s)\" (want HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080)"
+            case .unresolvable(let s): return "cannot resolve \"\(s)\" (want a numeric address or a name this host resolves)"
+            case .missingPort(let s): return "\"\(s)\" has no port: want HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080"
+            case .badPort(let s, let port):
+                return "\"\(s)\": port \"\(port)\" is not a number from 0 to 65535 (0 picks a free port)"
+            case .unbracketedIPv6(let s): return "\"\(s)\": put an IPv6 address in brackets, e.g. [::1]:8080"
             }
         }
     }
@@ -33,11 +40,15 @@ public struct SocketAddress: CustomStringConvertible, Sendable {
             host = String(text[text.index(after: text.startIndex)..<close])
             portText = text[text.index(close, offsetBy: 2)...]
         } else {
-            guard let colon = text.lastIndex(of: ":") else { throw ParseError.malformed(text) }
+            guard let colon = text.lastIndex(of: ":") else { throw ParseError.missingPort(text) }
+            if text[..<colon].contains(":") { throw ParseError.unbracketedIPv6(text) }
             host = text[..<colon].isEmpty ? "0.0.0.0" : String(text[..<colon])
             portText = text[text.index(after: colon)...]
         }
-        guard let port = UInt16(portText) else { throw ParseError.malformed(text) }
+        guard !portText.isEmpty else { throw ParseError.missingPort(text) }
+        guard portText.allSatisfy(\.isASCII), portText.allSatisfy(\.isNumber), let port = UInt16(portText) else {
+            throw ParseError.badPort(text, port: String(portText))
+        }
         try self.init(host: host, port: port)
     }
 

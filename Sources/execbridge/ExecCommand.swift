@@ -1,6 +1,5 @@
 import ArgumentParser
 import ExecBridge
-import Glibc
 
 /// `execbridge exec`: run a command through an exec endpoint, like `kubectl exec`.
 struct ExecCommand: ParsableCommand {
@@ -10,10 +9,12 @@ struct ExecCommand: ParsableCommand {
         discussion: """
             URL is any exec path form, e.g. http://127.0.0.1:8080/api/v1/namespaces/default/pods/web/exec?container=app
             or .../exec/default/web/app; the command and the stream flags are added to its query.
-            The exit status is the remote command's; errors print one line and exit 1.
+            Exit status: the remote command's; 1 when the command could not run (connection refused or timed out, \
+            TLS verification failed, not an exec server, upgrade refused — the line says which); 64 for a bad option.
             """)
 
-    @Option(name: .customLong("protocol"), help: "spdy, h2 (prior knowledge, or ALPN h2 over https), h2c-upgrade, or ws.")
+    @Option(name: .customLong("protocol"), help: ArgumentHelp(
+        "spdy, h2 (prior knowledge, or ALPN h2 over https), h2c-upgrade, or ws.", valueName: "protocol"))
     var wireProtocol: String = "spdy"
 
     @Flag(name: [.customShort("i"), .customLong("stdin")], help: "Pass stdin to the command (half-closed at EOF).")
@@ -22,28 +23,33 @@ struct ExecCommand: ParsableCommand {
     @Flag(name: [.customShort("t"), .customLong("tty")], help: "Allocate a remote terminal; the local one goes raw.")
     var tty = false
 
-    @Option(name: .long, help: "Bearer token (Authorization header).")
+    @Option(name: .long, help: ArgumentHelp("Bearer token (Authorization header).", valueName: "token"))
     var token: String?
 
-    @Option(name: .long, help: "PEM client certificate (with --key).")
+    @Option(name: .long, help: ArgumentHelp("PEM client certificate (with --key).", valueName: "file"))
     var cert: String?
 
-    @Option(name: .long, help: "PEM private key for --cert.")
+    @Option(name: .long, help: ArgumentHelp("PEM private key for --cert.", valueName: "file"))
     var key: String?
 
-    @Option(name: .long, help: "PEM CA bundle to verify the server (default: the system's).")
+    @Option(name: .long, help: ArgumentHelp("PEM CA bundle to verify the server (default: the system's).", valueName: "file"))
     var ca: String?
 
     @Flag(name: .customLong("insecure-skip-tls-verify"), help: "Do not verify the server's certificate.")
     var insecureSkipTLSVerify = false
 
-    @Option(name: .customLong("version-list"), help: "Channel versions to offer, preferred first (e.g. v4,v3).")
+    @Option(name: .customLong("version-list"), help: ArgumentHelp(
+        "Channel versions to offer, preferred first (e.g. v4,v3).", valueName: "list"))
     var versionList: String?
 
-    @Argument(help: "The exec URL.")
+    @Option(name: .customLong("connect-timeout"), parsing: .unconditional, help: ArgumentHelp(
+        "Seconds to connect and start the session (upgrade answered, channel streams open).", valueName: "seconds"))
+    var connectTimeout: Double = 30
+
+    @Argument(help: ArgumentHelp("The exec URL.", valueName: "url"))
     var url: String
 
-    @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.")
+    @Argument(parsing: .postTerminator, help: ArgumentHelp("The command and its arguments, after --.", valueName: "command"))
     var command: [String] = []
 
     func run() throws {
@@ -51,15 +57,10 @@ struct ExecCommand: ParsableCommand {
         do {
             options = try self.options()
         } catch {
-            // One line and exit 1, like every other error of this command.
-            printError(error)
-            throw ExitCode(1)
+            // A bad option is a usage error, as for serve: exit 64 and point at this page.
+            throw CommandLineFailure.usage("\(error)", helpPage: "exec")
         }
         throw ExitCode(ExecCLI.run(options))
-    }
-
-    private func printError(_ error: Error) {
-        FileHandleStandardError.write("execbridge: \(error)\n")
     }
 
     func options() throws -> ExecCLIOptions {
@@ -75,16 +76,10 @@ struct ExecCommand: ParsableCommand {
         options.key = key
         options.ca = ca
         options.insecureSkipTLSVerify = insecureSkipTLSVerify
+        options.connectTimeout = connectTimeout
         if let versionList {
             options.versions = try ExecCLIOptions.parseVersions(versionList)
         }
         return options
-    }
-}
-
-enum FileHandleStandardError {
-    static func write(_ text: String) {
-        var bytes = Array(text.utf8)
-        _ = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress, $0.count) }
     }
 }

@@ -1,21 +1,27 @@
 import ArgumentParser
 import ExecBridge
-import Logging
 
+/// `execbridge serve`. Each group of options lives in its own file under Options/; a new option
+/// is one property there (and one line in its `settings()` when it reaches the library).
 struct Serve: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the gateway.")
+    static let configuration = CommandConfiguration(
+        abstract: "Run the gateway.",
+        discussion: """
+            Signals: SIGHUP reloads --inventory, --policy, --token-file, --tls-cert/--tls-key and --client-ca \
+            (a file that does not parse keeps the previous configuration); SIGINT/SIGTERM stop accepting and \
+            let sessions finish for --drain-timeout.
+            Exit status: 0 after a drain, 64 for a bad option or a file it names, 1 when the gateway cannot \
+            start (an address in use or served by another process).
+            """)
 
-    @Option(name: .long, help: "Address to listen on, HOST:PORT (repeatable).")
-    var listen: [String] = []
-
-    @Option(name: .long, help: "Event loop threads (default: number of cores).")
-    var threads: Int?
+    @OptionGroup(title: "Listening")
+    var listenOptions: ListenOptions
 
     @OptionGroup(title: "Backend")
     var backendOptions: BackendOptions
 
-    @OptionGroup(title: "Security")
-    var securityOptions: SecurityOptions
+    @OptionGroup(title: "Sessions")
+    var sessionOptions: SessionOptions
 
     @OptionGroup(title: "Limits")
     var limitOptions: LimitOptions
@@ -23,69 +29,35 @@ struct Serve: ParsableCommand {
     @OptionGroup(title: "Recording")
     var recordingOptions: RecordingOptions
 
-    @Option(name: .customLong("tls-cert"), help: "PEM certificate chain: serve TLS (ALPN h2, http/1.1).")
-    var tlsCert: String?
+    @OptionGroup(title: "Security")
+    var securityOptions: SecurityOptions
 
-    @Option(name: .customLong("tls-key"), help: "PEM private key for --tls-cert.")
-    var tlsKey: String?
+    @OptionGroup(title: "Metrics")
+    var metricsOptions: MetricsOptions
 
-    @Option(name: .customLong("log-format"), help: "text or json.")
-    var logFormat: String = "text"
-
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = "info"
-
-    @Option(name: .customLong("channel-budget"), help: "Bytes buffered per session direction before the producer is paused.")
-    var channelBudget: Int = 256 * 1024
-
-    @Option(name: .customLong("stream-creation-timeout"), help: "Seconds a client has to open its channel streams.")
-    var streamCreationTimeout: Double = 30
-
-    @Option(name: .customLong("idle-timeout"), help: "Seconds without traffic before a session is ended.")
-    var idleTimeout: Double = 4 * 3600
-
-    @Option(name: .customLong("head-timeout"), help: "Seconds for a request head to arrive (408 after).")
-    var headTimeout: Double = 10
-
-    @Option(name: .customLong("trace-frames"), help: "Write decoded frame records of every SPDY/HTTP/2 connection to this file.")
-    var traceFrames: String?
-
-    @Option(name: .customLong("metrics-listen"),
-            help: "Serve Prometheus /metrics on HOST:PORT (off by default; a non-loopback address needs --token-file or --client-ca).")
-    var metricsListen: String?
-
-    @Option(name: .customLong("drain-timeout"), help: "Seconds sessions may finish after SIGINT/SIGTERM.")
-    var drainTimeout: Double = 30
-
-    func validate() throws {
-        guard ["text", "json"].contains(logFormat) else {
-            throw ValidationError("--log-format must be text or json")
-        }
-        guard Logger.Level(rawValue: logLevel) != nil else {
-            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
-        }
-        if let threads, threads < 1 || threads > 256 { throw ValidationError("--threads must be 1…256") }
-        guard (tlsCert == nil) == (tlsKey == nil) else {
-            throw ValidationError("--tls-cert and --tls-key go together")
-        }
-        guard channelBudget >= 4096 else { throw ValidationError("--channel-budget must be at least 4096") }
-    }
+    @OptionGroup(title: "Logging")
+    var loggingOptions: LoggingOptions
 
     func run() throws {
         SecretArguments.scrub()
         var options = ServeOptions(
-            listen: listen.isEmpty ? ["127.0.0.1:8080"] : listen, threads: threads,
-            backend: backendOptions.settings(), security: securityOptions.settings(), tlsCert: tlsCert, tlsKey: tlsKey, logFormat: logFormat, logLevel: logLevel,
-            channelBudget: channelBudget, streamCreationTimeout: streamCreationTimeout, idleTimeout: idleTimeout,
-            headTimeout: headTimeout, drainTimeout: drainTimeout)
-        options.traceFrames = traceFrames
-        options.metricsListen = metricsListen
+            listen: listenOptions.addresses, threads: listenOptions.threads,
+            backend: backendOptions.settings(), security: securityOptions.settings(),
+            tlsCert: listenOptions.tlsCert, tlsKey: listenOptions.tlsKey,
+            logFormat: loggingOptions.logFormat, logLevel: loggingOptions.logLevel,
+            channelBudget: sessionOptions.channelBudget, streamCreationTimeout: sessionOptions.streamCreationTimeout,
+            idleTimeout: sessionOptions.idleTimeout, headTimeout: sessionOptions.headTimeout,
+            drainTimeout: sessionOptions.drainTimeout)
+        options.traceFrames = loggingOptions.traceFrames
         options.limits = limitOptions.settings()
         options.recording = recordingOptions.settings()
+        options.metricsListen = metricsOptions.metricsListen
         do {
             try ServeMain.run(options)
+        } catch let failure as ServeMain.StartFailure {
+            throw CommandLineFailure.runtime("\(failure)")
         } catch {
-            throw ValidationError("\(error)")
+            throw CommandLineFailure.usage("\(error)", helpPage: "serve")
         }
     }
 }

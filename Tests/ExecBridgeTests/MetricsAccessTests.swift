@@ -86,3 +86,45 @@ final class MetricsLabelTests: XCTestCase {
         XCTAssertGreaterThan(ProcessFigures.read().openFds ?? 0, 2)
     }
 }
+
+/// SIGHUP reloads show in the metrics: a good file counts `ok`, a broken one `failed` and sets
+/// the failing gauge until a reload succeeds again.
+final class MetricsReloadTests: XCTestCase {
+    func testReloadsAreCountedAndAFailedOneRaisesTheGauge() throws {
+        let path = NSTemporaryDirectory() + "execbridge-metrics-reload-\(getpid())-\(UUID().uuidString.prefix(8)).csv"
+        try "reload-t0ken-1,alice,1,\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { unlink(path) }
+        var security = SecuritySettings()
+        security.tokenFile = path
+        let harness = try GatewayHarness.withMetrics(security: security) { $0.reloadFiles.tokenFile = path }
+        let ok = "execbridge_config_reloads_total{result=\"ok\"}"
+        let failed = "execbridge_config_reloads_total{result=\"failed\"}"
+        let before = try MetricsScrape.get(port: harness.metricsPort)
+
+        try "not,a\"valid csv\n".write(toFile: path, atomically: true, encoding: .utf8)
+        harness.gateway.reload()
+        let broken = try waitFor(harness) { $0[failed] > before[failed] }
+        XCTAssertEqual(broken[failed] - before[failed], 1)
+        XCTAssertEqual(broken[ok], before[ok])
+        XCTAssertEqual(broken["execbridge_config_reload_failing"], 1)
+
+        try "reload-t0ken-2,alice,1,\n".write(toFile: path, atomically: true, encoding: .utf8)
+        harness.gateway.reload()
+        let fixed = try waitFor(harness) { $0[ok] > before[ok] }
+        XCTAssertEqual(fixed[ok] - before[ok], 1)
+        XCTAssertEqual(fixed["execbridge_config_reload_failing"], 0)
+    }
+
+    /// Reloads run on a thread of their own: poll the scrape until `done`, 10 s at most.
+    private func waitFor(_ harness: GatewayHarness, _ done: (MetricsScrape) -> Bool,
+                         file: StaticString = #filePath, line: UInt = #line) throws -> MetricsScrape {
+        let deadline = Date().addingTimeInterval(10)
+        var last = try MetricsScrape.get(port: harness.metricsPort)
+        while !done(last), Date() < deadline {
+            usleep(20_000)
+            last = try MetricsScrape.get(port: harness.metricsPort)
+        }
+        XCTAssertTrue(done(last), last.body, file: file, line: line)
+        return last
+    }
+}

@@ -4,12 +4,19 @@ import Reactor
 
 /// `execbridge exec`: one session with an in-repo client, wired to this process's stdin, stdout,
 /// stderr and terminal. Returns the exit code: the remote command's, or 1 after a one-line error
-/// on stderr (`execbridge: …`), or 128+N when a signal (SIGINT, SIGTERM, SIGHUP) ends it.
+/// on stderr (`execbridge: …`, naming the cause), 64 for a usage error, or 128+N when a signal
+/// (SIGINT, SIGTERM, SIGHUP) ends it.
 public enum ExecCLI {
+    public static let usageStatus: Int32 = 64
+
     public static func run(_ options: ExecCLIOptions) -> Int32 {
         let resolved: ExecCLIOptions.Resolved
         do {
             resolved = try options.resolve()
+        } catch ExecCLIError.usage(let message) {
+            // Usage errors exit 64 (EX_USAGE), as ArgumentParser's and `serve`'s do.
+            writeAll(2, Array("Error: \(message)\n  See 'execbridge exec --help' for more information.\n".utf8))
+            return usageStatus
         } catch {
             return fail(error)
         }

@@ -25,6 +25,9 @@ public struct ExecCLIOptions: Sendable {
     public var insecureSkipTLSVerify = false
     /// `--version-list`: channel versions to offer, preferred first; nil offers the generation's defaults.
     public var versions: [ChannelVersion]?
+    /// `--connect-timeout`: seconds until the session has started (connected, upgraded, every
+    /// channel stream open); then `exec` gives up and says why.
+    public var connectTimeout: Double = 30
     public var url: String
     /// argv; empty keeps the URL's own `command` values.
     public var command: [String]
@@ -64,6 +67,9 @@ public struct ExecCLIOptions: Sendable {
 
     public func resolve() throws -> Resolved {
         if (certificate == nil) != (key == nil) { throw ExecCLIError.usage("--cert and --key go together") }
+        guard connectTimeout > 0, connectTimeout.isFinite else {
+            throw ExecCLIError.usage("--connect-timeout must be a positive number of seconds (got \(connectTimeout))")
+        }
         if token != nil && certificate != nil {
             throw ExecCLIError.usage("--token and --cert/--key are alternatives: give one")
         }

@@ -58,6 +58,7 @@ final class ExecCLISession: SessionEndpointDelegate {
 
     private func start(address: SocketAddress, tls: TLSContext?) -> Int32 {
         let serverName = resolved.host
+        target = (address, tls)
         switch resolved.wireProtocol {
         case .spdy:
             let c = SPDYExecClient(options: resolved.client, delegate: self)
@@ -81,10 +82,17 @@ final class ExecCLISession: SessionEndpointDelegate {
         // Input waits until every channel stream exists, and is then given from a timer, not from
         // inside the client's protocol callbacks (the HTTP/2 client cannot flush from there).
         readiness = LoopTimer(loop: loop, after: 0.005, repeats: true) { [unowned self] in self.checkReady() }
+        startDeadline = LoopTimer(loop: loop, after: options.connectTimeout) { [unowned self] in self.startTimedOut() }
         while exitCode == nil {
             loop.runOnce()
         }
-        reportLost()
+        startDeadline?.cancel()
+        if timedOut {
+            let seconds = "\(options.connectTimeout)".replacing(".0", with: "")
+            ExecCLI.fail(ExecCLIError.failed(diagnosed("no session within \(seconds) s (--connect-timeout)", afterTimeout: true)))
+        } else {
+            reportLost()
+        }
         readiness?.cancel()
         stdinEvent?.invalidate()
         stdinTimer?.cancel()
@@ -95,7 +103,13 @@ final class ExecCLISession: SessionEndpointDelegate {
         return exitCode ?? 1
     }
 
+    /// Where the client connected, for `diagnosed` when the session fails before it starts.
+    private var target: (address: SocketAddress, tls: TLSContext?)?
+    /// Every channel stream was set up (or output arrived): failures after this are the session's.
+    private var started = false
     private var readiness: LoopTimer?
+    private var startDeadline: LoopTimer?
+    private var timedOut = false
     private var isReady: (() -> Bool)?
 
     private func checkReady() {
@@ -106,6 +120,7 @@ final class ExecCLISession: SessionEndpointDelegate {
             ready = isReady?() ?? true
         }
         guard ready, exitCode == nil else { return }
+        started = true
         readiness?.cancel()
         readiness = nil
         if resolved.client.tty, let size = TerminalMode.size(of: 0) ?? TerminalMode.size(of: 1) {
@@ -148,6 +163,15 @@ final class ExecCLISession: SessionEndpointDelegate {
         if let c = client as? SPDYExecClient { c.abort() } else if let c = client as? HTTP2ExecClient { c.abort() } else {
             client?.terminate(.clientGone)
         }
+    }
+
+    /// The session has not started within `--connect-timeout`: give up (the message is written
+    /// after the loop, with the probe's diagnosis).
+    private func startTimedOut() {
+        guard !started, exitCode == nil else { return }
+        timedOut = true
+        abortClient()
+        finish(1)
     }
 
     private func finish(_ code: Int32) {
@@ -205,8 +229,10 @@ final class ExecCLISession: SessionEndpointDelegate {
     func endpoint(_ endpoint: SessionEndpoint, emitted event: SessionEvent) {
         switch event {
         case .data(.stdout, let bytes):
+            started = true
             if !ExecCLI.writeAll(1, bytes) { outputGone() }
         case .data(.stderr, let bytes):
+            started = true
             if !ExecCLI.writeAll(2, bytes) { outputGone() }
         case .exit(let status):
             ended(with: status)
@@ -232,7 +258,7 @@ final class ExecCLISession: SessionEndpointDelegate {
         guard let reason = lostReason else { return }
         let failure = (client as? SPDYExecClient)?.lastFailure ?? (client as? HTTP2ExecClient)?.lastFailure
         let message = failure.map(Self.describe) ?? "connection lost (\(reason.rawValue))"
-        ExecCLI.fail(ExecCLIError.failed(message))
+        ExecCLI.fail(ExecCLIError.failed(diagnosed(message)))
     }
 
     /// The reader of our stdout went away (`| head`): end the session, as a killed kubectl would.
@@ -248,10 +274,33 @@ final class ExecCLISession: SessionEndpointDelegate {
             return
         }
         if case .failure(let message, let reason, let code) = status, refusedUpgrade {
-            finish(ExecCLI.fail(ExecCLIError.refused(status: code, reason: reason, message: message)))
+            if ConnectFailure.isStatusMessage(message) {
+                finish(ExecCLI.fail(ExecCLIError.refused(status: code, reason: reason, message: message)))
+            } else {
+                finish(ExecCLI.fail(ExecCLIError.failed(ConnectFailure.notExecServer(resolved.client.authority, status: code))))
+            }
             return
         }
-        finish(ExecCLI.fail(ExecCLIError.failed(Self.describe(status))))
+        finish(ExecCLI.fail(ExecCLIError.failed(diagnosed(Self.describe(status)))))
+    }
+
+    /// A failure before the session started, explained: the clients see only that the connection
+    /// closed (each in its own words), so a probe of the same address with the same TLS settings
+    /// names the cause — the same way for every protocol. A failure after the start is the
+    /// session's own and is reported as the client saw it.
+    private func diagnosed(_ clientDetail: String, afterTimeout: Bool = false) -> String {
+        guard !started, let target else { return clientDetail }
+        let outcome = ConnectProbe.run(target.address, tls: target.tls, serverName: resolved.host,
+                                       timeout: min(10, options.connectTimeout))
+        if afterTimeout, outcome == .reachable {
+            return "\(resolved.client.authority) accepted the connection but did not start the session: timed out, \(clientDetail)"
+        }
+        if outcome == .reachable, !resolved.secure, let anyTLS = try? TLSContext(clientCA: nil, insecure: true),
+           ConnectProbe.run(target.address, tls: anyTLS, serverName: resolved.host, timeout: 10) == .reachable {
+            return "\(resolved.client.authority) serves TLS: use an https:// URL"
+        }
+        return ConnectFailure.describe(outcome, authority: resolved.client.authority, secure: resolved.secure,
+                                       clientDetail: clientDetail)
     }
 
     /// True when the session never started: the server answered the upgrade (or the first

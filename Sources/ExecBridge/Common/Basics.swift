@@ -10,6 +10,12 @@ public enum ExecBridgeVersion {
 public struct ConfigurationError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
+
+    /// Runs `body`, prefixing any error with the option that named the file, so that a refusal
+    /// says which flag to fix (`--token-file: cannot open /nope.csv: …`).
+    static func naming<T>(_ option: String, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch { throw ConfigurationError("\(option): \(error)") }
+    }
 }
 
 /// strerror in Go's spelling (lowercase first letter), as Kubernetes messages show it.

@@ -27,7 +27,7 @@ enum BackendFactory {
         if settings.passthrough == true {
             throw ConfigurationError("--passthrough needs a remote --backend (there is nothing to pass requests to)")
         }
-        let inventory = try settings.inventory.map { try Inventory.load(path: $0) }
+        let inventory = try ConfigurationError.naming("--inventory") { try settings.inventory.map { try Inventory.load(path: $0) } }
         return { _ in LocalBackend(inventory: inventory, logger: logger) }
     }
 

@@ -9,9 +9,11 @@ extension SecuritySettings {
         }
         var tokens: (table: TokenTable, signature: SecurityFiles.Signature?)?
         if let tokenFile {
-            tokens = (try TokenTable.load(path: tokenFile), SecurityFiles.signature(tokenFile))
+            tokens = (try ConfigurationError.naming("--token-file") { try TokenTable.load(path: tokenFile) },
+                      SecurityFiles.signature(tokenFile))
         }
-        let policy = try policyFile.map { try AccessPolicy.load(path: $0) }
+        let policy = try ConfigurationError.naming("--policy") { try policyFile.map { try AccessPolicy.load(path: $0) } }
+        // These two errors already name their option.
         _ = try AuditRedactor(patterns: auditRedact)
         let audit = try auditLog.map { try AuditLog.open($0) }
         let anonymous = try Self.anonymousAllowed(listen: config.listen, authenticators: tokenFile != nil || clientCA != nil,

@@ -47,6 +47,12 @@ public struct ServeOptions: Sendable {
 /// `execbridge serve`: builds the configuration, starts the gateway, and returns after a
 /// SIGINT/SIGTERM drain.
 public enum ServeMain {
+    /// The configuration was fine but the gateway could not start (an address in use): not a
+    /// usage error, so the command line exits 1 without pointing at the help.
+    public struct StartFailure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
     public static func run(_ options: ServeOptions) throws {
         let format = ConsoleLogHandler.Format(rawValue: options.logFormat) ?? .text
         let level = Logger.Level(rawValue: options.logLevel) ?? .info
@@ -54,7 +60,7 @@ public enum ServeMain {
         let logger = Logger(label: "execbridge")
         let config = try makeConfig(options, logger: logger)
         let gateway = Gateway(config: config)
-        try gateway.start()
+        do { try gateway.start() } catch { throw StartFailure(description: "\(error)") }
         gateway.stopOnSignals()
         gateway.wait()
         logger.info("stopped")
@@ -65,13 +71,20 @@ public enum ServeMain {
         var config = GatewayConfig(logger: logger, makeBackend: { _ in LocalBackend(inventory: nil) })
         // The backend, and with a remote one the passthrough of requests that are not the gateway's own.
         try BackendFactory.install(options.backend, into: &config, logger: logger)
+        // A malformed address is reported as such, before the security check calls it "not loopback".
+        for text in options.listen {
+            _ = try ConfigurationError.naming("--listen \(text)") { try SocketAddress(parsing: text) }
+        }
         config.listen = options.listen
         if let threads = options.threads { config.threads = threads }
         if let cert = options.tlsCert, let key = options.tlsKey {
             // With --client-ca, the handshake asks for a client certificate (not required: callers
             // without one fall through to a bearer token or anonymous).
-            config.tls = try TLSContext(certificate: cert, key: key, clientCA: options.security.clientCA)
+            config.tls = try ConfigurationError.naming("--tls-cert/--tls-key/--client-ca") {
+                try TLSContext(certificate: cert, key: key, clientCA: options.security.clientCA)
+            }
         }
+        config.reloadFiles = options.reloadFiles
         config.headTimeout = options.headTimeout
         config.drainTimeout = options.drainTimeout
         config.bridge.channelBudget = options.channelBudget
@@ -86,11 +99,35 @@ public enum ServeMain {
             try config.serveMetrics(on: listen, security: options.security, certificate: certificate)
         }
         config.serveDiscovery()
-        if let path = options.traceFrames { try config.traceFrames(to: path) }
+        if let path = options.traceFrames {
+            try ConfigurationError.naming("--trace-frames") { try config.traceFrames(to: path) }
+        }
         if let recording = try options.recording?.prepared() {
             config.bridge.tap = recording
             logger.info("recording sessions", metadata: ["dir": "\(recording.directory)"])
         }
         return config
+    }
+}
+
+extension ServeOptions {
+    /// `--listen` syntax (HOST:PORT, [V6]:PORT, port 0…65535), checked while parsing the command
+    /// line so that a typo is reported as such and not as an unsafe address.
+    public static func checkListenAddress(_ text: String) throws {
+        _ = try SocketAddress(parsing: text)
+    }
+}
+
+extension ServeOptions {
+    /// The files SIGHUP rereads.
+    var reloadFiles: ReloadableFiles {
+        var files = ReloadableFiles()
+        files.inventory = backend.isLocal ? backend.inventory : nil
+        files.policy = security.policyFile
+        files.tokenFile = security.tokenFile
+        files.tlsCert = tlsCert
+        files.tlsKey = tlsKey
+        files.clientCA = security.clientCA
+        return files
     }
 }

@@ -15,9 +15,10 @@ struct DiscoveryExtension: PipelineExtension {
     func install(into pipeline: RequestPipeline) {
         guard pipeline.backend.answersDiscovery else { return }
         let catalog = PodCatalog(inventory: pipeline.backend.inventory, started: started)
-        pipeline.plainHandlers.append(DiscoveryHandler(catalog: catalog) { [unowned pipeline] identity, target in
+        let handler = DiscoveryHandler(catalog: catalog) { [unowned pipeline] identity, target in
             pipeline.mayExec(identity, target)
-        })
+        }
+        pipeline.plainHandlers.append(handler)
     }
 
     /// `2024-05-01T12:00:00Z`, as Kubernetes writes metav1.Time.

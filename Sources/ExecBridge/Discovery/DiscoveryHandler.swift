@@ -7,7 +7,7 @@ import ExecModel
 /// Discovery is admitted as exec is (the pipeline identifies the caller first, `guards`), and
 /// shows a caller only the pods and containers it may exec into.
 final class DiscoveryHandler: PlainHandler {
-    private let catalog: PodCatalog
+    private var catalog: PodCatalog
     /// May this caller exec into this target (the pipeline's authorizer)?
     private let visible: (Identity?, ExecTarget) -> Bool
 
@@ -77,5 +77,12 @@ final class DiscoveryHandler: PlainHandler {
         default:
             return nil
         }
+    }
+}
+
+extension DiscoveryHandler: InventoryFollower {
+    /// Discovery shows the reloaded inventory (pods, containers) from the next request on.
+    func follow(_ inventory: Inventory?) {
+        catalog = PodCatalog(inventory: inventory, started: catalog.started)
     }
 }

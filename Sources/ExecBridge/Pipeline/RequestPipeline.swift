@@ -195,3 +195,9 @@ final class HealthHandler: PlainHandler {
         return PlainResponse(status: 200, contentType: "text/plain; charset=utf-8", body: Array("ok".utf8))
     }
 }
+
+/// A part of the pipeline that shows or checks the inventory (discovery), told of a reloaded one
+/// on its worker's loop.
+protocol InventoryFollower: AnyObject {
+    func follow(_ inventory: Inventory?)
+}

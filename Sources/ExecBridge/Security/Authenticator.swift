@@ -68,3 +68,10 @@ final class Authenticator: AdmissionStep, RequestAuthenticator {
                      headers: bearer ? [RequestError.HeaderLine("WWW-Authenticate", "Bearer")] : [])
     }
 }
+
+extension Authenticator {
+    /// A reloaded token file, at once (not at the watcher's next look).
+    func follow(_ table: TokenTable, signature: SecurityFiles.Signature?) {
+        tokens?.replace(table, signature: signature)
+    }
+}

@@ -11,8 +11,8 @@ import Logging
 final class Authorizer: AdmissionStep, TargetAuthorizer {
     static let adminGroups: Set<String> = ["cluster-admin", "system:masters"]
 
-    private let policy: AccessPolicy?
-    private let inventory: Inventory?
+    private var policy: AccessPolicy?
+    private var inventory: Inventory?
     private let logger: Logger
 
     init(policy: AccessPolicy?, inventory: Inventory?, logger: Logger) {
@@ -69,5 +69,16 @@ final class Authorizer: AdmissionStep, TargetAuthorizer {
             + "\"\(resource)\" in API group \"\" in the namespace \"\(request.target.namespace)\""
         if let reason { message += ": " + reason }
         return .forbidden(message)
+    }
+}
+
+extension Authorizer: InventoryFollower {
+    /// Admissions from now on use the reloaded policy; sessions already admitted are not judged again.
+    func follow(_ policy: AccessPolicy?) {
+        self.policy = policy
+    }
+
+    func follow(_ inventory: Inventory?) {
+        self.inventory = inventory
     }
 }

@@ -32,6 +32,14 @@ final class TokenFileWatcher {
         return table
     }
 
+    /// The table a SIGHUP reload read (already validated).
+    func replace(_ fresh: TokenTable, signature seen: SecurityFiles.Signature?) {
+        table = fresh
+        signature = seen
+        reportedFailure = nil
+        lastCheck = EventLoop.now()
+    }
+
     private func reloadIfChanged() {
         let seen = SecurityFiles.signature(path)
         guard seen != signature else { return }

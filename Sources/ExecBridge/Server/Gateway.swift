@@ -12,10 +12,13 @@ public final class Gateway: @unchecked Sendable {
     private var metricsServer: MetricsServer?
     /// Where `/metrics` is served (`--metrics-listen`, port 0 resolved), nil when off.
     public private(set) var metricsAddress: SocketAddress?
+    /// SIGHUP: rereads the configuration's files (see `ReloadableFiles`).
+    let reloader: ConfigReloader
 
     public init(config: GatewayConfig) {
         self.config = config
         self.group = LoopGroup(count: config.threads)
+        self.reloader = ConfigReloader(files: config.reloadFiles, logger: config.logger, observer: config.reloadObserver)
     }
 
     /// Binds every address on every loop and starts the loop threads.
@@ -47,6 +50,12 @@ public final class Gateway: @unchecked Sendable {
             for worker in workers.dropFirst() { _ = try worker.listen(on: actual) }
         }
         addresses = bound
+        reloader.logStartingFiles()
+        if let (address, pid) = ListenConflict.foreignListener(overlapping: workers.flatMap(\.listenerDescriptors)) {
+            for worker in workers { worker.closeListeners() }
+            let who = pid.map { "process \($0)" } ?? "another process"
+            throw ConfigurationError("\(who) already listens on \(address): stop it, or give this gateway another --listen address")
+        }
         if let metrics = config.metrics { try startMetrics(metrics) }
         group.start()
         for address in addresses {
@@ -65,6 +74,18 @@ public final class Gateway: @unchecked Sendable {
                 self?.shutdown()
             })
         }
+        // Without a handler SIGHUP would end the process (its default action), sessions and all.
+        signals.append(SignalWatch(loop: loop, signal: SIGHUP) { [weak self] _ in self?.reload() })
+    }
+
+    /// Rereads the configuration's files and hands them to every worker. Safe from any thread.
+    public func reload() {
+        reloader.reload(into: workers)
+    }
+
+    /// SIGHUP reloads so far, and those that kept the previous configuration.
+    public var reloads: (attempted: Int, failed: Int) {
+        (reloader.attempts.load(ordering: .relaxed), reloader.failures.load(ordering: .relaxed))
     }
 
     /// The `/metrics` listener lives on the first loop and reads the first worker's authenticator.

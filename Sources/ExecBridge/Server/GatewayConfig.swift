@@ -25,6 +25,10 @@ public struct GatewayConfig: Sendable {
     public var socketBufferSize: Int = 256 * 1024
     /// One backend per loop, so that nothing on the data path is shared between threads.
     public var makeBackend: @Sendable (EventLoop) -> Backend
+    /// What SIGHUP rereads (`ServeMain` fills it from the command line).
+    public var reloadFiles = ReloadableFiles()
+    /// Told of every reload's outcome (metrics).
+    public var reloadObserver: (any ConfigReloadObserver)?
     public var logger: Logger
     /// Discovery, security, audit: each adds itself to every worker's request pipeline.
     var pipelineExtensions: [any PipelineExtension] = []

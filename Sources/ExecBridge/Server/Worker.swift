@@ -8,6 +8,8 @@ final class Worker {
     let loop: EventLoop
     let config: GatewayConfig
     let backend: Backend
+    /// The TLS context of new connections; a reload replaces it, connections keep theirs.
+    private var tls: TLSContext?
     let pipeline: RequestPipeline
     /// What every connection handler of this worker is given (never the worker itself).
     private(set) var services: ConnectionServices!
@@ -37,6 +39,7 @@ final class Worker {
         self.loop = loop
         self.config = config
         self.backend = config.makeBackend(loop)
+        self.tls = config.tls
         self.pipeline = RequestPipeline(loop: loop, backend: backend, logger: config.logger, limits: config.limits,
                                         channelBudget: config.bridge.channelBudget)
         for extend in config.pipelineExtensions { extend.install(into: pipeline) }
@@ -66,13 +69,21 @@ final class Worker {
         return listener.address
     }
 
+    var listenerDescriptors: [Int32] { listeners.map(\.fileDescriptor) }
+
+    /// Before the loop runs (a refused start).
+    func closeListeners() {
+        for listener in listeners { listener.close() }
+        listeners.removeAll()
+    }
+
     private func accept(_ fd: Int32) {
         guard !isDraining else {
             _ = Glibc.close(fd)
             return
         }
         accepted.add(1, ordering: .relaxed)
-        let connection = Connection(loop: loop, fd: fd, tls: config.tls)
+        let connection = Connection(loop: loop, fd: fd, tls: tls)
         connections[ObjectIdentifier(connection)] = connection
         if GatewayMetrics.isEnabled {
             protocols[ObjectIdentifier(connection)] = .http1
@@ -91,6 +102,22 @@ final class Worker {
     }
 
     var connectionCount: Int { connections.count }
+
+    /// A reloaded configuration, on this worker's loop: new connections and admissions use it.
+    func apply(_ snapshot: ConfigSnapshot) {
+        let files = snapshot.files
+        if files.tlsCert != nil { tls = snapshot.tls }
+        if files.tokenFile != nil, let tokens = snapshot.tokens {
+            (pipeline.authenticator as? Authenticator)?.follow(tokens, signature: snapshot.tokenSignature)
+        }
+        let authorizer = pipeline.targetAuthorizer as? Authorizer
+        if files.policy != nil { authorizer?.follow(snapshot.policy) }
+        if files.inventory != nil {
+            (backend as? LocalBackend)?.follow(snapshot.inventory, accounts: snapshot.accounts)
+            authorizer?.follow(snapshot.inventory)
+            for case let follower as InventoryFollower in pipeline.plainHandlers { follower.follow(snapshot.inventory) }
+        }
+    }
 
     private func connection(_ connection: Connection, switchedTo proto: GatewayMetrics.ConnectionProtocol) {
         guard GatewayMetrics.isEnabled else { return }

@@ -8,30 +8,32 @@ struct BackendOptions: ParsableArguments {
         "Where sessions run: local (the embedded backend), or one upstream exec server: spdy://HOST:PORT, "
             + "spdys:// (TLS), h2c:// (HTTP/2 prior knowledge), h2c+upgrade:// (h2c upgrade), h2:// (TLS, ALPN h2), "
             + "ws:// or wss:// (the WebSocket channel protocol, v5 preferred).",
-        valueName: "URL"))
+        valueName: "url"))
     var backend: String = "local"
 
-    @Option(name: .long, help: "Inventory YAML of pods and containers for the local backend.")
+    @Option(name: .long, help: ArgumentHelp(
+        "Inventory YAML of pods and containers for the local backend; reloaded on SIGHUP. (default: any name accepted)",
+        valueName: "file"))
     var inventory: String?
 
     @Option(name: .customLong("backend-path"), help: ArgumentHelp(
         "Upstream exec path with {node} {namespace} {pod} {container} {uid}; the query (command, flags) is added. "
             + "Kubelet form by default; also /api/v1/namespaces/{namespace}/pods/{pod}/exec, "
             + "/api/v1/nodes/{node}/proxy/exec/{namespace}/{pod}/{container}.",
-        valueName: "TEMPLATE"))
+        valueName: "template"))
     var backendPath: String = UpstreamPathTemplate.kubelet
 
-    @Option(name: .customLong("backend-ca"), help: ArgumentHelp("PEM CA bundle for the upstream's certificate (default: system store).", valueName: "FILE"))
+    @Option(name: .customLong("backend-ca"), help: ArgumentHelp("PEM CA bundle for the upstream's certificate (default: system store).", valueName: "file"))
     var backendCA: String?
 
-    @Option(name: .customLong("backend-cert"), help: ArgumentHelp("PEM client certificate presented to the upstream.", valueName: "FILE"))
+    @Option(name: .customLong("backend-cert"), help: ArgumentHelp("PEM client certificate presented to the upstream.", valueName: "file"))
     var backendCert: String?
 
-    @Option(name: .customLong("backend-key"), help: ArgumentHelp("PEM key for --backend-cert.", valueName: "FILE"))
+    @Option(name: .customLong("backend-key"), help: ArgumentHelp("PEM key for --backend-cert.", valueName: "file"))
     var backendKey: String?
 
     @Option(name: .customLong("backend-server-name"), help: ArgumentHelp(
-        "Name the upstream's certificate must carry (default: the --backend host).", valueName: "NAME"))
+        "Name the upstream's certificate must carry (default: the --backend host).", valueName: "name"))
     var backendServerName: String?
 
     @Flag(name: .customLong("backend-insecure-skip-tls-verify"), help: "Do not verify the upstream's certificate (tests only).")
@@ -40,13 +42,13 @@ struct BackendOptions: ParsableArguments {
     @Option(name: .customLong("backend-token"), help: ArgumentHelp(
         "Bearer token sent to the upstream with each exec session. Visible to local users in the command line: "
             + "prefer --backend-token-file or the environment variable \(BackendSettings.tokenEnvironmentVariable).",
-        valueName: "TOKEN"))
+        valueName: "token"))
     var backendToken: String?
 
-    @Option(name: .customLong("backend-token-file"), help: ArgumentHelp("File holding the bearer token (re-read every minute).", valueName: "FILE"))
+    @Option(name: .customLong("backend-token-file"), help: ArgumentHelp("File holding the bearer token (re-read every minute).", valueName: "file"))
     var backendTokenFile: String?
 
-    @Option(name: .customLong("backend-connect-timeout"), help: ArgumentHelp("Seconds to connect to the upstream.", valueName: "SECONDS"))
+    @Option(name: .customLong("backend-connect-timeout"), parsing: .unconditional, help: ArgumentHelp("Seconds to connect to the upstream.", valueName: "seconds"))
     var backendConnectTimeout: Double = 10
 
     @Flag(name: .long, help: "Send Impersonate-User/-Group/-Uid headers naming the caller to the upstream.")
@@ -63,11 +65,16 @@ struct BackendOptions: ParsableArguments {
         guard backendToken == nil || backendTokenFile == nil else {
             throw ValidationError("--backend-token and --backend-token-file exclude each other")
         }
-        guard backendConnectTimeout > 0 else { throw ValidationError("--backend-connect-timeout must be positive") }
+        guard backendConnectTimeout > 0 else {
+            throw ValidationError("--backend-connect-timeout must be a positive number of seconds (got \(backendConnectTimeout))")
+        }
         if backend == "local" {
             let upstreamOnly = [backendCA, backendCert, backendToken, backendTokenFile, backendServerName].contains { $0 != nil }
                 || backendInsecureSkipTLSVerify || impersonate || passthrough == true || backendPath != UpstreamPathTemplate.kubelet
-            if upstreamOnly { throw ValidationError("the --backend-* options, --impersonate and --passthrough need a remote --backend") }
+            if upstreamOnly {
+                throw ValidationError("the --backend-* options, --impersonate and --passthrough need a remote --backend "
+                                      + "(e.g. --backend spdy://HOST:PORT); leave them out for the local backend")
+            }
         }
     }
 

@@ -5,11 +5,11 @@ import ExecBridge
 struct RecordingOptions: ParsableArguments {
     @Option(name: .customLong("record-dir"), help: ArgumentHelp(
         "Write one asciicast v2 file per session (mode 0600) into this directory (created 0700 if absent).",
-        valueName: "DIR"))
+        valueName: "dir"))
     var recordDir: String?
 
     @Option(name: .customLong("record-max-bytes"), help: ArgumentHelp(
-        "Bytes one session's recording may reach; then a marker ends it and the session goes on.", valueName: "N"))
+        "Bytes one session's recording may reach; then a marker ends it and the session goes on.", valueName: "bytes"))
     var recordMaxBytes: Int = 64 * 1024 * 1024
 
     @Flag(name: .customLong("record-input"), help: "Also record what the client types (off by default: passwords are typed).")

@@ -4,11 +4,11 @@ import ExecBridge
 /// Who may exec.
 struct SecurityOptions: ParsableArguments {
     @Option(name: .customLong("client-ca"),
-            help: ArgumentHelp("PEM CA bundle: verified TLS client certificates identify callers (user = CN, groups = O). Needs --tls-cert.", valueName: "file"))
+            help: ArgumentHelp("PEM CA bundle: verified TLS client certificates identify callers (user = CN, groups = O). Needs --tls-cert; reloaded on SIGHUP.", valueName: "file"))
     var clientCA: String?
 
     @Option(name: .customLong("token-file"),
-            help: ArgumentHelp("Bearer tokens, kube-apiserver --token-auth-file CSV: token,user,uid,\"group1,group2\" (reloaded when it changes).", valueName: "file"))
+            help: ArgumentHelp("Bearer tokens, kube-apiserver --token-auth-file CSV: token,user,uid,\"group1,group2\" (reloaded when it changes, and on SIGHUP).", valueName: "file"))
     var tokenFile: String?
 
     @Flag(name: .customLong("allow-anonymous"),
@@ -16,7 +16,7 @@ struct SecurityOptions: ParsableArguments {
     var allowAnonymous = false
 
     @Option(name: .customLong("policy"),
-            help: ArgumentHelp("YAML rules: which users/groups may exec into which namespaces/pods/containers, and extra privileged targets.", valueName: "file"))
+            help: ArgumentHelp("YAML rules: which users/groups may exec into which namespaces/pods/containers, and extra privileged targets; reloaded on SIGHUP.", valueName: "file"))
     var policy: String?
 
     @Option(name: .customLong("audit-log"), help: ArgumentHelp("Append one JSON line per session and per refusal to FILE (- for stdout).", valueName: "file"))

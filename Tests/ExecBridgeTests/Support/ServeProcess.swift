@@ -8,7 +8,7 @@ final class ServeProcess {
     let process: Process
     let port: UInt16
     private(set) var startupLog = ""
-    private let errors = Pipe()
+    let errors = Pipe()
 
     static var binary: URL {
         // The test executable sits beside the products of the same build.

@@ -4,10 +4,13 @@ import Reactor
 
 /// The embedded backend: runs each session's command as a local child process (pipes, or a pty
 /// for `tty`), with the working directory, environment and user of its inventory entry.
-public final class LocalBackend: Backend, BackendActivity, Sendable {
+///
+/// `@unchecked Sendable`: the inventory and accounts change on a reload, on the loop of the one
+/// worker that owns this backend (one backend per loop), where they are also read.
+public final class LocalBackend: Backend, BackendActivity, @unchecked Sendable {
     /// Nil: every target is accepted and runs with the defaults (directory `/`, minimal env, the
     /// gateway's own user).
-    public let inventory: Inventory?
+    public private(set) var inventory: Inventory?
     public var answersDiscovery: Bool { true }
     public var auditKind: String { "local" }
     /// How long a terminated command gets after hangup/stdin EOF before SIGTERM, and after SIGTERM
@@ -15,7 +18,7 @@ public final class LocalBackend: Backend, BackendActivity, Sendable {
     public let graceSeconds: Double
     private let logger: Logger
     /// The inventory's users, resolved once at startup (never a passwd lookup on a loop).
-    private let accounts: [String: Result<UserAccount, UserAccount.Unknown>]
+    private var accounts: [String: Result<UserAccount, UserAccount.Unknown>]
 
     /// This backend's children not yet reaped.
     /// This backend's children not yet reaped, plus (for the whole process) sessions being swept
@@ -73,5 +76,14 @@ public final class LocalBackend: Backend, BackendActivity, Sendable {
         return LocalProcessSession(request: request, container: container, loop: loop, delegate: delegate,
                                    logger: sessionLogger, graceSeconds: graceSeconds, accounts: accounts,
                                    counter: counter)
+    }
+}
+
+extension LocalBackend {
+    /// New sessions run with the reloaded inventory; running ones keep the container spec they
+    /// started with. `accounts`: its users, resolved off the loop.
+    func follow(_ inventory: Inventory?, accounts: [String: Result<UserAccount, UserAccount.Unknown>]) {
+        self.inventory = inventory
+        self.accounts = accounts
     }
 }
