@@ -44,6 +44,18 @@ final class MetricsAccessTests: XCTestCase {
         XCTAssertEqual(exposed.metrics?.anonymous, false)
     }
 
+    func testASecondGatewayOnTheSameMetricsAddressRefusesToStart() throws {
+        let first = try GatewayHarness.withMetrics()
+        let taken = "127.0.0.1:\(first.metricsPort)"
+        XCTAssertThrowsError(try GatewayHarness.withMetrics(metricsListen: taken)) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("already listens on \(taken)"), text)
+            XCTAssertTrue(text.contains("another --metrics-listen address"), text)
+        }
+        // The first one still answers.
+        XCTAssertEqual(try MetricsScrape.get(port: first.metricsPort).status, 200)
+    }
+
     func testAPublicMetricsListenerWantsABearerTokenOnEveryScrape() throws {
         let tokens = try tokenFile()
         defer { unlink(tokens) }

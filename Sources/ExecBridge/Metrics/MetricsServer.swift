@@ -32,6 +32,9 @@ final class MetricsServer {
         return listener.address
     }
 
+    /// The listening socket (nil before `listen` and after `close`).
+    var listenerDescriptor: Int32? { listener?.fileDescriptor }
+
     /// Stops accepting and ends every scrape (on drain: the loop is about to stop).
     func close() {
         listener?.close()

@@ -95,6 +95,14 @@ public final class Gateway: @unchecked Sendable {
                                    authorize: MetricsServer.authorizer(metrics, pipeline: workers[0].pipeline))
         metricsAddress = try server.listen(on: try SocketAddress(parsing: metrics.listen))
         metricsServer = server
+        // SO_REUSEPORT would let a second gateway share the metrics port as it would `--listen`'s.
+        let ours = workers.flatMap(\.listenerDescriptors) + [server.listenerDescriptor].compactMap { $0 }
+        if let (address, pid) = ListenConflict.foreignListener(overlapping: ours) {
+            server.close()
+            for worker in workers { worker.closeListeners() }
+            let who = pid.map { "process \($0)" } ?? "another process"
+            throw ConfigurationError("\(who) already listens on \(address): stop it, or give this gateway another --metrics-listen address")
+        }
         config.logger.info("metrics listening", metadata: ["address": "\(metricsAddress.map { "\($0)" } ?? "-")",
                                                            "credentials": "\(metrics.anonymous ? "none" : "required")"])
     }
