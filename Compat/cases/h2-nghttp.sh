@@ -48,6 +48,17 @@ if needs h2-nghttp cmd:nghttp; then
             'expect_nghttp exec-exit-code 9'
     fi
 
+    if wanted h2-nghttp-prior-two-sessions-one-connection; then
+        # Two URIs, one connection, two concurrent sessions with their own output and exit code (§5 item 8).
+        run_cmd h2-nghttp-prior-two-sessions-one-connection "" nghttp -v \
+            "$(exec_url main stdout sh -c 'echo first; exit 4')" "$(exec_url main stdout sh -c 'echo second; exit 5')"
+        check h2-nghttp-prior-two-sessions-one-connection 'expect_rc 0' 'expect_no_nghttp_error' \
+            'grep -qx first "$OUT" && grep -qx second "$OUT" || { WHY="both outputs not there"; false; }' \
+            'grep -q "recv (stream_id=[0-9]*) exec-exit-code: 4" "$OUT" || { WHY="no exit code 4"; false; }' \
+            'grep -q "recv (stream_id=[0-9]*) exec-exit-code: 5" "$OUT" || { WHY="no exit code 5"; false; }' \
+            '! grep -q "recv GOAWAY" "$OUT" || { WHY="GOAWAY from the gateway"; false; }'
+    fi
+
     if wanted h2-nghttp-prior-stdin-sha256-1MiB; then
         # -d sends the file as the request body. (With -u, nghttp upgrades with "OPTIONS *" first, which is no
         # exec request; the gateway answers that 404 in HTTP/1.1, so stdin over the upgrade is curl's case.)
@@ -75,6 +86,12 @@ if needs h2load cmd:h2load; then
     if wanted h2load-h1-healthz; then
         run_cmd h2load-h1-healthz "" h2load --h1 -n 20000 -c 10 "$BASE/healthz"
         check h2load-h1-healthz 'expect_rc 0' 'expect_h2load 20000' 'expect_out_contains "Application protocol: http/1.1"'
+    fi
+
+    if wanted h2load-prior-exec-multiplexed; then
+        # Many single-stream sessions per connection (spec §5 item 8): 4 connections, 4 streams each at once.
+        run_cmd h2load-prior-exec-multiplexed "" h2load -n 200 -c 4 -m 4 "$(exec_url main stdout true)"
+        check h2load-prior-exec-multiplexed 'expect_rc 0' 'expect_h2load 200'
     fi
 
     if wanted h2load-healthy-after; then

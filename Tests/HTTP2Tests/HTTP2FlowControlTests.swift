@@ -78,6 +78,30 @@ final class HTTP2FlowControlTests: XCTestCase {
         XCTAssertEqual(p.s.received[second], 40_000)
     }
 
+    /// A stream whose bytes are never consumed holds its own window only: with the connection
+    /// window as small as one stream's, a second open stream still gets all its bytes through
+    /// (the connection window is credited as DATA arrives).
+    func testUnconsumedStreamDoesNotHoldTheConnectionWindow() throws {
+        let settings = HTTP2Settings(connectionWindowSize: 65_535)
+        let p = try Pair(server: settings)
+        p.s.autoConsume = false
+        let stalled = try p.client.submitRequest(headers: request(), hasBody: true)
+        try p.client.sendData([UInt8](repeating: 1, count: 65_535), stream: stalled)
+        try p.pump()
+        XCTAssertEqual(p.s.received[stalled], 65_535)
+        let other = try p.client.submitRequest(headers: request(), hasBody: true)
+        try p.client.sendData([UInt8](repeating: 2, count: 60_000), stream: other)
+        try p.pump()
+        XCTAssertEqual(p.s.received[other], 60_000)
+        // The stalled stream is still held at its window until consumed.
+        try p.client.sendData([UInt8](repeating: 1, count: 10), stream: stalled)
+        try p.pump()
+        XCTAssertEqual(p.s.received[stalled], 65_535)
+        p.server.consume(stream: stalled, bytes: 65_535)
+        try p.pump()
+        XCTAssertEqual(p.s.received[stalled], 65_545)
+    }
+
     func testTenMebibytesEachWayThroughTheWindows() throws {
         let total = 10 * 1024 * 1024
         let p = try Pair()

@@ -109,6 +109,10 @@ public final class HTTP2ExecClient: ConnectionHandler, HTTP2SessionDelegate, Ses
         }
     }
 
+    /// The connection is gone. After the session the client says GOAWAY and the server, which keeps
+    /// a connection for further sessions, closes on it: a caller driving the loop runs it until then.
+    public var isClosed: Bool { lifecycle == .closed }
+
     public func connectionDidRead(_ connection: Connection) {
         guard lifecycle != .closed else { return }
         safeClose.parse(connection) {

@@ -155,7 +155,7 @@ final class HTTP1ServerHandler: ConnectionHandler, Drainable {
         switch routed {
         case .failure(let error):
             // Audited by the pipeline.
-            respond(error, close: true)
+            respond(error, close: !continues(head), head: head)
         case .success(let request):
             if let error = bodyError(head) {
                 pipeline.refusedBeforeAdmission(request, context: context, error: error)
@@ -182,7 +182,7 @@ final class HTTP1ServerHandler: ConnectionHandler, Drainable {
             let error = RequestError.badRequest(asked ? "unable to upgrade: missing upgrade headers in request"
                                                       : "Upgrade request required")
             pipeline.refusedBeforeAdmission(request, context: context, error: error)
-            respond(error, close: true)
+            respond(error, close: !continues(head), head: head)
             return
         }
         if let error = pipeline.admit(&request, context: context) {
@@ -293,6 +293,13 @@ final class HTTP1ServerHandler: ConnectionHandler, Drainable {
         let tokens = head.headers.tokens("connection")
         if head.version == .http10 { return tokens.contains("keep-alive") }
         return !tokens.contains("close")
+    }
+
+    /// A refused exec request leaves the connection usable (keep-alive) when it asked for no
+    /// protocol switch and its body, if any, can be skipped. A refused upgrade still closes: the
+    /// client tied the connection's fate to the switch.
+    private func continues(_ head: HTTPRequestHead) -> Bool {
+        wantsKeepAlive(head) && bodyError(head) == nil && !head.headers.tokens("connection").contains("upgrade")
     }
 
     /// Bodies are only skipped on plain requests; a chunked one is refused rather than parsed.

@@ -83,9 +83,15 @@ final class ExecRun: SessionEndpointDelegate {
             XCTFail("session did not end within \(timeout) s", file: file, line: line)
             client.terminate(.timeout)
         }
-        // Let the client's last frames (GOAWAY) go out.
+        // Let the client's last frames (GOAWAY) go out. An HTTP/2 server keeps its connection for
+        // further sessions and closes on the client's GOAWAY: wait for that (bounded), or the
+        // client's socket and loop would outlive the run.
         let linger = EventLoop.now() + 0.05
         while EventLoop.now() < linger { loop.runOnce(block: false) }
+        if let h2 = client as? HTTP2ExecClient {
+            let closing = EventLoop.now() + 2
+            while !h2.isClosed && EventLoop.now() < closing { loop.runOnce(block: false); usleep(1000) }
+        }
         client = nil
         return self
     }

@@ -2,15 +2,14 @@ import HTTP2
 import Reactor
 
 extension HTTP2ServerConnection {
-    /// The worker drains (SIGTERM): an idle connection ends now; with sessions running, GOAWAY
-    /// tells the client the last stream taken, new streams are refused and the running sessions
-    /// finish.
+    /// The worker drains (SIGTERM): an idle connection ends now; with sessions running, new streams
+    /// are refused (REFUSED_STREAM) and the running sessions finish, then GOAWAY with the last
+    /// stream id. No GOAWAY while they run: Python's h2 fails on any frame behind one, and curl
+    /// 7.88 drops DATA it reads with one.
     func drain() {
         guard state == .open else { return }
         guard hasLiveSession else { return closeWhenDone() }
         state = .draining
-        h2.shutdownGracefully()
-        flush()
     }
 
     /// Close once nghttp2 has nothing more to say or hear (no session left, or the client is gone).

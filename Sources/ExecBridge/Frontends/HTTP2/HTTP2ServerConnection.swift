@@ -89,6 +89,8 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
         let session = HTTP2ExecSession(owner: handler, request: request, context: context,
                                        mode: channelMode ? .channels(upgradeStream: 1) : .single(stream: 1), token: nil)
         handler.register(session, stream: 1)
+        // Its channel streams carry no exec-session: they join it as the connection's unnamed session.
+        if channelMode { handler.channelSessions.add(session, token: nil) }
         session.begin(onStream: 1, streamType: nil)
         // The upgrade request's body (read over HTTP/1.1) is all the stdin a single-stream
         // session gets: nothing more can arrive on stream 1.
