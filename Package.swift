@@ -16,6 +16,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
+        // `--metrics-listen`: swift-metrics' API, exported in the Prometheus text format.
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C libraries from Debian's packages.
@@ -44,6 +47,8 @@ let package = Package(
             "ExecModel", "HTTP1", "SPDY", "HTTP2", "WebSocket", "Reactor", "CSystem", "COpenSSL",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Yams", package: "Yams"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(name: "execbridge", dependencies: [
             "ExecBridge",
@@ -58,7 +63,11 @@ let package = Package(
         .testTarget(name: "HTTP2Tests", dependencies: ["HTTP2"]),
         .testTarget(name: "WebSocketTests", dependencies: ["WebSocket"]),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor"]),
-        .testTarget(name: "ExecBridgeTests", dependencies: ["ExecBridge", "ExecModel", "SPDY", "HTTP2", "HTTP1", "Reactor"]),
+        .testTarget(name: "ExecBridgeTests", dependencies: [
+            "ExecBridge", "ExecModel", "SPDY", "HTTP2", "HTTP1", "Reactor",
+            // deploy/prometheus/execbridge-alerts.yml is read as YAML.
+            .product(name: "Yams", package: "Yams"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -32,6 +32,9 @@ struct Serve: ParsableCommand {
     @OptionGroup(title: "Security")
     var securityOptions: SecurityOptions
 
+    @OptionGroup(title: "Metrics")
+    var metricsOptions: MetricsOptions
+
     @OptionGroup(title: "Logging")
     var loggingOptions: LoggingOptions
 
@@ -48,6 +51,7 @@ struct Serve: ParsableCommand {
         options.traceFrames = loggingOptions.traceFrames
         options.limits = limitOptions.settings()
         options.recording = recordingOptions.settings()
+        options.metricsListen = metricsOptions.metricsListen
         do {
             try ServeMain.run(options)
         } catch let failure as ServeMain.StartFailure {

@@ -52,6 +52,8 @@ final class HTTP2ClientConnection: ConnectionHandler, HTTP2SessionDelegate {
     var onClosed: ((HTTP2ClientConnection) -> Void)?
     var onSessionLeft: ((HTTP2ClientConnection) -> Void)?
     var onReady: ((HTTP2ClientConnection) -> Void)?
+    /// Why the connection failed (nil while it lives, or after an orderly end).
+    private(set) var lostBecause: String?
     /// The server answered in HTTP/2 (its SETTINGS parsed): a failure before that says the
     /// upstream is down or is no HTTP/2 server, and the pool dials no spare for it.
     private(set) var heardServer = false
@@ -292,6 +294,7 @@ final class HTTP2ClientConnection: ConnectionHandler, HTTP2SessionDelegate {
     private func lose(_ detail: String, refusal: ExecStatus? = nil) {
         guard phase != .closed else { return }
         phase = .closed
+        lostBecause = detail
         refusesSessions = true
         pingTimer?.cancel()
         dialTimer?.cancel()

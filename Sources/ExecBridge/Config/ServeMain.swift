@@ -20,6 +20,8 @@ public struct ServeOptions: Sendable {
     public var traceFrames: String?
     /// `--max-sessions`, `--max-sessions-per-user`, `--max-connections`, `--stall-timeout`.
     public var limits = LimitSettings()
+    /// `--metrics-listen HOST:PORT`: Prometheus `/metrics` (nil: off).
+    public var metricsListen: String?
     /// `--record-dir`, `--record-max-bytes`, `--record-input` (nil: sessions are not recorded).
     public var recording: RecordingSettings?
 
@@ -92,6 +94,10 @@ public enum ServeMain {
         options.limits.install(into: &config)
         // Refuses unsafe configurations (no authentication on a non-loopback address) before any bind.
         try options.security.install(into: &config)
+        if let listen = options.metricsListen {
+            let certificate = options.tlsCert.flatMap { cert in options.tlsKey.map { (cert: cert, key: $0) } }
+            try config.serveMetrics(on: listen, security: options.security, certificate: certificate)
+        }
         config.serveDiscovery()
         if let path = options.traceFrames {
             try ConfigurationError.naming("--trace-frames") { try config.traceFrames(to: path) }

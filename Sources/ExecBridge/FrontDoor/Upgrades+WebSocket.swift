@@ -31,6 +31,7 @@ extension Upgrades {
                                                  context: context, launcher: services.launcher)
             transport.frontend = frontend
             connection.handler = transport
+            services.switched(connection, .websocket)
             connection.setOutputLowWater(services.launcher.bridge.lowWater)
             frontend.start()
             // Frames the client sent right behind its request are already buffered.

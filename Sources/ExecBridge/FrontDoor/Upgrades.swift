@@ -30,6 +30,7 @@ enum Upgrades {
             handOff(.upgraded)
             let frontend = SPDYFrontend(connection: connection, request: request, context: context, launcher: services.launcher)
             connection.handler = frontend
+            services.switched(connection, .spdy)
             // Frames the client sent right behind its request are already buffered.
             if connection.inputCount > 0 { frontend.connectionDidRead(connection) }
         }

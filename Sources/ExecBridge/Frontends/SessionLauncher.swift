@@ -16,6 +16,10 @@ final class SessionLauncher {
     private let onEnd: (SessionRecord) -> Void
     /// An admitted request that never became a session: its place is released and it is audited.
     private let notStarted: (ExecRequest, RequestContext, RequestError) -> Void
+    /// Sessions and their bytes for `--metrics-listen` (does nothing without it).
+    private let meter: SessionByteMeter
+    /// The `backend` label of this worker's sessions (`local`, `upstream`).
+    private let backendKind: String
 
     init(loop: EventLoop, backend: Backend, bridge: BridgeConfig, logger: Logger, traceSink: FrameTraceSink?,
          onEnd: @escaping (SessionRecord) -> Void,
@@ -27,6 +31,8 @@ final class SessionLauncher {
         self.traceSink = traceSink
         self.onEnd = onEnd
         self.notStarted = notStarted
+        self.meter = SessionByteMeter(loop: loop)
+        self.backendKind = GatewayMetrics.backendKind(backend)
     }
 
     /// Starts `request` between `frontend` and the backend, then replays `pending` into it.
@@ -36,13 +42,18 @@ final class SessionLauncher {
     func start(_ request: ExecRequest, context: RequestContext, frontend: SessionEndpoint,
                replaying early: PendingInput, prepared: PreparedBackend? = nil, attach: (Bridge) -> Void) {
         let onEnd = self.onEnd
+        let meter = self.meter
+        let kind = backendKind
         let session = Bridge(request: request, loop: loop, config: bridge, logger: logger) { ended in
             ended.context?.admission.release()
-            onEnd(SessionRecord(ended))
+            let record = SessionRecord(ended)
+            meter.ended(ended, record: record, backend: kind)
+            onEnd(record)
         }
         session.context = context
         session.tap = bridge.tap?.tap(for: request, loop: loop, logger: logger)
         attach(session)
+        meter.started(session, backend: kind)
         session.start(frontend: frontend, backend: backend, prepared: prepared?.take())
         var early = early
         early.replay(into: session, from: frontend)

@@ -9,6 +9,9 @@ public final class Gateway: @unchecked Sendable {
     private let group: LoopGroup
     private var workers: [Worker] = []
     private var signals: [SignalWatch] = []
+    private var metricsServer: MetricsServer?
+    /// Where `/metrics` is served (`--metrics-listen`, port 0 resolved), nil when off.
+    public private(set) var metricsAddress: SocketAddress?
     /// SIGHUP: rereads the configuration's files (see `ReloadableFiles`).
     let reloader: ConfigReloader
 
@@ -53,6 +56,7 @@ public final class Gateway: @unchecked Sendable {
             let who = pid.map { "process \($0)" } ?? "another process"
             throw ConfigurationError("\(who) already listens on \(address): stop it, or give this gateway another --listen address")
         }
+        if let metrics = config.metrics { try startMetrics(metrics) }
         group.start()
         for address in addresses {
             config.logger.info("listening", metadata: ["address": "\(address)", "threads": "\(workers.count)",
@@ -84,8 +88,31 @@ public final class Gateway: @unchecked Sendable {
         (reloader.attempts.load(ordering: .relaxed), reloader.failures.load(ordering: .relaxed))
     }
 
+    /// The `/metrics` listener lives on the first loop and reads the first worker's authenticator.
+    private func startMetrics(_ metrics: MetricsConfig) throws {
+        GatewayMetrics.enable()
+        let server = MetricsServer(loop: workers[0].loop, tls: metrics.tls,
+                                   authorize: MetricsServer.authorizer(metrics, pipeline: workers[0].pipeline))
+        metricsAddress = try server.listen(on: try SocketAddress(parsing: metrics.listen))
+        metricsServer = server
+        // SO_REUSEPORT would let a second gateway share the metrics port as it would `--listen`'s.
+        let ours = workers.flatMap(\.listenerDescriptors) + [server.listenerDescriptor].compactMap { $0 }
+        if let (address, pid) = ListenConflict.foreignListener(overlapping: ours) {
+            server.close()
+            for worker in workers { worker.closeListeners() }
+            let who = pid.map { "process \($0)" } ?? "another process"
+            throw ConfigurationError("\(who) already listens on \(address): stop it, or give this gateway another --metrics-listen address")
+        }
+        config.logger.info("metrics listening", metadata: ["address": "\(metricsAddress.map { "\($0)" } ?? "-")",
+                                                           "credentials": "\(metrics.anonymous ? "none" : "required")"])
+    }
+
     /// Safe from any thread.
     public func shutdown() {
+        if let server = metricsServer {
+            let box = UncheckedBox(server)
+            server.loop.execute { box.value.close() }
+        }
         for worker in workers {
             let w = UncheckedBox(worker)
             worker.loop.execute { w.value.drain() }

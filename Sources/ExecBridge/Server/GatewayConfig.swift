@@ -34,6 +34,8 @@ public struct GatewayConfig: Sendable {
     var pipelineExtensions: [any PipelineExtension] = []
     /// `--trace-frames FILE`: decoded frames of every SPDY and HTTP/2 connection (nil: off).
     var traceSink: FrameTraceSink?
+    /// `--metrics-listen`: where `/metrics` is served, and whether scrapes need a credential (nil: off).
+    var metrics: MetricsConfig?
 
     public init(logger: Logger, makeBackend: @escaping @Sendable (EventLoop) -> Backend) {
         self.logger = logger

@@ -16,6 +16,8 @@ final class Worker {
     private(set) var isDraining = false
     private var listeners: [Listener] = []
     private var connections: [ObjectIdentifier: Connection] = [:]
+    /// What each connection speaks, for open connections by protocol (`--metrics-listen` only).
+    private var protocols: [ObjectIdentifier: GatewayMetrics.ConnectionProtocol] = [:]
     private var drainTimer: LoopTimer?
     private var stopCheck: LoopTimer?
     private var stopCheckStarted: Double?
@@ -54,6 +56,7 @@ final class Worker {
             })
         services = ConnectionServices(launcher: launcher, pipeline: pipeline, headLimits: config.headLimits,
                                       headTimeout: config.headTimeout, keepAliveTimeout: config.keepAliveTimeout)
+        services.switched = { [weak self] connection, proto in self?.connection(connection, switchedTo: proto) }
     }
 
     func listen(on address: SocketAddress) throws -> SocketAddress {
@@ -82,9 +85,14 @@ final class Worker {
         accepted.add(1, ordering: .relaxed)
         let connection = Connection(loop: loop, fd: fd, tls: tls)
         connections[ObjectIdentifier(connection)] = connection
+        if GatewayMetrics.isEnabled {
+            protocols[ObjectIdentifier(connection)] = .http1
+            GatewayMetrics.connectionOpened(.http1)
+        }
         connectionGate?.opened(on: self)
         connection.closeObserver = { [unowned self] closed in
             self.connections[ObjectIdentifier(closed)] = nil
+            if let proto = self.protocols.removeValue(forKey: ObjectIdentifier(closed)) { GatewayMetrics.connectionClosed(proto) }
             self.connectionGate?.closedOne()
             // A freed descriptor is the moment to try again.
             if self.fdRetry != nil { self.retryAccepting() }
@@ -109,6 +117,14 @@ final class Worker {
             authorizer?.follow(snapshot.inventory)
             for case let follower as InventoryFollower in pipeline.plainHandlers { follower.follow(snapshot.inventory) }
         }
+    }
+
+    private func connection(_ connection: Connection, switchedTo proto: GatewayMetrics.ConnectionProtocol) {
+        guard GatewayMetrics.isEnabled else { return }
+        let key = ObjectIdentifier(connection)
+        guard let old = protocols[key] else { return }
+        protocols[key] = proto
+        GatewayMetrics.connectionSwitched(from: old, to: proto)
     }
 
     // MARK: Accept control

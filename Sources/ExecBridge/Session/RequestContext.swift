@@ -16,6 +16,8 @@ public struct RequestContext: Sendable {
     public var clientCertificate: ClientCertificate?
     /// The place this request holds in the session limits once admitted (shared by every copy).
     public let admission = AdmissionSlot()
+    /// When the request head was read (`EventLoop.now()`): the start of its set-up time.
+    public var received: Double
 
     public struct ClientCertificate: Sendable {
         public var commonName: String?
@@ -33,6 +35,7 @@ public struct RequestContext: Sendable {
         self.target = target
         self.headers = headers.filter { !$0.name.hasPrefix(":") }
         self.authority = headers.first { $0.name == ":authority" }?.value ?? headers.first { $0.name == "host" }?.value
+        self.received = EventLoop.now()
         self.isTLS = connection.isTLS
         self.peer = connection.peer
         self.clientCertificate = connection.peerCertificateSubject.map {

@@ -93,7 +93,9 @@ final class HTTP2UpstreamPool {
                                               pingInterval: config.pingInterval, closesWhenUnused: false)
         connections.append(carrier)
         dialled += 1
+        let started = EventLoop.now()
         carrier.onReady = { [weak self] carrier in
+            GatewayMetrics.upstreamDialed(started: started, failure: nil)
             guard let self else { return }
             self.upstreamDown = false
             if let limit = carrier.peerStreamLimit { self.streamLimit = limit }
@@ -120,6 +122,7 @@ final class HTTP2UpstreamPool {
         connections.removeAll { $0 === carrier }
         guard !closed else { return }
         if !carrier.heardServer {
+            GatewayMetrics.upstreamDialed(started: carrier.openedAt, failure: carrier.lostBecause ?? "closed")
             upstreamDown = true
             return
         }

@@ -23,6 +23,7 @@ final class UpstreamSession: SessionEndpoint, SessionEndpointDelegate, Connectio
     private let logger: Logger
     private var client: UpstreamClient?
     private var dialConnection: Connection?
+    private var dialStarted = 0.0
     private var timer: LoopTimer?
     private var state = State.waiting
     private var reading = true
@@ -99,6 +100,7 @@ final class UpstreamSession: SessionEndpoint, SessionEndpointDelegate, Connectio
             return runStarted()
         }
         state = .dialing
+        dialStarted = EventLoop.now()
         let tls = config.url.scheme.usesTLS ? config.sessionTLS : nil
         guard let connection = Connection.connect(loop: loop, to: config.address, tls: tls,
                                                   serverName: tls == nil ? nil : config.serverName, handler: self) else {
@@ -137,6 +139,7 @@ final class UpstreamSession: SessionEndpoint, SessionEndpointDelegate, Connectio
     private func run(on connection: Connection) {
         guard let client else { return }
         state = .running
+        GatewayMetrics.upstreamDialed(started: dialStarted, failure: nil)
         client.start(on: connection)
         runStarted()
     }
@@ -158,6 +161,7 @@ final class UpstreamSession: SessionEndpoint, SessionEndpointDelegate, Connectio
     }
 
     private func dialFailed(_ detail: String) {
+        GatewayMetrics.upstreamDialed(started: dialStarted, failure: detail)
         logger.info("upstream unreachable", metadata: ["upstream": "\(config.url.authority)", "error": "\(detail)"])
         failed(.failure(message: "error dialing backend: \(detail)", reason: "ServiceUnavailable", code: 503))
     }

@@ -44,6 +44,7 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
     init(connection: Connection, services: ConnectionServices) {
         self.connection = connection
         self.services = services
+        services.switched(connection, .http2)
         var settings = HTTP2Settings()
         settings.maxConcurrentStreams = UInt32(clamping: services.launcher.bridge.maxConcurrentStreams)
         settings.maxHeaderListSize = 64 * 1024
