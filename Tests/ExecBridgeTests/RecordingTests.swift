@@ -21,7 +21,7 @@ final class RecordingTests: XCTestCase {
             var recording = RecordingSettings(directory: recordDir)
             recording.maxBytes = maxBytes
             recording.recordInput = recordInput
-            let prepared = try recording.prepared()
+            let prepared = try recording.prepared().redacting(with: [])
             var security = SecuritySettings()
             security.auditLog = auditPath
             var installError: Error?
@@ -103,6 +103,21 @@ final class RecordingTests: XCTestCase {
         XCTAssertTrue(name.hasSuffix("-system_anonymous.cast"), name)
         XCTAssertTrue(name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }, name)
         XCTAssertEqual(gateway.auditLines().last?["recording"] as? String, cast.path)
+    }
+
+    /// The header's command hides secrets as the audit line does: recordings are replayed by more
+    /// people than read the audit log.
+    func testTheRecordedCommandIsRedactedLikeTheAuditLine() throws {
+        let gateway = try RecordingGateway()
+        let cases = SessionCases(.h2Prior, harness: gateway.harness)
+        let r = cases.run(["echo", "--password", "hunter2", "MYSQL_PWD=s3cret"], form: "/proxy/nodes/n1/exec/default/web/app")
+        XCTAssertEqual(r.exitCode, 0)
+        XCTAssertEqual(r.stdoutText, "--password hunter2 MYSQL_PWD=s3cret\n")
+        let cast = try XCTUnwrap(gateway.recordings().first)
+        let command = try XCTUnwrap(cast.header["command"] as? String)
+        XCTAssertFalse(command.contains("hunter2"), command)
+        XCTAssertFalse(command.contains("s3cret"), command)
+        XCTAssertTrue(command.hasPrefix("echo --password"), command)
     }
 
     func testTTYSessionTakesItsSizeFromTheFirstResizeAndRecordsResizes() throws {

@@ -102,7 +102,7 @@ public enum ServeMain {
         if let path = options.traceFrames {
             try ConfigurationError.naming("--trace-frames") { try config.traceFrames(to: path) }
         }
-        if let recording = try options.recording?.prepared() {
+        if let recording = try options.recording?.prepared().redacting(with: options.security.auditRedact) {
             config.bridge.tap = recording
             logger.info("recording sessions", metadata: ["dir": "\(recording.directory)"])
         }

@@ -12,6 +12,10 @@ public struct RecordingSettings: SessionTapFactory {
     /// Record what the client typed (`"i"` events). Off by default: passwords are typed.
     public var recordInput = false
 
+    /// Hides secrets in the header's `command` by the audit's rules (`--audit-redact`): a recording
+    /// is read by more people than the audit log, and argv carries passwords (`mysql -pX`).
+    var redactPatterns: [String]?
+
     public static let minimumMaxBytes = 4096
 
     public init(directory: String) {
@@ -49,7 +53,21 @@ public struct RecordingSettings: SessionTapFactory {
         return settings
     }
 
+    /// The header's command is redacted with `patterns` (the `--audit-redact` rules, or the default).
+    public func redacting(with patterns: [String]) throws -> RecordingSettings {
+        _ = try AuditRedactor(patterns: patterns)
+        var settings = self
+        settings.redactPatterns = patterns
+        return settings
+    }
+
     public func tap(for request: ExecRequest, loop: EventLoop, logger: Logger) -> (any SessionTap)? {
-        SessionRecorder.begin(self, request: request, loop: loop, logger: logger)
+        var shown = request
+        // Compiled per session: the redactor's regexes cannot be shared between loops, and a
+        // recorded session already costs a file.
+        if let redactPatterns, let redactor = try? AuditRedactor(patterns: redactPatterns) {
+            shown.command = redactor.redact(argv: request.command)
+        }
+        return SessionRecorder.begin(self, request: shown, loop: loop, logger: logger)
     }
 }
