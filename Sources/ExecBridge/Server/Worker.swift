@@ -25,6 +25,8 @@ final class Worker {
     private var fdRetry: LoopTimer?
     private var fdEpisodeCheck: LoopTimer?
     private var limitCheck: LoopTimer?
+    /// Returns a burst's memory once connections stop closing.
+    private(set) lazy var memoryReturn = MemoryReturn(loop: loop)
     /// Connections accepted so far (read from other threads by statistics and tests).
     let accepted = Atomic<Int>(0)
     /// Sessions ended, and the most bytes any one of them held toward a side (budget checks).
@@ -75,6 +77,7 @@ final class Worker {
         connection.closeObserver = { [unowned self] closed in
             self.connections[ObjectIdentifier(closed)] = nil
             self.connectionGate?.closedOne()
+            self.memoryReturn.connectionClosed()
             // A freed descriptor is the moment to try again.
             if self.fdRetry != nil { self.retryAccepting() }
             if self.isDraining { self.stopIfIdle() }
@@ -180,6 +183,7 @@ final class Worker {
             drainTimer?.cancel()
             stopCheck?.cancel()
             for timer in [limitCheck, fdRetry, fdEpisodeCheck] { timer?.cancel() }
+            memoryReturn.cancel()
             loop.stop()
         } else if stopCheck == nil {
             stopCheck = LoopTimer(loop: loop, after: 0.1, repeats: true) { [unowned self] in self.stopIfIdle() }
