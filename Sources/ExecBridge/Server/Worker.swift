@@ -25,8 +25,10 @@ final class Worker {
     private var fdRetry: LoopTimer?
     private var fdEpisodeCheck: LoopTimer?
     private var limitCheck: LoopTimer?
-    /// Returns a burst's memory once connections stop closing.
-    private(set) lazy var memoryReturn = MemoryReturn(loop: loop)
+    /// Returns a burst's memory once connections and sessions stop ending.
+    private(set) lazy var memoryReturn = MemoryReturn(loop: loop) { [unowned self] in
+        (self.backend as? BackendActivity)?.activeSessions ?? 0
+    }
     /// Connections accepted so far (read from other threads by statistics and tests).
     let accepted = Atomic<Int>(0)
     /// Sessions ended, and the most bytes any one of them held toward a side (budget checks).
@@ -77,7 +79,7 @@ final class Worker {
         connection.closeObserver = { [unowned self] closed in
             self.connections[ObjectIdentifier(closed)] = nil
             self.connectionGate?.closedOne()
-            self.memoryReturn.connectionClosed()
+            self.memoryReturn.somethingEnded()
             // A freed descriptor is the moment to try again.
             if self.fdRetry != nil { self.retryAccepting() }
             if self.isDraining { self.stopIfIdle() }
@@ -149,6 +151,7 @@ final class Worker {
     private func countEnded(_ record: SessionRecord) {
         sessionsEnded.add(1, ordering: .relaxed)
         peakPending.max(record.peakPending, ordering: .relaxed)
+        memoryReturn.somethingEnded()
     }
 
     /// Stop accepting; idle connections close now, sessions may finish until the drain timeout.
