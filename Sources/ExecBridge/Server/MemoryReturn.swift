@@ -51,6 +51,8 @@ final class MemoryReturn {
             trims += 1
             _ = eb_malloc_trim()
         }
+        // Keep looking while the backend is still letting go (5,000 processes take a while to reap).
+        if held != backendAtTrim { checksLeft = 10 }
         backendAtTrim = held
         checksLeft -= 1
         if checksLeft > 0 && held > 0 {
