@@ -32,16 +32,24 @@ enum HeldSessions {
         let guardTimer = LoopTimer(loop: loop, after: 600) { expired = true }
         defer { guardTimer.cancel() }
 
+        // Sessions are looked over every 10 ms, not every loop turn: with thousands open a scan per event
+        // would make this client, not the gateway, the bottleneck.
+        let tick = LoopTimer(loop: loop, after: 0.01, repeats: true) {}
+        defer { tick.cancel() }
         let start = now()
+        var lastScan = -1.0
         while !expired {
-            let settingUp = held.reduce(0) { $0 + ($1.isSettingUp ? 1 : 0) }
-            if held.count < count && settingUp < wave {
-                for _ in 0..<min(wave - settingUp, count - held.count) {
-                    held.append(HeldClient(wire, address: address, port: port, command: command, loop: loop))
+            if now() - lastScan >= 0.01 {
+                lastScan = now()
+                let settingUp = held.reduce(0) { $0 + ($1.isSettingUp ? 1 : 0) }
+                if held.count < count && settingUp < wave {
+                    for _ in 0..<min(wave - settingUp, count - held.count) {
+                        held.append(HeldClient(wire, address: address, port: port, command: command, loop: loop))
+                    }
                 }
+                let done = bytes > 0 ? held.allSatisfy(\.isOver) : held.allSatisfy { $0.isReady || $0.isOver }
+                if held.count == count && done { break }
             }
-            let done = bytes > 0 ? held.allSatisfy(\.isOver) : held.allSatisfy { $0.isReady || $0.isOver }
-            if held.count == count && done { break }
             loop.runOnce()
         }
         let setUpSeconds = now() - start
@@ -83,22 +91,40 @@ enum HeldSessions {
         fclose(file)
     }
 
-    /// The gateway's RSS once it stopped changing for a second (sessions ending, memory given back), at most 10 s.
+    /// The gateway's RSS once its sessions' processes are gone (the local backend gives each a grace period)
+    /// and it then stopped changing for 3 s (longer than the gateway waits before it gives memory back, 1 s
+    /// after the last end), at most 30 s.
     private static func settledKilobytes(pid: String) -> Int {
-        let deadline = now() + 10
+        let deadline = now() + 30
         var last = procStatusKilobytes("VmRSS", pid: pid) ?? -1
         var stableSince = now()
         while now() < deadline {
             usleep(100_000)
             let current = procStatusKilobytes("VmRSS", pid: pid) ?? -1
-            if current != last {
+            if hasChildren(pid) {
+                stableSince = now()
+            } else if current != last {
                 last = current
                 stableSince = now()
-            } else if now() - stableSince >= 1 {
+            } else if now() - stableSince >= 3 {
                 break
             }
         }
         return last
+    }
+
+    /// Whether any thread of `pid` has a child (each loop thread spawns its own sessions' processes).
+    private static func hasChildren(_ pid: String) -> Bool {
+        guard let dir = opendir("/proc/\(pid)/task") else { return false }
+        defer { closedir(dir) }
+        while let entry = readdir(dir) {
+            let tid = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            guard tid.first?.isNumber == true, let file = fopen("/proc/\(pid)/task/\(tid)/children", "r") else { continue }
+            let any = fgetc(file) != EOF
+            fclose(file)
+            if any { return true }
+        }
+        return false
     }
 }
 

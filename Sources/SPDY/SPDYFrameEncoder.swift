@@ -6,7 +6,7 @@ public final class SPDYFrameEncoder {
     private var rawBlock: [UInt8] = []
 
     /// `maxHeaderBlockSize` bounds the uncompressed block we agree to send (checked before compressing).
-    public init(maxHeaderBlockSize: Int = 256 * 1024, compressionMemLevel: Int32 = 8) {
+    public init(maxHeaderBlockSize: Int = 256 * 1024, compressionMemLevel: Int32 = 2) {
         // Far below the 24-bit frame length even if deflate expands the block.
         self.maxHeaderBlockSize = min(max(maxHeaderBlockSize, 16), 8 * 1024 * 1024)
         compressor = SPDYHeaderCompressor(memLevel: compressionMemLevel)

@@ -15,15 +15,15 @@ public struct SPDYLimits: Hashable, Sendable {
     /// Replenish the peer's view of our receive windows with WINDOW_UPDATE as DATA is delivered. Harmless to
     /// spdystream (it ignores them) and needed by a peer that really does SPDY/3.1 flow control.
     public var sendWindowUpdates: Bool = true
-    /// zlib memLevel of the header compressor (1...9); lower saves memory per connection.
-    public var compressionMemLevel: Int32 = 8
+    /// zlib memLevel of the header compressor (1...9): 2 keeps its hash at 1 KiB; header blocks are small.
+    public var compressionMemLevel: Int32 = 2
 
     public init() {}
 
     public init(maxHeaderBlockSize: Int = 256 * 1024, maxControlFrameSize: Int = 256 * 1024,
                 maxDataFrameSize: Int = 1024 * 1024, maxOutboundDataFrameSize: Int = 64 * 1024,
                 maxConcurrentStreams: Int = 100, maxOutstandingPings: Int = 16,
-                sendWindowUpdates: Bool = true, compressionMemLevel: Int32 = 8)
+                sendWindowUpdates: Bool = true, compressionMemLevel: Int32 = 2)
     {
         self.maxHeaderBlockSize = maxHeaderBlockSize
         self.maxControlFrameSize = maxControlFrameSize

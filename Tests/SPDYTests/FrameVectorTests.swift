@@ -63,6 +63,27 @@ final class FrameVectorTests: XCTestCase {
         ])
     }
 
+    /// The compressor keeps a 2 KiB window and a small hash (was 256 KiB of zlib state per connection), yet
+    /// announces the usual zlib header and stays readable by a standard inflater across many blocks, including
+    /// blocks far larger than its window.
+    func testHeaderCompressorIsSmallAndStaysDecodable() throws {
+        let e = SPDYFrameEncoder()
+        var frames: [UInt8] = []
+        var expected: [FrameRecorder.Event] = []
+        for i in 0..<200 {
+            let headers: SPDYHeaders = ["streamtype": i % 2 == 0 ? "stdout" : "stderr",
+                                        "x-request-id": String(repeating: "r\(i)-", count: 40),
+                                        "x-long": String(repeating: "abcdefghij\(i % 7)", count: 400)]
+            let id = UInt32(2 * i + 1)
+            frames += try e.encode(.synStream(streamID: id, headers: headers))
+            expected.append(.control(.synStream(streamID: id, headers: headers)))
+        }
+        XCTAssertEqual(Array(frames[18..<24]), hex("78 f9 e3 c6 a7 c2"))
+        XCTAssertEqual(decodeAll(frames), expected)
+        XCTAssertGreaterThan(e.compressor.allocatedBytes, 0)
+        XCTAssertLessThanOrEqual(e.compressor.allocatedBytes, 20 * 1024)
+    }
+
     func testRoundTripOfEveryFrameType() throws {
         let frames: [SPDYControlFrame] = [
             .synStream(streamID: 5, associatedStreamID: 3, priority: 7, slot: 9, fin: true, unidirectional: true,

@@ -91,4 +91,9 @@ int eb_proc_read(pid_t pid, eb_proc_entry *entry);
  * more than `capacity`: call again with more room), or -1 with errno. */
 long eb_proc_list(eb_proc_entry *entries, size_t capacity);
 
+/* ---- Memory ---- */
+
+/* malloc_trim(0): give every whole free page of every malloc arena back to the system. 1 if any was. */
+int eb_malloc_trim(void);
+
 #endif

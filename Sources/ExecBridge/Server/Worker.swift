@@ -29,6 +29,10 @@ final class Worker {
     private var fdRetry: LoopTimer?
     private var fdEpisodeCheck: LoopTimer?
     private var limitCheck: LoopTimer?
+    /// Returns a burst's memory once connections and sessions stop ending.
+    private(set) lazy var memoryReturn = MemoryReturn(loop: loop) { [unowned self] in
+        (self.backend as? BackendActivity)?.activeSessions ?? 0
+    }
     /// Connections accepted so far (read from other threads by statistics and tests).
     let accepted = Atomic<Int>(0)
     /// Sessions ended, and the most bytes any one of them held toward a side (budget checks).
@@ -94,6 +98,7 @@ final class Worker {
             self.connections[ObjectIdentifier(closed)] = nil
             if let proto = self.protocols.removeValue(forKey: ObjectIdentifier(closed)) { GatewayMetrics.connectionClosed(proto) }
             self.connectionGate?.closedOne()
+            self.memoryReturn.somethingEnded()
             // A freed descriptor is the moment to try again.
             if self.fdRetry != nil { self.retryAccepting() }
             if self.isDraining { self.stopIfIdle() }
@@ -189,6 +194,7 @@ final class Worker {
     private func countEnded(_ record: SessionRecord) {
         sessionsEnded.add(1, ordering: .relaxed)
         peakPending.max(record.peakPending, ordering: .relaxed)
+        memoryReturn.somethingEnded()
     }
 
     /// Stop accepting; idle connections close now, sessions may finish until the drain timeout.
@@ -224,6 +230,7 @@ final class Worker {
             stopCheck?.cancel()
             for timer in [limitCheck, fdRetry, fdEpisodeCheck] { timer?.cancel() }
             backend.closeConnections()
+            memoryReturn.cancel()
             loop.stop()
         } else if stopCheck == nil {
             stopCheck = LoopTimer(loop: loop, after: 0.1, repeats: true) { [unowned self] in self.stopIfIdle() }
