@@ -211,6 +211,8 @@ private func dataChunkReceived(_ session: OpaquePointer?, _ flags: UInt8, _ id: 
         _ = nghttp2_session_consume(session, id, length)
         return 0
     }
+    // The connection window comes back at once; only the stream window waits for the consumer.
+    me.consumeConnection(bytes: length)
     state.unconsumed += length
     me.delegate?.http2Session(me, didReceiveData: UnsafeRawBufferPointer(start: data, count: length), stream: id)
     return afterDelegate(me)
@@ -221,8 +223,6 @@ private func streamClosed(_ session: OpaquePointer?, _ id: Int32, _ errorCode: U
     guard let me = owner(userData) else { return callbackFailure }
     guard let state = me.streams.removeValue(forKey: id) else { return 0 }
     if me.collecting === state { me.collecting = nil }
-    // Bytes the consumer never took would otherwise shrink the connection window for good.
-    if state.unconsumed > 0 { _ = nghttp2_session_consume_connection(session, state.unconsumed) }
     if state.announced { me.delegate?.http2Session(me, didCloseStream: id, errorCode: errorCode) }
     return afterDelegate(me)
 }

@@ -74,14 +74,26 @@ extension HTTP2Session {
         streams[id]?.outgoing.count ?? 0
     }
 
-    /// Credits `bytes` of received DATA back to the peer (stream and connection windows). Ignored for
-    /// streams already closed: their unconsumed bytes were credited to the connection at close.
+    /// Credits `bytes` of received DATA back to the peer's stream window. The connection window was
+    /// credited as the bytes arrived (`consumeConnection`): a stream whose consumer does not take its
+    /// bytes holds only its own window, never the streams beside it. Ignored for closed streams.
     public func consume(stream id: Int32, bytes: Int) {
         guard let state = streams[id], bytes > 0 else { return }
         let n = min(bytes, state.unconsumed)
         guard n > 0 else { return }
         state.unconsumed -= n
-        _ = nghttp2_session_consume(session, id, n)
+        _ = nghttp2_session_consume_stream(session, id, n)
+    }
+
+    /// Credits `bytes` back to the peer's connection window only.
+    public func consumeConnection(bytes: Int) {
+        guard bytes > 0 else { return }
+        _ = nghttp2_session_consume_connection(session, bytes)
+    }
+
+    /// The stream is open here (announced or submitted, and not yet closed).
+    public func isOpen(stream id: Int32) -> Bool {
+        streams[id] != nil
     }
 
     /// Server: the response is complete without the rest of the request. Right after its end is

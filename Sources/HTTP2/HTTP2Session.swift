@@ -225,6 +225,11 @@ public final class HTTP2Session {
     public var wantsWrite: Bool { nghttp2_session_want_write(session) != 0 }
     /// No stream is open.
     public var isIdle: Bool { streams.isEmpty }
+    /// The peer's SETTINGS_MAX_CONCURRENT_STREAMS (unlimited, 2^32-1, until its SETTINGS arrive):
+    /// how many streams this side may have open toward it at once.
+    public var peerMaxConcurrentStreams: UInt32 {
+        nghttp2_session_get_remote_settings(session, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS)
+    }
     /// The peer is a server that offered RFC 8441 extended CONNECT.
     public var peerAllowsExtendedConnect: Bool {
         nghttp2_session_get_remote_settings(session, NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL) == 1

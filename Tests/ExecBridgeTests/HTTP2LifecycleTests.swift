@@ -117,13 +117,18 @@ final class HTTP2LifecycleTests: XCTestCase {
         try run("GOAWAY then HEADERS", after: [H2Frame.goAway(last: 0), H2Frame.request(3, path: Self.execPath, endStream: true)])
     }
 
-    /// On the wire: the stream opened after the session ended is refused (the client may retry it
-    /// elsewhere), and nothing runs for it.
-    func testStreamAfterTheSessionEndedIsRefused() throws {
+    /// On the wire: a stream opened after a session ended on the same connection is a session of
+    /// its own (spec §5 item 8; before multiplexing it was refused): stream 3 is answered 200 and
+    /// runs to its status trailers, and the connection does not say GOAWAY for stream 1's end.
+    func testStreamAfterTheSessionEndedIsANewSession() throws {
         let c = try open(.priorKnowledge, then: [H2Frame.rst(1), H2Frame.request(3, path: Self.execPath, endStream: true)],
                          oneWrite: true)
-        let (frames, refused) = c.read { $0.stream == 3 && $0.type == H2Frame.rstStream }
-        XCTAssertEqual(refused?.errorCode, 7, "REFUSED_STREAM for stream 3; frames: \(frames)")
-        XCTAssertFalse(frames.contains { $0.stream == 3 && $0.type == H2Frame.headers }, "\(frames)")
+        let (frames, trailers) = c.read { $0.stream == 3 && $0.type == H2Frame.headers && $0.flags & 0x1 != 0 }
+        XCTAssertNotNil(trailers, "stream 3 ends with its status trailers; frames: \(frames)")
+        let answer = frames.first { $0.stream == 3 && $0.type == H2Frame.headers }
+        XCTAssertEqual(answer?.payload.first, 0x88, ":status 200 on stream 3; frames: \(frames)")
+        XCTAssertEqual(frames.filter { $0.stream == 3 && $0.type == H2Frame.data }.flatMap(\.payload), Array("hi\n".utf8))
+        XCTAssertFalse(frames.contains { $0.type == H2Frame.goAway || ($0.stream == 3 && $0.type == H2Frame.rstStream) },
+                       "\(frames)")
     }
 }

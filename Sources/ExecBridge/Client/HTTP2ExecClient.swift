@@ -26,6 +26,11 @@ public final class HTTP2ExecClient: ConnectionHandler, HTTP2SessionDelegate, Ses
     private var streams: [Channel: Int32] = [:]
     private var channels: [Int32: Channel] = [:]
     private var pendingOpen: Int32?
+    /// `exec-session` of this session's channel streams: random, so unique on any shared connection.
+    private let sessionToken: String = {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<2).map { _ in String(generator.next() as UInt64, radix: 16) }.joined(separator: "-")
+    }()
     private var openOutputs: Set<Channel> = []
     private var errorBytes: [UInt8] = []
     private var errorEnded = false
@@ -169,6 +174,9 @@ public final class HTTP2ExecClient: ConnectionHandler, HTTP2SessionDelegate, Ses
                        HTTP2Header(":scheme", transport == .tls ? "https" : "http"),
                        HTTP2Header(":authority", options.authority), HTTP2Header("streamtype", channel.streamType)]
         for version in options.versions { headers.append(HTTP2Header("x-stream-protocol-version", version.token)) }
+        // Names this session among others on the connection (spec §5 item 8). Not after an h2c
+        // upgrade: there the upgrade request (stream 1) opened the connection's unnamed session.
+        if !upgraded { headers.append(HTTP2Header("exec-session", sessionToken)) }
         for (name, value) in options.headers { headers.append(HTTP2Header(name.lowercased(), value)) }
         do {
             let id = try h2.submitRequest(headers: headers, hasBody: channel == .stdin || channel == .resize)

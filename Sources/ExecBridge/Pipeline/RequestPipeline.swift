@@ -175,10 +175,19 @@ protocol PipelineExtension: Sendable {
 /// `/healthz`, `/readyz`, `/livez`. Not ready (503) while the gateway is at its session limit.
 final class HealthHandler: PlainHandler {
     let limits: SessionLimits
+    static let paths: Set<String> = ["/healthz", "/readyz", "/livez"]
+
     init(limits: SessionLimits) { self.limits = limits }
 
+    /// A request target (path and query) this handler answers, told without parsing the request:
+    /// front doors ask it before routing, so probes cost no exec routing.
+    static func answers(target: String) -> Bool {
+        let path = target.firstIndex(of: "?").map { target[..<$0] } ?? Substring(target)
+        return paths.contains(String(path))
+    }
+
     func answer(_ request: PlainRequest) -> PlainResponse? {
-        guard ["/healthz", "/readyz", "/livez"].contains(request.path) else { return nil }
+        guard Self.paths.contains(request.path) else { return nil }
         if request.path == "/readyz", limits.atSessionLimit {
             return PlainResponse(status: 503, contentType: "text/plain; charset=utf-8", body: Array("at session limit".utf8),
                                  headers: [("Retry-After", String(limits.retryAfter))])

@@ -13,6 +13,9 @@ public struct BridgeConfig: Sendable {
     public var stallTimeout: Double = 120
     /// Keepalive pings toward an idle client (load balancers cut idle connections at 60 s).
     public var keepaliveInterval: Double = 30
+    /// SETTINGS_MAX_CONCURRENT_STREAMS of an HTTP/2 client connection (`--max-concurrent-streams`):
+    /// how many streams, so at most how many sessions, one connection may have open at once.
+    public var maxConcurrentStreams: Int = 100
     /// How long an ended connection waits for the client to close before closing itself.
     public var closeLinger: Double = 5
 

@@ -18,6 +18,9 @@ struct LimitOptions: ParsableArguments {
     @Option(name: .customLong("socket-buffer"), help: "SO_RCVBUF/SO_SNDBUF bytes of every client and upstream socket, so that paused sessions cannot exhaust kernel TCP memory (0: the kernel's autotuning).")
     var socketBuffer: Int = 256 * 1024
 
+    @Option(name: .customLong("max-concurrent-streams"), help: "HTTP/2 streams one client connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS), so at most as many sessions.")
+    var maxConcurrentStreams: Int = 100
+
     func validate() throws {
         do { try settings().validate() } catch { throw ValidationError("\(error)") }
     }
@@ -29,6 +32,7 @@ struct LimitOptions: ParsableArguments {
         settings.maxConnections = maxConnections
         settings.stallTimeout = stallTimeout
         settings.socketBufferSize = socketBuffer
+        settings.maxConcurrentStreams = maxConcurrentStreams
         return settings
     }
 }

@@ -3,7 +3,8 @@ import HTTP2
 import Logging
 import Reactor
 
-/// The one exec session of an HTTP/2 connection, as a `SessionEndpoint`.
+/// One exec session of an HTTP/2 connection, as a `SessionEndpoint`. The connection carries
+/// many (spec §5 item 8); this one touches only its own streams.
 ///
 /// Channel mode (spec §5 items 1–3): one client-opened stream per channel, told apart by
 /// `streamtype`, each answered 200 as it arrives. Single-stream mode (item 7): the request body is
@@ -17,33 +18,38 @@ final class HTTP2ExecSession: SessionEndpoint {
         case single(stream: Int32)
     }
 
+    // Internal rather than private: the SessionEndpoint side lives in HTTP2ExecSession+Endpoint.swift.
     /// Weak: the connection may close and go while the bridge (which holds this session) still
     /// delivers the child's last output. What the session needs beyond it is its own.
-    private weak var owner: HTTP2ServerConnection?
-    private let h2: HTTP2Session
-    private let loop: EventLoop
-    private let config: BridgeConfig
-    private let launcher: SessionLauncher
-    private let logger: Logger
-    private var request: ExecRequest
-    private let context: RequestContext
-    private let mode: Mode
-    private var streams: [Channel: Int32] = [:]
-    private var channels: [Int32: Channel] = [:]
-    private var endedOutputs: Set<Channel> = []
-    private var bridge: Bridge?
-    private var resize = ResizeDecoder()
-    private var creationTimer: LoopTimer?
+    weak var owner: HTTP2ServerConnection?
+    let h2: HTTP2Session
+    let loop: EventLoop
+    let config: BridgeConfig
+    let launcher: SessionLauncher
+    let logger: Logger
+    var request: ExecRequest
+    let context: RequestContext
+    let mode: Mode
+    /// `exec-session` of a channel session that has one.
+    let token: String?
+    var streams: [Channel: Int32] = [:]
+    var channels: [Int32: Channel] = [:]
+    var endedOutputs: Set<Channel> = []
+    var bridge: Bridge?
+    var resize = ResizeDecoder()
+    var creationTimer: LoopTimer?
     /// stdin received but not yet credited back, while the backend is over budget.
-    private var owedCredit: [Int32: Int] = [:]
-    private var reading = true
-    private var ended = false
+    var owedCredit: [Int32: Int] = [:]
+    var reading = true
+    var ended = false
     /// Input sent before every channel existed (its stdin bounded by the stream windows).
-    private var pending: PendingInput
+    var pending: PendingInput
     /// Single-stream status trailers waiting for the end of the client's request.
-    private var heldTrailers: [HTTP2Header]?
+    var heldTrailers: [HTTP2Header]?
+    /// Bounds how long held trailers wait for a client that never ends its request.
+    var lingerTimer: LoopTimer?
 
-    init(owner: HTTP2ServerConnection, request: ExecRequest, context: RequestContext, mode: Mode) {
+    init(owner: HTTP2ServerConnection, request: ExecRequest, context: RequestContext, mode: Mode, token: String?) {
         self.owner = owner
         self.h2 = owner.h2
         self.loop = owner.connection.loop
@@ -54,6 +60,7 @@ final class HTTP2ExecSession: SessionEndpoint {
         self.request = request
         self.context = context
         self.mode = mode
+        self.token = token
     }
 
     var isEnded: Bool { ended }
@@ -86,29 +93,32 @@ final class HTTP2ExecSession: SessionEndpoint {
         }
     }
 
-    func additionalStream(_ stream: Int32, method: String, path: String, headers: [HTTP2Header]) {
+    /// Another channel stream for this session: false when refused (RST_STREAM REFUSED_STREAM).
+    func additionalStream(_ stream: Int32, method: String, path: String, headers: [HTTP2Header]) -> Bool {
         guard case .channels = mode, !ended, path == request.path else {
             h2.resetStream(stream, errorCode: HTTP2ErrorCode.refusedStream)
             owner?.flush()
-            return
+            return false
         }
-        addChannel(stream, streamType: headers.first("streamtype"))
+        return addChannel(stream, streamType: headers.first("streamtype"))
     }
 
-    private func addChannel(_ stream: Int32, streamType: String?) {
+    @discardableResult
+    func addChannel(_ stream: Int32, streamType: String?) -> Bool {
         guard let type = streamType, let channel = Channel(streamType: type.lowercased()),
               streams[channel] == nil, bridge == nil || channel == .resize else {
             h2.resetStream(stream, errorCode: HTTP2ErrorCode.refusedStream)
             owner?.flush()
-            return
+            return false
         }
         streams[channel] = stream
         channels[stream] = channel
         reply(stream, hasBody: channel == .stdout || channel == .stderr || channel == .error)
         startIfReady()
+        return true
     }
 
-    private func reply(_ stream: Int32, hasBody: Bool) {
+    func reply(_ stream: Int32, hasBody: Bool) {
         var headers = [HTTP2Header(":status", "200")]
         if case .channels = mode { headers.append(HTTP2Header("x-stream-protocol-version", request.version.token)) }
         if case .single = mode { headers.append(HTTP2Header("content-type", "application/octet-stream")) }
@@ -120,12 +130,12 @@ final class HTTP2ExecSession: SessionEndpoint {
         owner?.flush()
     }
 
-    private func startIfReady() {
+    func startIfReady() {
         guard bridge == nil, !ended, request.expectedChannels.isSubset(of: Set(streams.keys)) else { return }
         start()
     }
 
-    private func start() {
+    func start() {
         creationTimer?.cancel()
         creationTimer = nil
         launcher.start(request, context: context, frontend: self, replaying: pending.take()) { self.bridge = $0 }
@@ -205,6 +215,7 @@ final class HTTP2ExecSession: SessionEndpoint {
     }
 
     func connectionClosed() {
+        lingerTimer?.cancel()
         if !ended { clientGone() }
     }
 
@@ -214,157 +225,48 @@ final class HTTP2ExecSession: SessionEndpoint {
 
     /// nghttp2 refused output (the stream is no longer writable): the bytes cannot reach the
     /// client, so the session ends as the client's loss, never as delivered.
-    private func sendFailed(_ error: Error) {
+    func sendFailed(_ error: Error) {
         logger.info("cannot send to client: ending the session", metadata: ["error": "\(error)"])
         clientGone()
     }
 
-    private func clientGone() {
+    /// The client cannot see the result any more: the session ends, and its other streams are
+    /// reset so that they do not linger on the connection (the other sessions go on).
+    func clientGone() {
         guard !ended else { return }
-        ended = true
         creationTimer?.cancel()
+        markEnded()
+        for stream in ownStreams where h2.isOpen(stream: stream) {
+            h2.resetStream(stream, errorCode: HTTP2ErrorCode.cancel)
+        }
         let bridge = self.bridge
         self.bridge = nil
-        bridge?.endpoint(self, didEnd: .clientGone)
+        if let bridge {
+            bridge.endpoint(self, didEnd: .clientGone)
+        } else {
+            context.admission.release()
+        }
+        owner?.flush()
     }
 
-    private func creationTimedOut() {
+    /// Once: the connection stops counting this session as running.
+    func markEnded() {
+        guard !ended else { return }
+        ended = true
+        owner?.sessionEnded(self)
+    }
+
+    var ownStreams: [Int32] {
+        switch mode {
+        case .single(let s): return [s]
+        case .channels(let upgrade): return Array(channels.keys) + (upgrade.map { [$0] } ?? [])
+        }
+    }
+
+    func creationTimedOut() {
         guard bridge == nil, !ended else { return }
         logger.info("timed out waiting for client to create streams")
         launcher.creationTimedOut(request, context: context)
         finish(with: .internalError(SessionLauncher.creationTimeoutMessage))
-    }
-
-    // MARK: SessionEndpoint
-
-    func receive(_ event: SessionEvent) {
-        guard !ended else { return }
-        switch event {
-        case .data(let channel, let bytes):
-            guard let stream = outputStream(for: channel) else { return }
-            do { try h2.sendData(bytes, stream: stream) } catch { return sendFailed(error) }
-            owner?.flush()
-        case .halfClose(let channel):
-            endedOutputs.insert(channel)
-            if case .channels = mode, let stream = streams[channel], channel != .error {
-                do { try h2.endStream(stream) } catch { return sendFailed(error) }
-                owner?.flush()
-            }
-        case .resize:
-            break
-        case .exit(let status):
-            finish(with: status)
-        }
-    }
-
-    private func outputStream(for channel: Channel) -> Int32? {
-        switch mode {
-        case .single(let s): return channel == .stdout || channel == .stderr ? s : nil
-        case .channels: return channel == .stdout || channel == .stderr ? streams[channel] : nil
-        }
-    }
-
-    /// Ends every stream in order: outputs, then the status, then the upgrade stream; then the
-    /// connection says GOAWAY and closes when the client is done.
-    private func finish(with status: ExecStatus) {
-        guard !ended else { return }
-        ended = true
-        creationTimer?.cancel()
-        // stdin held back for a backend that is gone: credit it, so the client can end its request.
-        for (stream, bytes) in owedCredit where bytes > 0 { h2.consume(stream: stream, bytes: bytes) }
-        owedCredit.removeAll()
-        pending.discard()
-        switch mode {
-        case .single(let stream):
-            var trailers: [HTTP2Header] = []
-            if let code = status.exitCode { trailers.append(HTTP2Header("exec-exit-code", String(code))) }
-            trailers.append(HTTP2Header("exec-status", status.json))
-            heldTrailers = trailers
-            // While the client still sends its request, the status waits for the request's end
-            // (curl 7.88 drops a response that ends first), bounded by the connection's linger.
-            if !h2.peerMaySend(stream: stream) { submitHeldTrailers() }
-        case .channels(let upgradeStream):
-            for channel in [Channel.stdout, .stderr] where !endedOutputs.contains(channel) {
-                if let stream = streams[channel] { teardown("END_STREAM") { try h2.endStream(stream) } }
-            }
-            if let stream = streams[.error] {
-                let bytes = status.encoded(for: request.version)
-                if !bytes.isEmpty { teardown("status") { _ = try bytes.withUnsafeBytes { try h2.sendData($0, stream: stream) } } }
-                teardown("END_STREAM") { try h2.endStream(stream) }
-            } else if bridge == nil {
-                // No error stream to carry the failure: answer the upgrade stream with it, if any.
-                if let stream = upgradeStream { h2.resetStream(stream, errorCode: HTTP2ErrorCode.cancel) }
-            }
-            if let stream = upgradeStream { teardown("END_STREAM") { try h2.endStream(stream) } }
-        }
-        bridge = nil
-        owner?.sessionEnded()
-    }
-
-    /// A step of the teardown: the session already ended, so a refusal (the stream is gone) only
-    /// costs the client its status. Said, not swallowed.
-    private func teardown(_ step: String, _ body: () throws -> Void) {
-        do { try body() } catch {
-            logger.info("cannot send \(step) to the client", metadata: ["error": "\(error)"])
-        }
-    }
-
-    /// Before the connection's final GOAWAY: a single-stream response is complete but the client is
-    /// still sending its request. RST_STREAM(NO_ERROR) tells it the response stands and it may
-    /// stop (RFC 9113 §8.1), rather than the stream dying unclean with the connection.
-    func abortUnfinishedRequest() {
-        guard ended, case .single(let stream) = mode, h2.peerMaySend(stream: stream) else { return }
-        h2.resetAfterResponse(stream: stream)
-        submitHeldTrailers()
-    }
-
-    private func submitHeldTrailers() {
-        guard case .single(let stream) = mode, let trailers = heldTrailers else { return }
-        heldTrailers = nil
-        do { try h2.submitTrailers(stream: stream, headers: trailers) } catch {
-            logger.info("cannot send the status trailers to the client", metadata: ["error": "\(error)"])
-            teardown("END_STREAM") { try h2.endStream(stream) }
-        }
-        owner?.flush()
-    }
-
-    /// Output still queued in nghttp2 (waiting for the client's window).
-    var outputPending: Bool {
-        let outputs = Set([Channel.stdout, .stderr, .error].compactMap { streams[$0] } + singleStream)
-        return outputs.contains { h2.pendingBytes(stream: $0) > 0 }
-    }
-
-    private var singleStream: [Int32] {
-        if case .single(let s) = mode { return [s] }
-        return []
-    }
-
-    var pendingBytes: Int {
-        // In single-stream mode stdout and stderr share one stream: count it once.
-        let outputs = Set([Channel.stdout, .stderr].compactMap { outputStream(for: $0) })
-        return outputs.reduce(owner?.connection.outputCount ?? 0) { $0 + h2.pendingBytes(stream: $1) }
-    }
-
-    func setReading(_ on: Bool) {
-        reading = on
-        guard on else { return }
-        for (stream, bytes) in owedCredit where bytes > 0 { h2.consume(stream: stream, bytes: bytes) }
-        owedCredit.removeAll()
-        owner?.flush()
-    }
-
-    func terminate(_ reason: EndReason) {
-        switch reason {
-        case .completed:
-            break
-        case .clientGone:
-            // The client reset a stream it reads, or the socket went: the connection ends in order
-            // (never closed here: this may run inside nghttp2's parsing of the client's bytes).
-            ended = true
-            owner?.sessionEnded()
-        case .backendGone, .timeout, .shutdown:
-            finish(with: .internalError("session ended: \(reason.rawValue)"))
-        }
-        bridge = nil
     }
 }

@@ -60,7 +60,7 @@ extension HTTP2ServerConnection {
             let frontend = WebSocketExecFrontend(transport: transport, request: negotiated, subprotocol: subprotocol,
                                                  context: context, launcher: services.launcher)
             transport.frontend = frontend
-            webSocket = transport
+            webSockets[stream] = transport
             frontend.start()
             flush()
         }
@@ -110,7 +110,7 @@ final class HTTP2WebSocketStream: WebSocketTransport {
     func closed() {
         if !ended {
             ended = true
-            owner?.sessionEnded()
+            owner?.webSocketEnded(self)
         }
         let frontend = self.frontend
         self.frontend = nil
@@ -142,7 +142,9 @@ final class HTTP2WebSocketStream: WebSocketTransport {
         owner?.flush()
     }
 
-    var pendingBytes: Int { h2.pendingBytes(stream: stream) + (owner?.connection.outputCount ?? 0) }
+    /// This stream's queue only: the connection's socket is shared, and counting it here would
+    /// pause this session for another's slow stream (the connection's `flush` bounds the socket).
+    var pendingBytes: Int { h2.pendingBytes(stream: stream) }
 
     func setReading(_ on: Bool) {
         reading = on
@@ -160,6 +162,6 @@ final class HTTP2WebSocketStream: WebSocketTransport {
         }
         owner?.flush()
         // The connection closes once the client is done with it (or after its own linger).
-        owner?.sessionEnded()
+        owner?.webSocketEnded(self)
     }
 }

@@ -2,14 +2,19 @@ import HTTP2
 import Reactor
 
 extension HTTP2ServerConnection {
-    /// The worker drains (SIGTERM): an idle connection ends now, a running session may finish.
+    /// The worker drains (SIGTERM): an idle connection ends now; with sessions running, GOAWAY
+    /// tells the client the last stream taken, new streams are refused and the running sessions
+    /// finish.
     func drain() {
-        if !hasLiveSession { sessionEnded() } else if state == .open { state = .draining }
+        guard state == .open else { return }
+        guard hasLiveSession else { return closeWhenDone() }
+        state = .draining
+        h2.shutdownGracefully()
+        flush()
     }
 
-    /// After the session ended (or on a connection that only served plain requests after a
-    /// GOAWAY), close once nghttp2 has nothing more to say or hear.
-    func sessionEnded() {
+    /// Close once nghttp2 has nothing more to say or hear (no session left, or the client is gone).
+    func closeWhenDone() {
         guard state != .closed else { return }
         state = .closing
         flush()
@@ -20,12 +25,12 @@ extension HTTP2ServerConnection {
     func clientWentAway() {
         guard state != .closed else { return }
         if state == .open { state = .draining }
-        if !hasLiveSession { sessionEnded() }
+        if !hasLiveSession { closeWhenDone() }
     }
 
     /// A session is running (or a WebSocket stream): the connection stays for it.
     var hasLiveSession: Bool {
-        (exec.map { !$0.isEnded } ?? false) || (webSocket.map { !$0.isEnded } ?? false)
+        !liveExec.isEmpty || webSockets.values.contains { !$0.isEnded }
     }
 
     /// nghttp2 found the client breaking the protocol and queued GOAWAY with the code.
@@ -50,8 +55,9 @@ extension HTTP2ServerConnection {
     /// curl 7.88 sometimes drops DATA that arrives in the same read as GOAWAY. A client that
     /// sent GOAWAY itself reads nothing more: it gets ours at once.
     func closeIfDone() {
-        guard state == .closing, connection.isOpen, !h2.wantsWrite, exec?.outputPending != true,
-              webSocket?.outputPending != true, lingerTimer == nil else { return }
+        guard state == .closing, connection.isOpen, !h2.wantsWrite, lingerTimer == nil,
+              !execStreams.values.contains(where: \.outputPending),
+              !webSockets.values.contains(where: \.outputPending) else { return }
         if h2.peerSentGoAway {
             goAway()
             return
@@ -64,7 +70,7 @@ extension HTTP2ServerConnection {
         guard state != .closed, connection.isOpen, !goAwaySent else { return }
         goAwaySent = true
         state = .closing
-        exec?.abortUnfinishedRequest()
+        for session in execStreams.values { session.abortUnfinishedRequest() }
         h2.flush()
         h2.terminate(errorCode: errorCode)
         h2.flush()

@@ -4,17 +4,22 @@ import Logging
 import Reactor
 
 /// The current generation toward a client: an HTTP/2 connection (h2c upgrade, prior knowledge,
-/// or TLS with ALPN h2). Plain requests (health checks) are answered on their stream; the first
-/// exec stream defines the connection's one session (spec §5), which `HTTP2ExecSession` runs.
+/// or TLS with ALPN h2). Plain requests (health checks) are answered on their stream; every
+/// single-stream request and extended CONNECT stream is a session of its own, and channel streams
+/// form sessions grouped by `exec-session` (spec §5 item 8), each run by an `HTTP2ExecSession`.
+/// Sessions are independent: one's end, failure or slow reader leaves the others and the
+/// connection alone.
 final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drainable {
     let connection: Connection
     let services: ConnectionServices
     private(set) var h2: HTTP2Session!
-    private(set) var exec: HTTP2ExecSession?
-    /// The WebSocket session of an extended CONNECT stream (RFC 8441), the other kind of session.
-    var webSocket: HTTP2WebSocketStream?
-    /// Streams whose request body nobody wants: credited back as it arrives.
-    private var ignoredBodies: Set<Int32> = []
+    /// The exec session each open stream belongs to (several streams for a channel session).
+    var execStreams: [Int32: HTTP2ExecSession] = [:]
+    /// Exec sessions not yet ended, by identity: the connection stays while one runs.
+    var liveExec: [ObjectIdentifier: HTTP2ExecSession] = [:]
+    var channelSessions = HTTP2ChannelSessions()
+    /// The WebSocket sessions of extended CONNECT streams (RFC 8441), by stream.
+    var webSockets: [Int32: HTTP2WebSocketStream] = [:]
     /// Where the connection is in its life. Every callback checks it: a frame parsed after the
     /// connection started to close must not open a session or reach a session that ended.
     var state: ConnectionLifecycle = .open
@@ -31,7 +36,7 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
     var closeTimer: LoopTimer?
     var lingerTimer: LoopTimer?
     /// `--trace-frames`: the decoded frames of this connection.
-    private let trace: ConnectionTrace?
+    let trace: ConnectionTrace?
 
     var config: BridgeConfig { services.launcher.bridge }
     var logger: Logger { services.launcher.logger }
@@ -40,7 +45,7 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
         self.connection = connection
         self.services = services
         var settings = HTTP2Settings()
-        settings.maxConcurrentStreams = 16
+        settings.maxConcurrentStreams = UInt32(clamping: services.launcher.bridge.maxConcurrentStreams)
         settings.maxHeaderListSize = 64 * 1024
         // The client may send this much stdin before the backend took any.
         settings.initialWindowSize = UInt32(services.launcher.bridge.channelBudget)
@@ -81,8 +86,8 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
         }
         connection.handler = handler
         let session = HTTP2ExecSession(owner: handler, request: request, context: context,
-                                       mode: channelMode ? .channels(upgradeStream: 1) : .single(stream: 1))
-        handler.exec = session
+                                       mode: channelMode ? .channels(upgradeStream: 1) : .single(stream: 1), token: nil)
+        handler.register(session, stream: 1)
         session.begin(onStream: 1, streamType: nil)
         // The upgrade request's body (read over HTTP/1.1) is all the stdin a single-stream
         // session gets: nothing more can arrive on stream 1.
@@ -148,8 +153,8 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
     func connectionDidDrain(_ connection: Connection) {
         guard state != .closed else { return }
         flush()
-        exec?.outputDrained()
-        webSocket?.drained()
+        for session in liveExec.values { session.outputDrained() }
+        for webSocket in webSockets.values { webSocket.drained() }
     }
 
     func connectionDidClose(_ connection: Connection, reason: Connection.CloseReason) {
@@ -162,10 +167,13 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
         idleTimer?.cancel()
         lingerTimer?.cancel()
         closeTimer?.cancel()
-        exec?.connectionClosed()
-        exec = nil
-        webSocket?.closed()
-        webSocket = nil
+        let sessions = Array(liveExec.values)
+        liveExec.removeAll()
+        execStreams.removeAll()
+        for session in sessions { session.connectionClosed() }
+        let sockets = Array(webSockets.values)
+        webSockets.removeAll()
+        for webSocket in sockets { webSocket.closed() }
     }
 
     // MARK: HTTP2SessionDelegate
@@ -179,104 +187,37 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
                       endStream: Bool, isTrailer: Bool) {
         guard !isTrailer, state != .closed else { return }
         idleSince = nil
-        let method = headers.first(":method") ?? ""
-        let path = headers.first(":path") ?? ""
-        if let exec {
-            exec.additionalStream(stream, method: method, path: path, headers: headers)
-            return
-        }
-        if webSocket != nil || state != .open {
-            // One connection carries one session; one that is ending takes no new stream.
-            refuse(stream)
-            return
-        }
-        if method == "CONNECT" {
-            if extendedConnect(stream, headers: headers) { return }
-            ignoredBodies.insert(stream)
-            respond(stream, error: RequestError(code: 501, reason: "NotImplemented",
-                                                message: "CONNECT is not supported here"))
-            return
-        }
-        let context = RequestContext(method: method, target: path, headers: headers.map { ($0.name, $0.value) },
-                                     connection: connection)
-        guard let routed = services.pipeline.route(method: method, target: path, context: context) else {
-            ignoredBodies.insert(stream)
-            let parts = path.split(separator: "?", maxSplits: 1).map(String.init)
-            if let answer = services.pipeline.plain(PlainRequest(method: method, path: parts.first ?? path,
-                                                               query: parts.count > 1 ? parts[1] : nil, context: context)) {
-                respond(stream, status: answer.status, contentType: answer.contentType, body: answer.body,
-                        extra: answer.headers.map { HTTP2Header($0.name.lowercased(), $0.value) })
-            } else {
-                respond(stream, error: .notFound("the server could not find the requested resource"))
-            }
-            return
-        }
-        switch routed {
-        case .failure(let error):
-            ignoredBodies.insert(stream)
-            respond(stream, error: error)
-        case .success(var request):
-            if let error = services.pipeline.admit(&request, context: context) {
-                ignoredBodies.insert(stream)
-                respond(stream, error: error)
-                return
-            }
-            request.generation = .http2
-            let streamType = headers.first("streamtype")
-            let offered = VersionNegotiation.splitOffers(headers.filter { $0.name == "x-stream-protocol-version" }.map(\.value))
-            let session: HTTP2ExecSession
-            if streamType != nil || !offered.isEmpty {
-                switch VersionNegotiation.negotiate(offered: offered, supported: ServedVersions.http2) {
-                case .failure(let error):
-                    ignoredBodies.insert(stream)
-                    services.pipeline.notStarted(request, context: context, error: error)
-                    respond(stream, error: error)
-                    return
-                case .success(let version):
-                    request.version = version
-                    request.offeredVersions = offered
-                }
-                session = HTTP2ExecSession(owner: self, request: request, context: context, mode: .channels(upgradeStream: nil))
-            } else {
-                // A plain HTTP/2 client (curl): the stream is the session; the status goes in trailers.
-                request.version = .v4
-                session = HTTP2ExecSession(owner: self, request: request, context: context, mode: .single(stream: stream))
-            }
-            exec = session
-            session.begin(onStream: stream, streamType: streamType)
-            if endStream { session.streamEnded(stream) }
-        }
+        openStream(stream, headers: headers, endStream: endStream)
     }
 
     func http2Session(_ s: HTTP2Session, didReceiveData bytes: UnsafeRawBufferPointer, stream: Int32) {
         guard state != .closed else { return }
-        if let webSocket, webSocket.stream == stream {
+        if let webSocket = webSockets[stream] {
             webSocket.received(bytes)
-        } else if let exec, exec.owns(stream) {
+        } else if let exec = execStreams[stream] {
             exec.data(bytes, stream: stream)
         } else {
+            // A body nobody wants (plain requests, refused streams): credited as it arrives.
             s.consume(stream: stream, bytes: bytes.count)
         }
     }
 
     func http2Session(_ s: HTTP2Session, didReceiveEndStream stream: Int32) {
         guard state != .closed else { return }
-        if let webSocket, webSocket.stream == stream { webSocket.peerEnded() }
-        if let exec, exec.owns(stream) { exec.streamEnded(stream) }
+        webSockets[stream]?.peerEnded()
+        execStreams[stream]?.streamEnded(stream)
     }
 
     func http2Session(_ s: HTTP2Session, didCloseStream stream: Int32, errorCode: UInt32) {
-        ignoredBodies.remove(stream)
         guard state != .closed else { return }
-        if let webSocket, webSocket.stream == stream { webSocket.closed() }
-        if let exec, exec.owns(stream) { exec.streamClosed(stream, errorCode: errorCode) }
+        webSockets.removeValue(forKey: stream)?.closed()
+        execStreams.removeValue(forKey: stream)?.streamClosed(stream, errorCode: errorCode)
         if h2.isIdle { becameIdle() }
     }
 
     func http2Session(_ s: HTTP2Session, streamCanSendMore stream: Int32) {
         guard state != .closed else { return }
-        exec?.outputDrained()
-        webSocket?.drained()
+        if let exec = execStreams[stream] { exec.outputDrained() } else { webSockets[stream]?.drained() }
     }
 
     func http2Session(_ s: HTTP2Session, didReceiveGoAway lastStreamID: Int32, errorCode: UInt32) {
