@@ -1,28 +1,12 @@
 import CLibevent
-import Glibc
 
-/// Output: on a plain socket with nothing queued, sent at once; what the kernel does not take (and
-/// everything on TLS, or behind queued bytes) is appended once to the bufferevent's buffer and
-/// written from there when the socket is writable.
+/// Output: appended once to the bufferevent's buffer and written from there.
 extension Connection {
     public func write(_ bytes: UnsafeRawBufferPointer) {
         loop.preconditionInEventLoop()
-        guard let bev, phase != .lingering, let base = bytes.baseAddress, bytes.count > 0 else { return }
+        guard let bev, phase != .lingering, bytes.count > 0 else { return }
+        bufferevent_write(bev, bytes.baseAddress, bytes.count)
         bytesOut += bytes.count
-        var sent = 0
-        if writesDirectly, evbuffer_get_length(bufferevent_get_output(bev)) == 0 {
-            // Queuing first would cost a loop turn and two epoll_ctl calls (arm, then disarm the
-            // write event) for bytes the kernel would take now. An error is left to the bufferevent,
-            // which meets it again on its own write and reports it as before.
-            let n = send(fd, base, bytes.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT))
-            if n == bytes.count { return }
-            if n < 0, errno != EAGAIN, errno != EINTR, directWriteError == 0 {
-                // The kernel reports a reset once; the bufferevent's retry would see EPIPE instead.
-                directWriteError = errno
-            }
-            sent = max(n, 0)
-        }
-        bufferevent_write(bev, base + sent, bytes.count - sent)
     }
 
     public func write(_ bytes: [UInt8]) {

@@ -57,10 +57,6 @@ public final class Connection {
     /// Plain sockets are read here, not by the bufferevent: libevent 2.1 reads at most 4 KiB per call
     /// (EVBUFFER_MAX_READ), a loop turn and three syscalls per 4 KiB. TLS stays with bufferevent_openssl.
     var socketReader: FileEvent?
-    /// A plain socket that is connected: `write` may send before queuing (see `+Output`).
-    var writesDirectly = false
-    /// The error a direct send met, reported in place of the bufferevent's later one.
-    var directWriteError: Int32 = 0
     let readHighWater: Int
     var lingerTimer: LoopTimer?
     var resumeTimer: LoopTimer?
@@ -99,7 +95,6 @@ public final class Connection {
         bufferevent_set_max_single_read(bev, readHighWater)
         bufferevent_set_max_single_write(bev, 256 * 1024)
         if ssl == nil {
-            writesDirectly = role == .server
             bufferevent_enable(bev, Int16(EV_WRITE))
             socketReader = FileEvent(loop: loop, fd: fd, kind: .read) { [unowned self] in self.readSocket() }
             socketReader?.enable()
@@ -178,7 +173,6 @@ public final class Connection {
 
     fileprivate func event(_ what: Int16) {
         if what & Int16(BEV_EVENT_CONNECTED) != 0 {
-            writesDirectly = ssl == nil
             handler?.connectionDidConnect(self)
             return
         }
@@ -186,7 +180,7 @@ public final class Connection {
         if what & Int16(BEV_EVENT_EOF) != 0 {
             finish(.peerClosed)
         } else if what & Int16(BEV_EVENT_ERROR) != 0 {
-            let err = directWriteError != 0 ? directWriteError : errno
+            let err = errno
             if what & Int16(BEV_EVENT_WRITING) != 0 && !lingering { salvageInput() }
             finish(lingering ? .peerClosed : .error(err))
         } else if what & Int16(BEV_EVENT_TIMEOUT) != 0 {
