@@ -75,3 +75,64 @@ long eb_proc_list(eb_proc_entry *entries, size_t capacity) {
     closedir(dir);
     return count;
 }
+
+/* Appends the children listed in one /proc/PID/task/TID/children file to the queue. */
+static int queue_children(const char *path, pid_t **queue, size_t *count, size_t *room) {
+    FILE *file = fopen(path, "re");
+    if (!file) return errno == ENOENT || errno == ESRCH ? 0 : -1;
+    long child;
+    while (fscanf(file, "%ld", &child) == 1) {
+        if (*count == *room) {
+            size_t grown = *room * 2;
+            pid_t *larger = realloc(*queue, grown * sizeof **queue);
+            if (!larger) {
+                fclose(file);
+                return -1;
+            }
+            *queue = larger;
+            *room = grown;
+        }
+        (*queue)[(*count)++] = (pid_t)child;
+    }
+    fclose(file);
+    return 0;
+}
+
+long eb_proc_list_descendants(pid_t root, eb_proc_entry *entries, size_t capacity) {
+    char path[96];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)root, (int)root);
+    if (access(path, R_OK) != 0) return -1; /* a kernel without CONFIG_PROC_CHILDREN */
+    size_t room = 256, queued = 0, next = 0;
+    pid_t *queue = malloc(room * sizeof *queue);
+    if (!queue) return -1;
+    queue[queued++] = root;
+    long count = 0;
+    int failed = 0;
+    while (next < queued && !failed) {
+        pid_t pid = queue[next++];
+        if (pid != root) {
+            eb_proc_entry entry;
+            if (eb_proc_read(pid, &entry) != 0) continue; /* gone meanwhile */
+            if ((size_t)count < capacity) entries[count] = entry;
+            count++;
+        }
+        /* Children belong to the thread that forked them (or adopted them, for a subreaper). */
+        snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+        DIR *tasks = opendir(path);
+        if (!tasks) {
+            if (pid == root) failed = 1;
+            continue;
+        }
+        struct dirent *d;
+        while ((d = readdir(tasks)) != NULL && !failed) {
+            char *end;
+            long tid = strtol(d->d_name, &end, 10);
+            if (*end != 0 || tid <= 0) continue;
+            snprintf(path, sizeof path, "/proc/%d/task/%ld/children", (int)pid, tid);
+            if (queue_children(path, &queue, &queued, &room) != 0) failed = 1;
+        }
+        closedir(tasks);
+    }
+    free(queue);
+    return failed ? -1 : count;
+}

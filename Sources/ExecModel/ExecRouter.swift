@@ -4,6 +4,7 @@ public enum ExecRouter {
     /// path at all (the front door then serves /healthz, /readyz, discovery or 404). A path of exec shape with
     /// bad names, flags, command or method is a `RequestError` (400, or 405 for a method other than GET/POST).
     public static func route(method: String, target: String) -> Result<ExecRequest, RequestError>? {
+        guard mayNameExecOrAttach(target) else { return nil }
         let (path, query) = splitTarget(target)
         guard let match = ExecPath.match(path) else { return nil }
         guard method == "GET" || method == "POST" else {
@@ -74,8 +75,8 @@ public enum ExecRouter {
     /// proxies) is reduced to its path first.
     static func splitTarget(_ target: String) -> (path: Substring, query: Substring) {
         var rest = target[...]
-        // Only the prefix is lowercased: this runs for every request, health checks included.
-        for scheme in ["http://", "https://"] where rest.prefix(scheme.count).lowercased() == scheme {
+        // Compared as bytes: this runs for every exec request, and lowercasing allocates.
+        for scheme in ["http://", "https://"] where hasPrefixIgnoringASCIICase(rest.utf8, scheme.utf8) {
             rest = rest.dropFirst(scheme.count)
             rest = rest.firstIndex(of: "/").map { rest[$0...] } ?? "/"
             break
@@ -83,6 +84,42 @@ public enum ExecRouter {
         if let fragment = rest.firstIndex(of: "#") { rest = rest[..<fragment] }
         guard let question = rest.firstIndex(of: "?") else { return (rest, "") }
         return (rest[..<question], rest[rest.index(after: question)...])
+    }
+
+    private static func hasPrefixIgnoringASCIICase(_ text: Substring.UTF8View, _ prefix: String.UTF8View) -> Bool {
+        var bytes = text.makeIterator()
+        for expected in prefix {
+            guard let byte = bytes.next() else { return false }
+            let lowered = byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte
+            guard lowered == expected else { return false }
+        }
+        return true
+    }
+
+    /// Every exec or attach path has a raw segment that reads exactly `exec` or `attach`, so a target
+    /// holding neither word is none: health checks and discovery leave here without building a
+    /// String or splitting a path.
+    static func mayNameExecOrAttach(_ target: String) -> Bool {
+        let scanned = target.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            var i = 0
+            let count = bytes.count
+            while i + 4 <= count {
+                switch bytes[i] {
+                case UInt8(ascii: "e"):
+                    if bytes[i + 1] == UInt8(ascii: "x"), bytes[i + 2] == UInt8(ascii: "e"),
+                       bytes[i + 3] == UInt8(ascii: "c") { return true }
+                case UInt8(ascii: "a"):
+                    if i + 6 <= count, bytes[i + 1] == UInt8(ascii: "t"), bytes[i + 2] == UInt8(ascii: "t"),
+                       bytes[i + 3] == UInt8(ascii: "a"), bytes[i + 4] == UInt8(ascii: "c"),
+                       bytes[i + 5] == UInt8(ascii: "h") { return true }
+                default:
+                    break
+                }
+                i += 1
+            }
+            return false
+        }
+        return scanned ?? true
     }
 
     /// Percent-decodes a path segment, then validates it.

@@ -41,7 +41,7 @@ private let temporalFailure = NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue
 private func writeFrameBytes(_ session: OpaquePointer?, _ data: UnsafePointer<UInt8>?, _ length: Int,
                              _ flags: Int32, _ userData: UnsafeMutableRawPointer?) -> Int {
     guard let me = owner(userData) else { return Int(callbackFailure) }
-    me.delegate?.http2Session(me, write: UnsafeRawBufferPointer(start: data, count: length))
+    me.write(UnsafeRawBufferPointer(start: data, count: length))
     return me.isHalted ? Int(callbackFailure) : length
 }
 
@@ -54,23 +54,23 @@ private func writeDataFrame(_ session: OpaquePointer?, _ frame: UnsafeMutablePoi
     let id = frame.pointee.hd.stream_id
     guard let state = me.streams[id], state.outgoing.count >= length else { return temporalFailure }
     let padding = frame.pointee.data.padlen
-    me.delegate?.http2Session(me, write: UnsafeRawBufferPointer(start: frameHeader, count: 9))
+    me.write(UnsafeRawBufferPointer(start: frameHeader, count: 9))
     if padding > 0 {
         var padLength = UInt8(truncatingIfNeeded: padding - 1)
-        withUnsafeBytes(of: &padLength) { me.delegate?.http2Session(me, write: $0) }
+        withUnsafeBytes(of: &padLength) { me.write($0) }
     }
     var remaining = length
     while remaining > 0 {
         // Re-read the span each time: a write may let the producer append, which can move storage.
         let span = state.outgoing.headSpan(max: remaining)
         guard span.count > 0 else { return callbackFailure }
-        me.delegate?.http2Session(me, write: span)
+        me.write(span)
         state.outgoing.drop(span.count)
         remaining -= span.count
     }
     if padding > 1 {
         let zeros = [UInt8](repeating: 0, count: padding - 1)
-        zeros.withUnsafeBytes { me.delegate?.http2Session(me, write: $0) }
+        zeros.withUnsafeBytes { me.write($0) }
     }
     if state.producerWaiting && state.outgoing.count <= me.settings.sendLowWater {
         state.producerWaiting = false
@@ -130,7 +130,9 @@ private func beginHeaders(_ session: OpaquePointer?, _ frame: UnsafePointer<nght
         me.streams[id] = state
     }
     state.headers.removeAll(keepingCapacity: true)
+    state.headers.reserveCapacity(StreamState.typicalHeaderCount)
     state.headerListSize = 0
+    me.collecting = state
     return 0
 }
 
@@ -139,8 +141,11 @@ private func collectHeader(_ session: OpaquePointer?, _ frame: UnsafePointer<ngh
                            _ value: UnsafePointer<UInt8>?, _ valueLength: Int, _ flags: UInt8,
                            _ userData: UnsafeMutableRawPointer?) -> Int32 {
     guard let me = owner(userData), let frame else { return callbackFailure }
-    guard frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue),
-          let state = me.streams[frame.pointee.hd.stream_id] else { return 0 }
+    guard frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue) else { return 0 }
+    let id = frame.pointee.hd.stream_id
+    // The block's fields arrive one by one between beginHeaders and frameReceived: look the stream
+    // up once per block, not once per field.
+    guard let state = me.collecting?.id == id ? me.collecting : me.streams[id] else { return 0 }
     // RFC 9113 §6.5.2 size: name + value + 32 per field. nghttp2 does not enforce our limit.
     state.headerListSize += nameLength + valueLength + 32
     if state.headerListSize > Int(me.settings.maxHeaderListSize) {
@@ -148,9 +153,8 @@ private func collectHeader(_ session: OpaquePointer?, _ frame: UnsafePointer<ngh
                                       HTTP2ErrorCode.protocolError)
         return temporalFailure
     }
-    state.headers.append(HTTP2Header(
-        name: String(decoding: UnsafeBufferPointer(start: name, count: nameLength), as: UTF8.self),
-        value: String(decoding: UnsafeBufferPointer(start: value, count: valueLength), as: UTF8.self)))
+    state.headers.append(HTTP2Header(name: HTTP2Header.text(UnsafeBufferPointer(start: name, count: nameLength)),
+                                     value: HTTP2Header.text(UnsafeBufferPointer(start: value, count: valueLength))))
     return 0
 }
 
@@ -161,6 +165,7 @@ private func frameReceived(_ session: OpaquePointer?, _ frame: UnsafePointer<ngh
     let endStream = hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
     switch Int(hd.type) {
     case Int(NGHTTP2_HEADERS.rawValue):
+        me.collecting = nil
         guard let state = me.streams[hd.stream_id] else { return 0 }
         let headers = state.headers
         state.headers = []
@@ -217,6 +222,7 @@ private func streamClosed(_ session: OpaquePointer?, _ id: Int32, _ errorCode: U
                           _ userData: UnsafeMutableRawPointer?) -> Int32 {
     guard let me = owner(userData) else { return callbackFailure }
     guard let state = me.streams.removeValue(forKey: id) else { return 0 }
+    if me.collecting === state { me.collecting = nil }
     if state.announced { me.delegate?.http2Session(me, didCloseStream: id, errorCode: errorCode) }
     return afterDelegate(me)
 }
@@ -250,6 +256,7 @@ private func frameNotSent(_ session: OpaquePointer?, _ frame: UnsafePointer<nght
     guard frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue),
           nghttp2_session_find_stream(session, id) == nil,
           let state = me.streams.removeValue(forKey: id) else { return 0 }
+    if me.collecting === state { me.collecting = nil }
     if state.announced {
         me.delegate?.http2Session(me, didCloseStream: id, errorCode: HTTP2ErrorCode.refusedStream)
     }

@@ -13,11 +13,15 @@ public final class HTTP2Session {
 
     let session: OpaquePointer
     var streams: [Int32: StreamState] = [:]
+    /// The stream whose header block is being received (set by beginHeaders).
+    var collecting: StreamState?
 
     /// Depth of calls into nghttp2; delegate callbacks run inside them, where nghttp2 must not be
     /// re-entered by send or recv.
     var nesting = 0
     var flushRequested = false
+    /// Frames written by nghttp2 during the current flush, handed to the delegate in one write.
+    var output = OutputStage()
     /// Streams whose producer may continue, reported once nghttp2_session_send has returned.
     var drainedStreams: [Int32] = []
     var started = false
@@ -137,6 +141,7 @@ public final class HTTP2Session {
                 flushRequested = false
                 nesting += 1
                 let rv = nghttp2_session_send(session)
+                emitOutput()
                 nesting -= 1
                 if rv != 0 && failure == nil {
                     failure = .library(code: rv, message: String(cString: nghttp2_strerror(rv)))
@@ -158,6 +163,8 @@ public final class HTTP2Session {
     /// made, even for the rest of a buffer `receive` is parsing now. For an owner whose connection
     /// closed: a frame later in the same read must not open a stream on it.
     public func halt() {
+        // Frames staged before the halt were written as far as the owner is concerned.
+        emitOutput()
         isHalted = true
     }
 
@@ -229,6 +236,29 @@ public final class HTTP2Session {
     }
 
     // MARK: Internals
+
+    /// Frame bytes from nghttp2: staged, or (a large payload) written at once after what is staged.
+    func write(_ bytes: UnsafeRawBufferPointer) {
+        guard OutputStage.stages(bytes) else {
+            emitOutput()
+            delegate?.http2Session(self, write: bytes)
+            return
+        }
+        if !output.fits(bytes) { emitOutput() }
+        output.append(bytes)
+    }
+
+    /// Hands the staged frames to the delegate. Runs with `nesting` raised (inside flush, or from a
+    /// callback), so a flush the delegate asks for is deferred and cannot stage over these bytes.
+    func emitOutput() {
+        guard !output.isEmpty, !isHalted else { return }
+        // Emptied first: a delegate that halts the session from inside the write re-enters here.
+        let bytes = output.bytes
+        output.removeAll()
+        nesting += 1
+        delegate?.http2Session(self, write: bytes)
+        nesting -= 1
+    }
 
     func submitFinalGoAway() {
         guard !finalGoAwaySubmitted else { return }

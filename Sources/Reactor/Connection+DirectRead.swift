@@ -23,11 +23,13 @@ extension Connection {
         }
         // The bufferevent keeps its input's end frozen outside its own reads.
         evbuffer_unfreeze(input, 0)
-        var vectors = [iovec](repeating: iovec(), count: 2)
-        let count = Int(evbuffer_reserve_space(input, room, &vectors, 2))
-        var got = -1
-        if count > 0 {
-            got = vectors.withUnsafeBufferPointer { readv(fd, $0.baseAddress, Int32(count)) }
+        // On the stack: this runs for every read.
+        var vectors = (iovec(), iovec())
+        let (count, got) = withUnsafeMutableBytes(of: &vectors) { raw -> (Int, Int) in
+            let vectors = raw.bindMemory(to: iovec.self)
+            let count = Int(evbuffer_reserve_space(input, room, vectors.baseAddress, 2))
+            guard count > 0 else { return (count, -1) }
+            let got = readv(fd, vectors.baseAddress, Int32(count))
             var left = max(got, 0)
             var used = 0
             for i in 0..<count {
@@ -36,7 +38,8 @@ extension Connection {
                 left -= take
                 if take > 0 { used = i + 1 }
             }
-            evbuffer_commit_space(input, &vectors, Int32(used))
+            evbuffer_commit_space(input, vectors.baseAddress, Int32(used))
+            return (count, got)
         }
         let failure = errno
         evbuffer_freeze(input, 0)

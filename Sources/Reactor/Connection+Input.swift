@@ -23,29 +23,33 @@ extension Connection {
             if phase == .lingering { drainInput(inputCount) }
         }
         var total = 0
-        var vectors = [iovec](repeating: iovec(), count: 8)
-        while evbuffer_get_length(input) > 0 {
-            let n = Int(evbuffer_peek(input, -1, nil, &vectors, Int32(vectors.count)))
-            var consumedHere = 0
-            for i in 0..<min(n, vectors.count) {
-                let chunk = UnsafeRawBufferPointer(start: vectors[i].iov_base, count: vectors[i].iov_len)
-                let used = body(chunk)
-                consumedHere += used
-                if used < chunk.count || self.bev == nil {
-                    if self.bev != nil { evbuffer_drain(input, consumedHere) }
-                    total += consumedHere
-                    bytesIn += total
-                    readAgainIfRoom()
-                    return total
+        // On the stack: this runs for every read.
+        var storage = (iovec(), iovec(), iovec(), iovec(), iovec(), iovec(), iovec(), iovec())
+        return withUnsafeMutableBytes(of: &storage) { raw -> Int in
+            let vectors = raw.bindMemory(to: iovec.self)
+            while evbuffer_get_length(input) > 0 {
+                let n = Int(evbuffer_peek(input, -1, nil, vectors.baseAddress, Int32(vectors.count)))
+                var consumedHere = 0
+                for i in 0..<min(n, vectors.count) {
+                    let chunk = UnsafeRawBufferPointer(start: vectors[i].iov_base, count: vectors[i].iov_len)
+                    let used = body(chunk)
+                    consumedHere += used
+                    if used < chunk.count || self.bev == nil {
+                        if self.bev != nil { evbuffer_drain(input, consumedHere) }
+                        total += consumedHere
+                        bytesIn += total
+                        readAgainIfRoom()
+                        return total
+                    }
                 }
+                evbuffer_drain(input, consumedHere)
+                total += consumedHere
+                if consumedHere == 0 { break }
             }
-            evbuffer_drain(input, consumedHere)
-            total += consumedHere
-            if consumedHere == 0 { break }
+            bytesIn += total
+            readAgainIfRoom()
+            return total
         }
-        bytesIn += total
-        readAgainIfRoom()
-        return total
     }
 
     /// Copies up to `max` input bytes out (for small heads), leaving them buffered.

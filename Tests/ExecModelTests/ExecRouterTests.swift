@@ -214,4 +214,35 @@ final class ExecRouterTests: XCTestCase {
         XCTAssertEqual(routed?.pathForm, .kubelet)
         XCTAssertEqual(routed?.path, target)
     }
+
+    /// The scheme of an absolute-form target is matched in any case (RFC 9110 §4.2.3), without
+    /// lowercasing the target; a scheme-like word elsewhere is not one.
+    func testAbsoluteFormSchemeIgnoresCase() {
+        for target in ["HTTP://gw.example/exec/ns/pod/c?command=ls&output=1",
+                       "Https://gw.example:8443/api/v1/namespaces/ns/pods/pod/exec?command=ls&stdout=1"] {
+            XCTAssertEqual(request(target)?.target.pod, "pod", target)
+        }
+        XCTAssertNil(route("httpx://gw.example/exec/ns/pod/c?command=ls&output=1"))
+        XCTAssertNil(route("http:/gw.example/exec/ns/pod/c?command=ls&output=1"))
+    }
+
+    /// Targets without the word exec or attach are never routed (the quick check), and the word
+    /// anywhere, even only in the query or in another segment, still gets the full parse.
+    func testTargetsWithoutExecOrAttachAreNotRouted() {
+        for target in ["/healthz", "/readyz", "/livez", "/", "", "/api/v1/namespaces/ns/pods/pod/exe",
+                       "/api/v1/namespaces/ns/pods/pod/attac", "/exe/ns/pod/c?command=ls&output=1", "?", "*"] {
+            XCTAssertNil(route(target), target)
+        }
+        XCTAssertEqual(request("/attach/ns/pod/c?output=1")?.kind, .attach)
+        XCTAssertEqual(request("/exec/ns/pod/c?command=ls&output=1")?.kind, .exec)
+        XCTAssertEqual(request("/api/v1/namespaces/ns/pods/pod/exec?command=ls&stdout=1")?.kind, .exec)
+        guard case .failure(let error)? = route("/exec/ns/pod/c?command=ls&output=1", method: "PUT") else {
+            return XCTFail("PUT on an exec path is refused")
+        }
+        XCTAssertEqual(error.code, 405)
+        guard case .failure(let bad)? = route("/exec/ns/POD/c?command=ls&output=1") else {
+            return XCTFail("a bad pod name is refused")
+        }
+        XCTAssertEqual(bad.code, 400)
+    }
 }

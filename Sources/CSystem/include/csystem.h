@@ -90,6 +90,10 @@ int eb_proc_read(pid_t pid, eb_proc_entry *entry);
 /* Every process in /proc, up to `capacity` written to `entries`. Returns how many exist (may be
  * more than `capacity`: call again with more room), or -1 with errno. */
 long eb_proc_list(eb_proc_entry *entries, size_t capacity);
+/* The processes below `root` (not root itself), found through /proc/PID/task/TID/children: the
+ * cost follows the gateway's own subtree, not the machine's process count. Returns how many there
+ * are (may exceed capacity), or -1 when the children lists cannot be read. */
+long eb_proc_list_descendants(pid_t root, eb_proc_entry *entries, size_t capacity);
 
 /* ---- Memory ---- */
 

@@ -181,10 +181,21 @@ final class HealthHandler: PlainHandler {
 
     /// A request target (path and query) this handler answers, told without parsing the request:
     /// front doors ask it before routing, so probes cost no exec routing.
+    /// Compared as bytes (a probe can come thousands of times a second): no Character walk, no
+    /// String for the path, no hashing.
     static func answers(target: String) -> Bool {
-        let path = target.firstIndex(of: "?").map { target[..<$0] } ?? Substring(target)
-        return paths.contains(String(path))
+        var target = target
+        return target.withUTF8 { bytes in
+            let end = bytes.firstIndex(of: UInt8(ascii: "?")) ?? bytes.endIndex
+            let path = UnsafeBufferPointer(rebasing: bytes[..<end])
+            return pathBytes.contains { $0.elementsEqual(path) }
+        }
     }
+
+    private static let pathBytes: [[UInt8]] = paths.map { Array($0.utf8) }
+    /// Shared by every answer (the body array is copied on write only).
+    private static let healthy = PlainResponse(status: 200, contentType: "text/plain; charset=utf-8",
+                                               body: Array("ok".utf8))
 
     func answer(_ request: PlainRequest) -> PlainResponse? {
         guard Self.paths.contains(request.path) else { return nil }
@@ -192,7 +203,7 @@ final class HealthHandler: PlainHandler {
             return PlainResponse(status: 503, contentType: "text/plain; charset=utf-8", body: Array("at session limit".utf8),
                                  headers: [("Retry-After", String(limits.retryAfter))])
         }
-        return PlainResponse(status: 200, contentType: "text/plain; charset=utf-8", body: Array("ok".utf8))
+        return Self.healthy
     }
 }
 

@@ -33,7 +33,8 @@ public struct RequestContext: Sendable {
     init(method: String, target: String, headers: [(name: String, value: String)], connection: Connection) {
         self.method = method
         self.target = target
-        self.headers = headers.filter { !$0.name.hasPrefix(":") }
+        // A byte test: String.hasPrefix compares by grapheme, and this runs for every header of every request.
+        self.headers = headers.filter { $0.name.utf8.first != UInt8(ascii: ":") }
         self.authority = headers.first { $0.name == ":authority" }?.value ?? headers.first { $0.name == "host" }?.value
         self.received = EventLoop.now()
         self.isTLS = connection.isTLS

@@ -34,6 +34,8 @@ final class ChildReaper: Sendable {
 
     private struct State {
         var subreaper = false
+        /// Becoming a subreaper succeeded: every process our sessions leave stays in our subtree.
+        var adoptsOrphans = false
         var leaders: Set<pid_t> = []
         /// Forks under way (their child is not registered yet).
         var spawning = 0
@@ -61,7 +63,9 @@ final class ChildReaper: Sendable {
         let failed: Int32? = state.withLock { state in
             guard !state.subreaper else { return nil }
             state.subreaper = true
-            return eb_become_subreaper() == 0 ? nil : errno
+            guard eb_become_subreaper() == 0 else { return errno }
+            state.adoptsOrphans = true
+            return nil
         }
         if let failed {
             logger.warning("cannot become a child subreaper; processes that escape their session by a double fork are not ended: \(errorText(failed))")
@@ -137,7 +141,10 @@ final class ChildReaper: Sendable {
         }
         var members: [pid_t: Int] = [:]
         var escapees: Set<pid_t> = []
-        for entry in ProcessTable.all() where entry.pid != gatewayPID && entry.sid != gatewaySID {
+        // A subreaper's sessions and their escapees all stay below it: walk the gateway's subtree,
+        // not the whole machine's /proc.
+        let table = (state.adoptsOrphans ? ProcessTable.descendants(of: gatewayPID) : nil) ?? ProcessTable.all()
+        for entry in table where entry.pid != gatewayPID && entry.sid != gatewaySID {
             let ours = entry.ppid == gatewayPID
             // Possibly a leader being started: the next scan decides.
             if ours && entry.pid == entry.sid && state.spawning > 0 { continue }
