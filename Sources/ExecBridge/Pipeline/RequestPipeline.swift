@@ -29,6 +29,7 @@ final class RequestPipeline {
     var passthroughForwardsAuthorization = false
     /// Forwards requests that are not the gateway's own (upstream backends only).
     var passthrough: PassthroughHandler?
+    private let health: HealthHandler
 
     init(loop: EventLoop, backend: Backend, logger: Logger, limits: SessionLimits, channelBudget: Int) {
         self.loop = loop
@@ -36,7 +37,16 @@ final class RequestPipeline {
         self.logger = logger
         self.limits = limits
         self.channelBudget = channelBudget
-        plainHandlers = [HealthHandler(limits: limits)]
+        health = HealthHandler(limits: limits)
+        plainHandlers = [health]
+    }
+
+    /// The answer to a health probe (`/healthz`, `/readyz`, `/livez`), or nil for any other target:
+    /// front doors ask it before anything else, with no request context, routing or parsing, since
+    /// a load balancer probes thousands of times a second. Probes pass no gate: they carry nothing.
+    func probe(target: String) -> PlainResponse? {
+        guard HealthHandler.answers(target: target) else { return nil }
+        return health.answer(path: target.prefix { $0 != "?" })
     }
 
     /// The answer of the first plain handler that has one. A guarded resource (discovery) is
@@ -198,8 +208,12 @@ final class HealthHandler: PlainHandler {
                                                body: Array("ok".utf8))
 
     func answer(_ request: PlainRequest) -> PlainResponse? {
-        guard Self.paths.contains(request.path) else { return nil }
-        if request.path == "/readyz", limits.atSessionLimit {
+        answer(path: request.path[...])
+    }
+
+    func answer(path: Substring) -> PlainResponse? {
+        guard Self.paths.contains(String(path)) else { return nil }
+        if path == "/readyz", limits.atSessionLimit {
             return PlainResponse(status: 503, contentType: "text/plain; charset=utf-8", body: Array("at session limit".utf8),
                                  headers: [("Retry-After", String(limits.retryAfter))])
         }

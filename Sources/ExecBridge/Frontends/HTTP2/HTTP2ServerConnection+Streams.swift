@@ -9,8 +9,9 @@ extension HTTP2ServerConnection {
         let method = headers.first(":method") ?? ""
         let path = headers.first(":path") ?? ""
         // Health checks first: a load balancer's probe costs no exec routing.
-        if method == "GET" || method == "HEAD", HealthHandler.answers(target: path) {
-            return answerPlain(stream, method: method, path: path, headers: headers)
+        if method == "GET" || method == "HEAD", let answer = services.pipeline.probe(target: path) {
+            return respond(stream, status: answer.status, contentType: answer.contentType, body: answer.body,
+                           extra: answer.headers.map { HTTP2Header($0.name.lowercased(), $0.value) })
         }
         if method == "CONNECT" {
             guard state == .open else { return refuse(stream) }
@@ -42,7 +43,7 @@ extension HTTP2ServerConnection {
         let context = RequestContext(method: method, target: path, headers: headers.map { ($0.name, $0.value) },
                                      connection: connection)
         guard let routed = services.pipeline.route(method: method, target: path, context: context) else {
-            return answerPlain(stream, method: method, path: path, headers: headers, context: context)
+            return answerPlain(stream, method: method, path: path, context: context)
         }
         var request: ExecRequest
         switch routed {
@@ -111,10 +112,7 @@ extension HTTP2ServerConnection {
         if h2.isIdle { becameIdle() }
     }
 
-    private func answerPlain(_ stream: Int32, method: String, path: String, headers: [HTTP2Header],
-                             context: RequestContext? = nil) {
-        let context = context ?? RequestContext(method: method, target: path, headers: headers.map { ($0.name, $0.value) },
-                                                connection: connection)
+    private func answerPlain(_ stream: Int32, method: String, path: String, context: RequestContext) {
         let parts = path.split(separator: "?", maxSplits: 1).map(String.init)
         if let answer = services.pipeline.plain(PlainRequest(method: method, path: parts.first ?? path,
                                                            query: parts.count > 1 ? parts[1] : nil, context: context)) {
