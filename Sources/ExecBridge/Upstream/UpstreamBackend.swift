@@ -56,7 +56,7 @@ public final class UpstreamBackend: Backend, BackendActivity {
     /// with the client opening its streams.
     public func prepareSession(_ request: ExecRequest, on loop: EventLoop) -> PreparedSession? {
         // A pooled upstream has a connection ready already.
-        guard !config.url.scheme.pools else { return nil }
+        if let pool = pool(on: loop), pool.carriesSessions { return nil }
         return makeSession(request, on: loop, delegate: nil)
     }
 

@@ -32,7 +32,7 @@ final class UpstreamSession: SessionEndpoint, SessionEndpointDelegate, Connectio
     /// Prepared, not yet attached: a failure waits here for the bridge.
     private var heldFailure: ExecStatus?
     /// Pooled HTTP/2: the session's streams go on a shared connection instead of a dial.
-    private let pool: HTTP2UpstreamPool?
+    private var pool: HTTP2UpstreamPool?
     /// The most channel streams the session opens (what it reserves on a shared connection).
     private let streams: Int
     private var attached: Bool
@@ -98,6 +98,11 @@ final class UpstreamSession: SessionEndpoint, SessionEndpointDelegate, Connectio
             pool.assign(shared, streams: streams)
             return runStarted()
         }
+        if let pool, pool.carriesSessions, let webSocket = client as? WebSocketExecClient {
+            state = .running
+            pool.assign(webSocket) { [weak self] in self?.fallBack() }
+            return runStarted()
+        }
         state = .dialing
         let tls = config.url.scheme.usesTLS ? config.sessionTLS : nil
         guard let connection = Connection.connect(loop: loop, to: config.address, tls: tls,
@@ -115,6 +120,16 @@ final class UpstreamSession: SessionEndpoint, SessionEndpointDelegate, Connectio
                 self.dialFailed(DialError.timeout(self.config))
             }
         }
+    }
+
+    /// The pooled connection cannot carry the WebSocket session (no RFC 8441): nothing was sent
+    /// upstream yet, so it dials a connection of its own for the HTTP/1.1 upgrade.
+    private func fallBack() {
+        guard state == .running else { return }
+        timer?.cancel()
+        pool = nil
+        state = .waiting
+        dial()
     }
 
     func connectionDidConnect(_ connection: Connection) {
