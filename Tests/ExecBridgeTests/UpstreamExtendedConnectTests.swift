@@ -140,11 +140,28 @@ final class UpstreamExtendedConnectTests: XCTestCase {
         let succeeded = runs.filter { $0.status == .success }
         XCTAssertEqual(failed.count, 2, "\(runs.map { String(describing: $0.status) })")
         XCTAssertEqual(succeeded.count, 1)
-        for run in failed { XCTAssertNil(run.exitCode) }
+        for run in failed {
+            XCTAssertEqual(run.status, .internalError("lost connection to backend"))
+            XCTAssertNil(run.exitCode)
+        }
         XCTAssertEqual(succeeded.first?.stdoutText.count, 2)
         let next = ExecRun().run(.h2Prior, port: pair.gateway.port, path: SessionCases.path(["echo", "healed"]))
         XCTAssertEqual(next.stdoutText, "healed\n")
         XCTAssertEqual(next.status, .success)
+    }
+
+    func testAnUpstreamRefusalOnTheStreamIsTheSessionsStatusAndTheConnectionServesTheNext() throws {
+        let pair = try wssPair()
+        let relay = try XCTUnwrap(pair.relay)
+        pair.seen.refuse(with: RequestError(code: 403, reason: "Forbidden", message: "no exec for you"))
+        let refused = ExecRun().run(.h2Prior, port: pair.gateway.port, path: SessionCases.path(["echo", "x"]))
+        XCTAssertEqual(refused.status, .failure(message: "no exec for you", reason: "Forbidden", code: 403))
+        XCTAssertEqual(refused.stdout, [])
+        pair.seen.refuse(with: nil)
+        let next = ExecRun().run(.spdy, port: pair.gateway.port, path: SessionCases.path(["echo", "next"]))
+        XCTAssertEqual(next.stdoutText, "next\n")
+        XCTAssertEqual(next.status, .success)
+        XCTAssertEqual(relay.accepted.load(ordering: .relaxed), 1)
     }
 
     private func open(_ gate: String) { FileManager.default.createFile(atPath: gate, contents: nil) }
