@@ -30,7 +30,8 @@ public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
     private var toOpen: [Channel] = []
     private var streams: [Channel: Int32] = [:]
     private var channels: [Int32: Channel] = [:]
-    private var pendingOpen: Int32?
+    /// Streams opened and not yet answered.
+    private var pendingOpen: Set<Int32> = []
     private var openOutputs: Set<Channel> = []
     private var errorBytes: [UInt8] = []
     private var errorEnded = false
@@ -89,7 +90,7 @@ public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
         streams.removeAll()
         channels.removeAll()
         openOutputs.removeAll()
-        pendingOpen = nil
+        pendingOpen = []
         toOpen = []
         start(sharing: carrier, reserving: reserve)
     }
@@ -123,21 +124,21 @@ public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
     // MARK: HTTP2StreamSet
 
     func carrierReady(_ carrier: HTTP2ClientConnection, upgradedStream: Int32?) {
-        guard !finished, streams.isEmpty, pendingOpen == nil else { return }
+        guard !finished, streams.isEmpty, pendingOpen.isEmpty else { return }
         if let upgradedStream {
             upgraded = true
             // The upgrade request is stream 1; its answer carries the version.
-            pendingOpen = upgradedStream
+            pendingOpen = [upgradedStream]
             return
         }
-        // The first stream is the error channel; its answer tells the version.
+        // The first stream is the error channel; its answer tells the version (and that the
+        // session exists upstream, so the others cannot start a session of their own).
         toOpen = [.error]
-        openNext()
+        openPending()
     }
 
     func carrier(_ carrier: HTTP2ClientConnection, headers: [HTTP2Header], stream: Int32, isTrailer: Bool) {
-        guard !finished, !isTrailer, stream == pendingOpen else { return }
-        pendingOpen = nil
+        guard !finished, !isTrailer, pendingOpen.remove(stream) != nil else { return }
         let status = Int(headers.first(":status") ?? "") ?? 0
         guard status == 200 else {
             refusal = (status, [])
@@ -151,7 +152,7 @@ public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
             version = v
             toOpen = options.channels(for: v).filter { streams[$0] == nil }
         }
-        openNext()
+        openPending()
     }
 
     func carrier(_ carrier: HTTP2ClientConnection, data bytes: UnsafeRawBufferPointer, stream: Int32) {
@@ -197,7 +198,7 @@ public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
         }
         if errorCode != 0, let channel = channels[stream], channel == .error || channel == .stdout || channel == .stderr {
             fail("server reset the \(channel) stream (code \(errorCode))")
-        } else if errorCode != 0, stream == pendingOpen {
+        } else if errorCode != 0, pendingOpen.contains(stream) {
             // Refused before an answer (a GOAWAY that came first, a full server).
             fail("server refused the \(channels[stream].map { "\($0)" } ?? "upgrade") stream (code \(errorCode))")
         }
@@ -217,15 +218,23 @@ public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
 
     // MARK: Streams
 
-    private func openNext() {
+    /// Opens every stream due now in one write: after the first answer the others go together
+    /// (the server answers each as it arrives; waiting for each reply costs a round trip apiece).
+    private func openPending() {
         guard let carrier else { return }
-        guard !toOpen.isEmpty else {
+        guard !toOpen.isEmpty || !pendingOpen.isEmpty else {
             isReady = true
             var held = queued.take()
             held.replay { receive($0) }
             return
         }
-        let channel = toOpen.removeFirst()
+        let due = toOpen
+        toOpen = []
+        for channel in due where !finished { open(channel, on: carrier) }
+        carrier.flush()
+    }
+
+    private func open(_ channel: Channel, on carrier: HTTP2ClientConnection) {
         var headers = [HTTP2Header(":method", "POST"), HTTP2Header(":path", options.path),
                        HTTP2Header(":scheme", transport == .tls ? "https" : "http"),
                        HTTP2Header(":authority", options.authority), HTTP2Header("streamtype", channel.streamType)]
@@ -237,9 +246,8 @@ public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
             let id = try carrier.submitRequest(headers, hasBody: channel == .stdin || channel == .resize, for: self)
             streams[channel] = id
             channels[id] = channel
-            pendingOpen = id
+            pendingOpen.insert(id)
             if channel == .stdout || channel == .stderr { openOutputs.insert(channel) }
-            carrier.flush()
         } catch {
             fail("cannot open the \(channel) stream: \(error)")
         }
