@@ -46,6 +46,10 @@ public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
     /// processed, so safe to retry elsewhere: RFC 9113 §8.7), as an upstream that carries one
     /// session per connection does. Called instead of failing; the pool moves the session.
     var onRefused: ((HTTP2ExecClient, HTTP2ClientConnection) -> Void)?
+    /// Prepared at admission: the error stream goes now (the upstream admits the session and
+    /// negotiates), the others wait for `releaseChannels` (the client has all its streams): the
+    /// upstream runs nothing before that, and the set-up then costs one round trip.
+    var holdsChannels = false
 
     public init(options: ExecClientOptions, transport: Transport, delegate: SessionEndpointDelegate,
                 pingInterval: Double = 5) {
@@ -221,7 +225,7 @@ public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
     /// Opens every stream due now in one write: after the first answer the others go together
     /// (the server answers each as it arrives; waiting for each reply costs a round trip apiece).
     private func openPending() {
-        guard let carrier else { return }
+        guard let carrier, !(holdsChannels && version != nil) else { return }
         guard !toOpen.isEmpty || !pendingOpen.isEmpty else {
             isReady = true
             var held = queued.take()
@@ -251,6 +255,13 @@ public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
         } catch {
             fail("cannot open the \(channel) stream: \(error)")
         }
+    }
+
+    /// The client's session is complete: the held channel streams go (see `holdsChannels`).
+    func releaseChannels() {
+        guard holdsChannels else { return }
+        holdsChannels = false
+        if version != nil, !finished { openPending() }
     }
 
     // MARK: Ending
