@@ -1,6 +1,7 @@
 @testable import ExecBridge
 import ExecModel
 import Foundation
+import Reactor
 import XCTest
 
 /// Issue 15 item 3 (set-up latency): a pooled upstream session opens its channel streams after
@@ -28,5 +29,27 @@ final class UpstreamStreamOpeningTests: XCTestCase {
         XCTAssertGreaterThan(requests[1], firstAnswer, trace)
         let secondAnswer = answers.dropFirst().first ?? Int.max
         XCTAssertLessThan(requests[3], secondAnswer, trace)
+    }
+
+    func testTheUpstreamErrorStreamOpensWithTheClientsFirstStreamAndNothingRunsBeforeTheLast() throws {
+        let pair = try UpstreamPair(.h2c, relayed: true)
+        let relay = try XCTUnwrap(pair.relay)
+        let marker = "opening-\(UUID().uuidString.prefix(8))"
+        let path = SessionCases.path(["sh", "-c", "sleep 30; echo \(marker)"])
+        // A client that opens its error stream only, then goes away.
+        let probe = try H2Probe(port: pair.gateway.port, headers: [
+            (":method", "POST"), (":path", path), (":scheme", "http"), (":authority", "127.0.0.1"),
+            ("streamtype", "error"), ("x-stream-protocol-version", "v4.channel.k8s.io")], headOnly: true)
+        XCTAssertEqual(probe.status, 200)
+        // The upstream admitted the session while the client was still setting up ...
+        let deadline = EventLoop.now() + 20
+        while pair.seen.all.count < 1 && EventLoop.now() < deadline { usleep(5_000) }
+        XCTAssertEqual(pair.seen.all.count, 1, "the upstream heard nothing before the client's last stream")
+        // ... and ran nothing: the next session on the same connection comes after the reset.
+        let next = ExecRun().run(.h2Prior, port: pair.gateway.port, path: SessionCases.path(["echo", "next"]))
+        XCTAssertEqual(next.stdoutText, "next\n")
+        XCTAssertEqual(next.status, .success)
+        XCTAssertEqual(processes(containing: marker), [])
+        XCTAssertEqual(relay.accepted.load(ordering: .relaxed), 1)
     }
 }
