@@ -19,6 +19,12 @@ protocol HTTP2StreamSet: AnyObject {
     /// The connection is gone (or refused the set): `detail` for the log and the dial error;
     /// `refusal` when an h2c upgrade was answered with a status instead of 101.
     func carrierLost(_ carrier: HTTP2ClientConnection, detail: String, refusal: ExecStatus?)
+    /// The server's first SETTINGS came (what it allows, e.g. RFC 8441, is known from now on).
+    func carrierSettled(_ carrier: HTTP2ClientConnection)
+}
+
+extension HTTP2StreamSet {
+    func carrierSettled(_ carrier: HTTP2ClientConnection) {}
 }
 
 /// One HTTP/2 client connection carrying the channel streams of many sessions, as nghttpx's
@@ -57,6 +63,8 @@ final class HTTP2ClientConnection: ConnectionHandler, HTTP2SessionDelegate {
     /// The server answered in HTTP/2 (its SETTINGS parsed): a failure before that says the
     /// upstream is down or is no HTTP/2 server, and the pool dials no spare for it.
     private(set) var heardServer = false
+    /// TLS agreed on something other than h2 (a `wss://` upstream then speaks HTTP/1.1 only).
+    private(set) var alpnDeclined = false
     let openedAt = EventLoop.now()
     /// The peer sent GOAWAY or the connection is closing: no new session may come.
     private(set) var refusesSessions = false
@@ -201,6 +209,7 @@ final class HTTP2ClientConnection: ConnectionHandler, HTTP2SessionDelegate {
         dialTimer?.cancel()
         dialTimer = nil
         if let alpnRefusal, connection.negotiatedALPN != "h2" {
+            alpnDeclined = true
             return lose(alpnRefusal)
         }
         let session = HTTP2Session(role: .client, delegate: self, settings: settings)
@@ -239,6 +248,7 @@ final class HTTP2ClientConnection: ConnectionHandler, HTTP2SessionDelegate {
                     if !heardServer {
                         heardServer = true
                         onReady?(self)
+                        for set in Array(sets.values) where phase == .ready { set.carrierSettled(self) }
                     }
                 } catch {
                     lose("HTTP/2 error from server: \(error)")

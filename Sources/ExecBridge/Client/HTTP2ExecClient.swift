@@ -32,7 +32,8 @@ public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
     private var toOpen: [Channel] = []
     private var streams: [Channel: Int32] = [:]
     private var channels: [Int32: Channel] = [:]
-    private var pendingOpen: Int32?
+    /// Streams opened and not yet answered.
+    private var pendingOpen: Set<Int32> = []
     private var openOutputs: Set<Channel> = []
     private var errorBytes: [UInt8] = []
     private var errorEnded = false
@@ -47,6 +48,10 @@ public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
     /// processed, so safe to retry elsewhere: RFC 9113 §8.7), as an upstream that carries one
     /// session per connection does. Called instead of failing; the pool moves the session.
     var onRefused: ((HTTP2ExecClient, HTTP2ClientConnection) -> Void)?
+    /// Prepared at admission: the error stream goes now (the upstream admits the session and
+    /// negotiates), the others wait for `releaseChannels` (the client has all its streams): the
+    /// upstream runs nothing before that, and the set-up then costs one round trip.
+    var holdsChannels = false
 
     public init(options: ExecClientOptions, transport: Transport, delegate: SessionEndpointDelegate,
                 pingInterval: Double = 5) {
@@ -91,7 +96,7 @@ public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
         streams.removeAll()
         channels.removeAll()
         openOutputs.removeAll()
-        pendingOpen = nil
+        pendingOpen = []
         toOpen = []
         start(sharing: carrier, reserving: reserve)
     }
@@ -131,21 +136,21 @@ public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
     // MARK: HTTP2StreamSet
 
     func carrierReady(_ carrier: HTTP2ClientConnection, upgradedStream: Int32?) {
-        guard !finished, streams.isEmpty, pendingOpen == nil else { return }
+        guard !finished, streams.isEmpty, pendingOpen.isEmpty else { return }
         if let upgradedStream {
             upgraded = true
             // The upgrade request is stream 1; its answer carries the version.
-            pendingOpen = upgradedStream
+            pendingOpen = [upgradedStream]
             return
         }
-        // The first stream is the error channel; its answer tells the version.
+        // The first stream is the error channel; its answer tells the version (and that the
+        // session exists upstream, so the others cannot start a session of their own).
         toOpen = [.error]
-        openNext()
+        openPending()
     }
 
     func carrier(_ carrier: HTTP2ClientConnection, headers: [HTTP2Header], stream: Int32, isTrailer: Bool) {
-        guard !finished, !isTrailer, stream == pendingOpen else { return }
-        pendingOpen = nil
+        guard !finished, !isTrailer, pendingOpen.remove(stream) != nil else { return }
         let status = Int(headers.first(":status") ?? "") ?? 0
         guard status == 200 else {
             refusal = (status, [])
@@ -159,7 +164,7 @@ public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
             version = v
             toOpen = options.channels(for: v).filter { streams[$0] == nil }
         }
-        openNext()
+        openPending()
     }
 
     func carrier(_ carrier: HTTP2ClientConnection, data bytes: UnsafeRawBufferPointer, stream: Int32) {
@@ -205,7 +210,7 @@ public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
         }
         if errorCode != 0, let channel = channels[stream], channel == .error || channel == .stdout || channel == .stderr {
             fail("server reset the \(channel) stream (code \(errorCode))")
-        } else if errorCode != 0, stream == pendingOpen {
+        } else if errorCode != 0, pendingOpen.contains(stream) {
             // Refused before an answer (a GOAWAY that came first, a full server).
             fail("server refused the \(channels[stream].map { "\($0)" } ?? "upgrade") stream (code \(errorCode))")
         }
@@ -225,15 +230,23 @@ public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
 
     // MARK: Streams
 
-    private func openNext() {
-        guard let carrier else { return }
-        guard !toOpen.isEmpty else {
+    /// Opens every stream due now in one write: after the first answer the others go together
+    /// (the server answers each as it arrives; waiting for each reply costs a round trip apiece).
+    private func openPending() {
+        guard let carrier, !(holdsChannels && version != nil) else { return }
+        guard !toOpen.isEmpty || !pendingOpen.isEmpty else {
             isReady = true
             var held = queued.take()
             held.replay { receive($0) }
             return
         }
-        let channel = toOpen.removeFirst()
+        let due = toOpen
+        toOpen = []
+        for channel in due where !finished { open(channel, on: carrier) }
+        carrier.flush()
+    }
+
+    private func open(_ channel: Channel, on carrier: HTTP2ClientConnection) {
         var headers = [HTTP2Header(":method", "POST"), HTTP2Header(":path", options.path),
                        HTTP2Header(":scheme", transport == .tls ? "https" : "http"),
                        HTTP2Header(":authority", options.authority), HTTP2Header("streamtype", channel.streamType)]
@@ -245,12 +258,18 @@ public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
             let id = try carrier.submitRequest(headers, hasBody: channel == .stdin || channel == .resize, for: self)
             streams[channel] = id
             channels[id] = channel
-            pendingOpen = id
+            pendingOpen.insert(id)
             if channel == .stdout || channel == .stderr { openOutputs.insert(channel) }
-            carrier.flush()
         } catch {
             fail("cannot open the \(channel) stream: \(error)")
         }
+    }
+
+    /// The client's session is complete: the held channel streams go (see `holdsChannels`).
+    func releaseChannels() {
+        guard holdsChannels else { return }
+        holdsChannels = false
+        if version != nil, !finished { openPending() }
     }
 
     // MARK: Ending

@@ -32,6 +32,10 @@ public final class WebSocketExecClient: ConnectionHandler, WebSocketConnectionDe
     private let offered: [WebSocketSubprotocol]
     private weak var delegate: SessionEndpointDelegate?
     private var connection: Connection?
+    /// RFC 8441: the session as an extended CONNECT stream on a shared HTTP/2 connection instead
+    /// of a socket of its own (`start(sharing:)`).
+    private var stream: HTTP2WebSocketClientStream?
+    private var onUnsupported: ((String) -> Void)?
     private let key = WebSocketHandshake.makeClientKey()
     private var answer = UpgradeAnswer()
     private var ws: WebSocketConnection?
@@ -71,6 +75,16 @@ public final class WebSocketExecClient: ConnectionHandler, WebSocketConnectionDe
         connection.handler = self
         connectionDidConnect(connection)
         if connection.inputCount > 0 { connectionDidRead(connection) }
+    }
+
+    /// Runs as an RFC 8441 extended CONNECT stream on `carrier` (a pooled HTTP/2 connection).
+    /// When the connection turns out unable to carry it, nothing was sent and `unsupported` is
+    /// called instead of failing: the session may then `start(on:)` an HTTP/1.1 connection.
+    func start(sharing carrier: HTTP2ClientConnection, unsupported: @escaping (String) -> Void) {
+        onUnsupported = unsupported
+        let stream = HTTP2WebSocketClientStream(owner: self, options: options, offered: offered.map(\.token))
+        self.stream = stream
+        stream.start(sharing: carrier)
     }
 
     // MARK: ConnectionHandler
@@ -138,8 +152,16 @@ public final class WebSocketExecClient: ConnectionHandler, WebSocketConnectionDe
         } catch {
             return fail("bad WebSocket handshake: \(error)")
         }
+        negotiated(chosen, loop: loop)
+    }
+
+    private func negotiated(_ chosen: String?, loop: EventLoop) {
         let subprotocol: WebSocketSubprotocol
         if let chosen {
+            // RFC 8441 has no accept key to verify: the echoed subprotocol must be one offered.
+            guard offered.contains(where: { $0.token == chosen }) || offered.isEmpty else {
+                return fail("server chose a subprotocol it was not offered (\(chosen))")
+            }
             guard let known = WebSocketSubprotocol(token: chosen) else { return fail("server chose unknown subprotocol \(chosen)") }
             subprotocol = known
         } else {
@@ -167,7 +189,7 @@ public final class WebSocketExecClient: ConnectionHandler, WebSocketConnectionDe
     // MARK: WebSocketConnectionDelegate
 
     public func webSocket(_ connection: WebSocketConnection, write bytes: UnsafeRawBufferPointer) {
-        self.connection?.write(bytes)
+        if let stream { stream.write(bytes) } else { self.connection?.write(bytes) }
     }
 
     public func webSocket(_ connection: WebSocketConnection, didReceiveMessageStart opcode: WebSocketOpcode) {
@@ -250,6 +272,16 @@ public final class WebSocketExecClient: ConnectionHandler, WebSocketConnectionDe
         delegate?.endpoint(self, emitted: .exit(status))
         if lifecycle != .closed { lifecycle = .closing }
         ws?.close(code: .normalClosure)
+        endPipe()
+    }
+
+    /// In order: what was written goes out first.
+    private func endPipe() {
+        if let stream {
+            stream.flush()
+            stream.finish()
+            self.stream = nil
+        }
         connection?.closeGracefully(linger: 1)
     }
 
@@ -260,6 +292,8 @@ public final class WebSocketExecClient: ConnectionHandler, WebSocketConnectionDe
         lastFailure = .internalError(message)
         delegate?.endpoint(self, didEnd: .backendGone)
         lifecycle = lifecycle == .closed ? .closed : .closing
+        stream?.abort()
+        stream = nil
         safeClose.close(connection)
     }
 
@@ -268,6 +302,8 @@ public final class WebSocketExecClient: ConnectionHandler, WebSocketConnectionDe
         finished = true
         pingTimer?.cancel()
         lifecycle = lifecycle == .closed ? .closed : .closing
+        stream?.abort()
+        stream = nil
         safeClose.close(connection)
     }
 
@@ -299,11 +335,13 @@ public final class WebSocketExecClient: ConnectionHandler, WebSocketConnectionDe
         default:
             break
         }
+        stream?.flush()
     }
 
-    public var pendingBytes: Int { (connection?.outputCount ?? 0) + queued.stdin.count }
+    public var pendingBytes: Int { (stream?.pendingBytes ?? connection?.outputCount ?? 0) + queued.stdin.count }
 
     public func setReading(_ on: Bool) {
+        stream?.setReading(on)
         if on { connection?.resumeReading() } else { connection?.pauseReading() }
     }
 
@@ -312,6 +350,45 @@ public final class WebSocketExecClient: ConnectionHandler, WebSocketConnectionDe
         guard !finished else { return }
         finished = true
         ws?.close(code: reason == .completed ? .normalClosure : .goingAway)
-        connection?.closeGracefully(linger: 1)
+        endPipe()
+    }
+}
+
+/// RFC 8441: what the extended CONNECT stream reports stands for the socket's events.
+extension WebSocketExecClient: HTTP2WebSocketStreamOwner {
+    func streamAccepted(subprotocol: String?) {
+        guard !finished, let loop = stream?.loop else { return }
+        negotiated(subprotocol, loop: loop)
+        stream?.flush()
+    }
+
+    func streamRefused(_ status: ExecStatus) {
+        stream = nil
+        complete(status)
+    }
+
+    func streamReceived(_ bytes: UnsafeRawBufferPointer) {
+        guard lifecycle != .closed else { return }
+        ws?.receive(bytes)
+    }
+
+    func streamDrained() {
+        delegate?.endpointDidDrain(self)
+    }
+
+    func streamClosed(_ detail: String) {
+        stream = nil
+        lifecycle = .closed
+        pingTimer?.cancel()
+        guard !finished else { return }
+        guard ws != nil else { return fail("upstream stream closed before the answer: \(detail)") }
+        finishWithStatus(closedCleanly: false)
+    }
+
+    func streamUnsupported(_ detail: String) {
+        stream = nil
+        let unsupported = onUnsupported
+        onUnsupported = nil
+        unsupported?(detail)
     }
 }

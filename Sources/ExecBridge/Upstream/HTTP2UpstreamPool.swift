@@ -29,6 +29,12 @@ final class HTTP2UpstreamPool {
     private var streamLimit = 100
     /// Connections dialled so far (the log and tests).
     private(set) var dialled = 0
+    /// `wss://`: the upstream answered without RFC 8441 (ALPN http/1.1, or no
+    /// SETTINGS_ENABLE_CONNECT_PROTOCOL). Sessions then dial their own HTTP/1.1 connections and
+    /// the pool dials nothing more (a restart tries again).
+    private(set) var lacksExtendedConnect = false
+    /// Sessions may come here (false once a `wss://` upstream turned out to lack RFC 8441).
+    var carriesSessions: Bool { !lacksExtendedConnect }
 
     init(config: UpstreamConfig, loop: EventLoop, logger: Logger) {
         self.config = config
@@ -51,6 +57,28 @@ final class HTTP2UpstreamPool {
         client.onRefused = { [weak self] client, refusing in self?.refused(client, on: refusing, streams: streams) }
         client.start(sharing: carrier, reserving: streams)
         ensureSpare()
+    }
+
+    /// Puts a `wss://` session on a connection with room, as an extended CONNECT stream;
+    /// `fallback` runs (and the pool learns for good) when the upstream cannot carry it.
+    func assign(_ client: WebSocketExecClient, fallback: @escaping () -> Void) {
+        let carrier = connections.first { hasRoom($0, streams: 1) } ?? dial()
+        client.start(sharing: carrier) { [weak self] detail in
+            self?.noExtendedConnect(detail)
+            fallback()
+        }
+        ensureSpare()
+    }
+
+    private func noExtendedConnect(_ detail: String) {
+        guard !lacksExtendedConnect else { return }
+        lacksExtendedConnect = true
+        logger.info("the upstream does not offer WebSocket over HTTP/2 (RFC 8441): one HTTP/1.1 connection per session",
+                    metadata: ["upstream": "\(config.url.authority)", "detail": "\(detail)"])
+        for carrier in connections {
+            carrier.stopTakingSessions()
+            if carrier.sessionCount == 0 { carrier.shutdown() }
+        }
     }
 
     /// The upstream refused a new session on `carrier` (it carries fewer sessions per connection
@@ -84,7 +112,7 @@ final class HTTP2UpstreamPool {
 
     /// Dials one more when no connection could take another session.
     private func ensureSpare() {
-        guard !closed, !upstreamDown, !connections.contains(where: { hasRoom($0, streams: 1) }) else { return }
+        guard !closed, !upstreamDown, !lacksExtendedConnect, !connections.contains(where: { hasRoom($0, streams: 1) }) else { return }
         _ = dial()
     }
 
@@ -99,14 +127,18 @@ final class HTTP2UpstreamPool {
             guard let self else { return }
             self.upstreamDown = false
             if let limit = carrier.peerStreamLimit { self.streamLimit = limit }
+            // Learnt on the connection dialled ahead too, before any session depends on it.
+            if self.config.url.scheme == .wss, carrier.h2?.peerAllowsExtendedConnect == false {
+                self.noExtendedConnect("no SETTINGS_ENABLE_CONNECT_PROTOCOL")
+            }
         }
         carrier.onSessionLeft = { [weak self] carrier in self?.sessionLeft(carrier) }
         carrier.onClosed = { [weak self] carrier in self?.lost(carrier) }
         let config = self.config
-        let tls = config.url.scheme.usesTLS ? config.sessionTLS : nil
+        let tls = config.url.scheme.usesTLS ? config.poolTLS : nil
         carrier.dial(to: config.address, tls: tls, serverName: tls == nil ? nil : config.serverName,
                      timeout: config.connectTimeout,
-                     alpnRefusal: config.url.scheme == .h2 ? "tls: the server at \(config.url.authority) did not agree to h2 by ALPN" : nil,
+                     alpnRefusal: config.url.scheme.usesTLS ? "tls: the server at \(config.url.authority) did not agree to h2 by ALPN" : nil,
                      describe: { DialError.describe($0, upstream: config) },
                      socketError: { DialError.socket($0, upstream: config) })
         return carrier
@@ -121,6 +153,7 @@ final class HTTP2UpstreamPool {
     private func lost(_ carrier: HTTP2ClientConnection) {
         connections.removeAll { $0 === carrier }
         guard !closed else { return }
+        if config.url.scheme == .wss, carrier.alpnDeclined { return noExtendedConnect("ALPN chose http/1.1") }
         if !carrier.heardServer {
             GatewayMetrics.upstreamDialed(started: carrier.openedAt, failure: carrier.lostBecause ?? "closed")
             upstreamDown = true

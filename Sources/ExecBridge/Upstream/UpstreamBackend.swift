@@ -55,8 +55,9 @@ public final class UpstreamBackend: Backend, BackendActivity {
     /// A connection per session (SPDY, WebSocket, h2c upgrade): dialled at admission, in parallel
     /// with the client opening its streams.
     public func prepareSession(_ request: ExecRequest, on loop: EventLoop) -> PreparedSession? {
-        // A pooled upstream has a connection ready already.
-        guard !config.url.scheme.pools else { return nil }
+        // Pooled HTTP/2 sessions open their error stream now and the rest when started; RFC 8441
+        // has nothing to hold back (the CONNECT starts the session upstream).
+        if let pool = pool(on: loop), pool.carriesSessions, config.url.scheme == .wss { return nil }
         return makeSession(request, on: loop, delegate: nil)
     }
 

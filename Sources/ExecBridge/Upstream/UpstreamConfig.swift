@@ -12,6 +12,9 @@ public struct UpstreamConfig: Sendable {
     public let serverName: String
     /// Exec sessions: CA, client certificate, ALPN h2 for `h2://`.
     public let sessionTLS: TLSContext?
+    /// Pooled connections: for `wss://` ALPN h2 then http/1.1 (RFC 8441 if the upstream has it);
+    /// for `h2://` the session context.
+    public let poolTLS: TLSContext?
     /// Passthrough: the same CA but no client certificate, ALPN http/1.1 (see `PassthroughProxy`).
     public let passthroughTLS: TLSContext?
     public let token: String?
@@ -60,6 +63,9 @@ public struct UpstreamConfig: Sendable {
                 sessionTLS = try TLSContext(clientCA: settings.caFile, certificate: settings.certFile, key: settings.keyFile,
                                             alpn: url.scheme == .h2 ? ["h2"] : ["http/1.1"],
                                             insecure: settings.insecureSkipTLSVerify)
+                poolTLS = url.scheme != .wss ? sessionTLS
+                    : try TLSContext(clientCA: settings.caFile, certificate: settings.certFile, key: settings.keyFile,
+                                     alpn: ["h2", "http/1.1"], insecure: settings.insecureSkipTLSVerify)
                 passthroughTLS = try TLSContext(clientCA: settings.caFile, alpn: ["http/1.1"],
                                                 insecure: settings.insecureSkipTLSVerify)
             } catch {
@@ -70,6 +76,7 @@ public struct UpstreamConfig: Sendable {
                 throw ConfigurationError("--backend-ca, --backend-cert and --backend-insecure-skip-tls-verify need a TLS backend (spdys://, h2:// or wss://)")
             }
             sessionTLS = nil
+            poolTLS = nil
             passthroughTLS = nil
         }
         guard settings.token == nil || settings.tokenFile == nil else {

@@ -33,10 +33,13 @@ final class UpstreamSession: SessionEndpoint, SessionEndpointDelegate, Connectio
     /// Prepared, not yet attached: a failure waits here for the bridge.
     private var heldFailure: ExecStatus?
     /// Pooled HTTP/2: the session's streams go on a shared connection instead of a dial.
-    private let pool: HTTP2UpstreamPool?
+    private var pool: HTTP2UpstreamPool?
     /// The most channel streams the session opens (what it reserves on a shared connection).
     private let streams: Int
     private var attached: Bool
+    /// Events the client reports while `attach` runs, delivered on the next turn.
+    private var deferring = false
+    private var deferred: [() -> Void] = []
 
     /// `delegate` nil: prepared at admission; the dial starts now and `attach` hands it over.
     init(request: ExecRequest, options: ExecClientOptions, config: UpstreamConfig, loop: EventLoop,
@@ -50,6 +53,7 @@ final class UpstreamSession: SessionEndpoint, SessionEndpointDelegate, Connectio
         self.logger = logger
         self.onEnd = onEnd
         client = config.url.scheme.makeClient(options: options, delegate: self, pingInterval: config.pingInterval)
+        if !attached, pool != nil, let shared = client as? HTTP2ExecClient { shared.holdsChannels = true }
         if attached {
             // Dial on the next turn: the bridge learns who its backend is from this init's caller,
             // and must know it before the first event (a refused connect can be immediate).
@@ -64,11 +68,27 @@ final class UpstreamSession: SessionEndpoint, SessionEndpointDelegate, Connectio
     func attach(_ delegate: SessionEndpointDelegate) -> SessionEndpoint {
         self.delegate = delegate
         attached = true
+        if state == .running, let shared = client as? HTTP2ExecClient {
+            // Pooled: the channel streams go in this turn; what that reports waits for the next
+            // (the bridge learns its backend from this call's return).
+            deferring = true
+            shared.releaseChannels()
+            deferring = false
+            runStarted()
+            if !deferred.isEmpty { timer = LoopTimer(loop: loop, after: 0) { [weak self] in self?.replayDeferred() } }
+            return self
+        }
         // On the next turn, for the same reason as the dial above.
         if state == .connected || heldFailure != nil {
             timer = LoopTimer(loop: loop, after: 0) { [weak self] in self?.attachedTurn() }
         }
         return self
+    }
+
+    private func replayDeferred() {
+        let events = deferred
+        deferred = []
+        for event in events { event() }
     }
 
     private func attachedTurn() {
@@ -97,6 +117,11 @@ final class UpstreamSession: SessionEndpoint, SessionEndpointDelegate, Connectio
         if let pool, let shared = client as? HTTP2ExecClient {
             state = .running
             pool.assign(shared, streams: streams)
+            return attached ? runStarted() : ()
+        }
+        if let pool, pool.carriesSessions, let webSocket = client as? WebSocketExecClient {
+            state = .running
+            pool.assign(webSocket) { [weak self] in self?.fallBack() }
             return runStarted()
         }
         state = .dialing
@@ -117,6 +142,16 @@ final class UpstreamSession: SessionEndpoint, SessionEndpointDelegate, Connectio
                 self.dialFailed(DialError.timeout(self.config))
             }
         }
+    }
+
+    /// The pooled connection cannot carry the WebSocket session (no RFC 8441): nothing was sent
+    /// upstream yet, so it dials a connection of its own for the HTTP/1.1 upgrade.
+    private func fallBack() {
+        guard state == .running else { return }
+        timer?.cancel()
+        pool = nil
+        state = .waiting
+        dial()
     }
 
     func connectionDidConnect(_ connection: Connection) {
@@ -200,6 +235,12 @@ final class UpstreamSession: SessionEndpoint, SessionEndpointDelegate, Connectio
 
     func endpoint(_ endpoint: SessionEndpoint, emitted event: SessionEvent) {
         guard state == .running else { return }
+        if deferring { return deferred.append { [weak self] in self?.endpoint(endpoint, emitted: event) } }
+        guard attached else {
+            // Prepared: only the error stream is open, so only its status can come.
+            if case .exit(let status) = event { failed(status) }
+            return
+        }
         if resizeQueued { logResizeDropIfNeeded() }
         switch event {
         case .exit(let status):
@@ -216,12 +257,16 @@ final class UpstreamSession: SessionEndpoint, SessionEndpointDelegate, Connectio
 
     func endpoint(_ endpoint: SessionEndpoint, didEnd reason: EndReason) {
         guard state == .running else { return }
+        if deferring { return deferred.append { [weak self] in self?.endpoint(endpoint, didEnd: reason) } }
         let detail = client?.lastFailure.map { "\($0)" } ?? "\(reason.rawValue)"
         if client?.version == nil {
             // Gone before it answered the upgrade: the session never existed upstream.
             logger.info("upstream failed before the session started", metadata: ["error": "\(detail)"])
             let message = client?.lastFailure.map { Self.failureText($0) } ?? "connection closed"
             return failed(.failure(message: "error dialing backend: \(message)", reason: "ServiceUnavailable", code: 503))
+        }
+        guard attached else {
+            return failed(.failure(message: "error dialing backend: \(detail)", reason: "ServiceUnavailable", code: 503))
         }
         logger.info("upstream connection lost", metadata: ["error": "\(detail)"])
         end()

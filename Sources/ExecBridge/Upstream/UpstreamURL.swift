@@ -15,8 +15,9 @@ public enum UpstreamScheme: String, Sendable, CaseIterable {
     case wss
 
     /// Sessions share pooled connections (HTTP/2 by prior knowledge or TLS; an h2c upgrade
-    /// carries one session on its upgraded stream).
-    public var pools: Bool { self == .h2c || self == .h2 }
+    /// carries one session on its upgraded stream; `wss://` as RFC 8441 streams while the
+    /// upstream offers them, `ws://` never: cleartext WebSocket stays HTTP/1.1).
+    public var pools: Bool { self == .h2c || self == .h2 || self == .wss }
     public var usesTLS: Bool { self == .spdys || self == .h2 || self == .wss }
     public var defaultPort: UInt16 { usesTLS ? 443 : 80 }
 }
