@@ -13,6 +13,10 @@ public final class EventLoop: @unchecked Sendable {
     /// handed on synchronously, so one buffer per thread is enough.
     public let scratch: UnsafeMutableRawBufferPointer
     public let index: Int
+    /// Objects on this loop that keep themselves alive until one of its events (a session waiting
+    /// to reap its child, a sweep): whoever stops driving the loop early (tests) drives it until
+    /// none is left, or they and the loop leak. Touched only on the loop's thread.
+    public var selfRetained = 0
     /// The thread running the loop right now (0: none), for the debug-build confinement checks.
     let runningThread = Atomic<UInt>(0)
 

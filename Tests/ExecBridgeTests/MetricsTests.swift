@@ -134,9 +134,10 @@ final class MetricsTests: XCTestCase {
     func testASessionThroughAnUpstreamCountsItsDialAndBothBackends() throws {
         let metrics = try GatewayHarness.withMetrics()
         // Both gateways are in this process: the metrics (process-wide) see the front gateway's
-        // upstream session and the upstream gateway's local one.
-        let pair = try UpstreamPair(.h2c)
+        // upstream session and the upstream gateway's local one. The h2c pool dials its first
+        // connection ahead, as the gateway starts: that is the one dial the session costs.
         let before = try MetricsScrape.get(port: metrics.metricsPort)
+        let pair = try UpstreamPair(.h2c)
         let r = ExecRun().run(.ws([.v5]), port: pair.gateway.port, path: SessionCases.path(["sh", "-c", "printf upstream"]))
         XCTAssertEqual(r.status, .success)
         XCTAssertEqual(r.stdout, Array("upstream".utf8))

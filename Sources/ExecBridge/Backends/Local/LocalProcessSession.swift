@@ -64,10 +64,6 @@ public final class LocalProcessSession: SessionEndpoint {
         let value = Atomic<Int>(0)
     }
 
-    /// Sessions keeping themselves alive, over every backend: a loop dropped before they are
-    /// released keeps them (and itself) forever, so a test that stops driving a loop waits for zero.
-    static let unreleased = Atomic<Int>(0)
-
     init(request: ExecRequest, container: ContainerSpec?, loop: EventLoop, delegate: SessionEndpointDelegate?,
          logger: Logger, graceSeconds: Double, accounts: [String: Result<UserAccount, UserAccount.Unknown>] = [:],
          counter: SessionCounter? = nil) {
@@ -81,7 +77,7 @@ public final class LocalProcessSession: SessionEndpoint {
         self.graceSeconds = graceSeconds
         keepAlive = self
         counter?.value.add(1, ordering: .relaxed)
-        Self.unreleased.add(1, ordering: .relaxed)
+        loop.selfRetained += 1
         // Start on the next loop turn: a resize or stdin the bridge hands over right after
         // `startSession` then reaches the child before it runs (a lost first resize is
         // kubernetes/kubernetes#47990), and start failures arrive on a later turn as promised.
@@ -101,7 +97,7 @@ public final class LocalProcessSession: SessionEndpoint {
         self.accounts = [:]
         keepAlive = self
         counter?.value.add(1, ordering: .relaxed)
-        Self.unreleased.add(1, ordering: .relaxed)
+        loop.selfRetained += 1
         launchTimer = LoopTimer(loop: loop, after: 0) { [weak self] in
             guard let self, case .scheduled = self.phase else { return }
             self.phase = .running
@@ -201,7 +197,7 @@ public final class LocalProcessSession: SessionEndpoint {
     func release() {
         guard !released else { return }
         counter?.value.subtract(1, ordering: .relaxed)
-        Self.unreleased.subtract(1, ordering: .relaxed)
+        loop.selfRetained -= 1
         launchTimer?.cancel()
         launchTimer = nil
         escalation?.cancel()

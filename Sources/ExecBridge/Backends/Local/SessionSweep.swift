@@ -1,6 +1,5 @@
 import Glibc
 import Reactor
-import Synchronization
 
 /// Drives `ChildReaper` on a loop after a session ended, until nothing of that session (and no
 /// escapee) is left: a scan at once, then more often at first and less later. Keeps itself alive
@@ -13,9 +12,6 @@ final class SessionSweep {
     private var interval = 0.02
     private var timer: LoopTimer?
     private var keepAlive: SessionSweep?
-    /// Sweeps still keeping themselves alive, over all loops: a loop dropped while one is scheduled
-    /// keeps it (and itself) forever, so whoever stops driving a loop early (tests) waits for zero.
-    static let active = Atomic<Int>(0)
 
     /// Starts sweeping the session led by `sid`.
     @discardableResult
@@ -26,7 +22,7 @@ final class SessionSweep {
         self.deadline = EventLoop.now() + grace + ChildReaper.killPatience + 1
         reaper.sessionEnded(sid, grace: grace)
         keepAlive = self
-        Self.active.add(1, ordering: .relaxed)
+        loop.selfRetained += 1
         schedule(after: 0, reaper: reaper)
     }
 
@@ -40,7 +36,7 @@ final class SessionSweep {
         guard (reaper.isSweeping(sid) || reaper.pendingWork > 0), now < deadline else {
             timer = nil
             keepAlive = nil
-            Self.active.subtract(1, ordering: .relaxed)
+            loop.selfRetained -= 1
             return
         }
         interval = min(interval * 2, 0.25)
