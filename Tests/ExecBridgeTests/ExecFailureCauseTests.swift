@@ -23,25 +23,8 @@ final class ExecFailureCauseTests: XCTestCase {
         try ExecProcess.run(["--protocol", proto] + extra + [url + "/exec/default/demo/app", "--", "echo", "ran"])
     }
 
-    /// A port nothing listens on (bound once to learn a free one, then closed).
-    private func freePort() throws -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                _ = bind(fd, pointer, length)
-                _ = getsockname(fd, pointer, &length)
-            }
-        }
-        return UInt16(bigEndian: address.sin_port)
-    }
-
     func testNothingListening() throws {
-        let port = try freePort()
+        let port = closedPort()
         for proto in Self.protocols {
             let result = try exec(proto, "http://127.0.0.1:\(port)")
             XCTAssertEqual(result.status, 1, proto)
@@ -101,7 +84,7 @@ final class ExecFailureCauseTests: XCTestCase {
     /// A web server (Python's http.server) answers the upgrade with an error page, not a Status.
     func testAWebServerIsNotAnExecServer() throws {
         try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/python3"), "python3 missing")
-        let port = try freePort()
+        let port = closedPort()
         let server = Process()
         server.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         server.arguments = ["-m", "http.server", "\(port)", "--bind", "127.0.0.1", "--directory", dir]
