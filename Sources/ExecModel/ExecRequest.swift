@@ -54,9 +54,18 @@ public struct Identity: Equatable, Sendable {
     public static let anonymous = Identity(user: "system:anonymous", groups: ["system:unauthenticated"])
 }
 
-/// One exec (or attach) request, whatever generation and path form it came in on.
+/// One exec, attach or port-forward request, whatever generation and path form it came in on.
 public struct ExecRequest: Equatable, Sendable {
-    public enum Kind: String, Sendable { case exec, attach }
+    /// What the session does in the container.
+    ///
+    /// `portForward` travels in the same stream model as exec, one session per forwarded TCP
+    /// connection (a tunnel): bytes toward the pod's port are `.data(.stdin)` (its end
+    /// `.halfClose(.stdin)`), bytes from it `.data(.stdout)` (`.halfClose(.stdout)`), and the
+    /// tunnel ends with `.exit`: success after an orderly close, a failure Status whose message the
+    /// frontend writes on the tunnel's error stream (port not forwardable, connection refused).
+    /// The connection-level request of a port-forward upgrade names its ports in `ports`; a
+    /// tunnel's request names exactly one.
+    public enum Kind: String, Sendable { case exec, attach, portForward = "portforward" }
 
     public var kind: Kind
     public var target: ExecTarget
@@ -76,6 +85,8 @@ public struct ExecRequest: Equatable, Sendable {
     public var version: ChannelVersion
     public var generation: Generation?
     public var identity: Identity
+    /// The pod ports of a port-forward request (empty for exec and attach).
+    public var ports: [UInt16] = []
 
     public init(kind: Kind = .exec, target: ExecTarget, command: [String], stdin: Bool, stdout: Bool,
                 stderr: Bool, tty: Bool, pathForm: PathForm, path: String, offeredVersions: [String] = [],
