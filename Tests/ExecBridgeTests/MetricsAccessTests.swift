@@ -56,6 +56,25 @@ final class MetricsAccessTests: XCTestCase {
         XCTAssertEqual(try MetricsScrape.get(port: first.metricsPort).status, 200)
     }
 
+    /// A page the operator's browser loaded from attacker.example, which then rebinds that name to
+    /// 127.0.0.1, reads the anonymous loopback listener as same-origin: the Host gives it away.
+    func testAnAnonymousLoopbackListenerRefusesBrowserAndRebindingScrapes() throws {
+        var security = SecuritySettings()
+        security.allowHosts = ["metrics.internal"]
+        let harness = try GatewayHarness.withMetrics(security: security)
+        XCTAssertEqual(try MetricsScrape.get(port: harness.metricsPort).status, 200)
+        XCTAssertEqual(try MetricsScrape.get(port: harness.metricsPort, host: "localhost:9100").status, 200)
+        XCTAssertEqual(try MetricsScrape.get(port: harness.metricsPort, host: "metrics.internal").status, 200)
+        let rebound = try MetricsScrape.get(port: harness.metricsPort, host: "attacker.example:\(harness.metricsPort)")
+        XCTAssertEqual(rebound.status, 403)
+        XCTAssertTrue(rebound.body.contains("not a loopback name"), rebound.body)
+        XCTAssertFalse(rebound.body.contains("execbridge_"))
+        let crossSite = try MetricsScrape.get(port: harness.metricsPort, headers: ["Sec-Fetch-Site: cross-site"])
+        XCTAssertEqual(crossSite.status, 403)
+        let foreignPage = try MetricsScrape.get(port: harness.metricsPort, headers: ["Origin: http://attacker.example"])
+        XCTAssertEqual(foreignPage.status, 403)
+    }
+
     func testAPublicMetricsListenerWantsABearerTokenOnEveryScrape() throws {
         let tokens = try tokenFile()
         defer { unlink(tokens) }

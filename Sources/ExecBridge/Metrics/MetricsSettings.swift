@@ -12,6 +12,8 @@ struct MetricsConfig: Sendable {
     /// With `--tls-cert`: the same certificate, offering only http/1.1 by ALPN (the listener
     /// speaks HTTP/1.1 alone; a client offered h2 would speak it).
     var tls: TLSContext?
+    /// `--allow-host`: names besides loopback ones an anonymous scrape may use in `Host`.
+    var allowHosts: Set<String> = []
 
     init(listen: String, security: SecuritySettings, certificate: (cert: String, key: String)?, logger: Logger) throws {
         if let certificate {
@@ -22,6 +24,7 @@ struct MetricsConfig: Sendable {
             throw ConfigurationError("--metrics-listen \(listen): not a HOST:PORT address (e.g. 127.0.0.1:9100)")
         }
         self.listen = listen
+        allowHosts = BrowserProvenance.hosts(security.allowHosts)
         let loopback = SecuritySettings.isLoopback(listen)
         if loopback {
             anonymous = true
@@ -42,10 +45,16 @@ struct MetricsConfig: Sendable {
 }
 
 extension MetricsServer {
-    /// What a scrape must show: nothing on an anonymous listener; otherwise an identity from
-    /// the pipeline's authenticator (a verified client certificate or a known bearer token).
+    /// What a scrape must show: on an anonymous listener, only that a browser did not send it for a
+    /// page (a DNS-rebinding page could otherwise read the metrics through the operator's browser:
+    /// the same rules as exec's, so the `Host` must be a loopback name or `--allow-host`);
+    /// otherwise an identity from the pipeline's authenticator (a verified client certificate or a
+    /// known bearer token).
     static func authorizer(_ config: MetricsConfig, pipeline: RequestPipeline) -> (RequestContext) -> RequestError? {
-        if config.anonymous { return { _ in nil } }
+        if config.anonymous {
+            let browsers = BrowserProvenance(rules: .init(hosts: config.allowHosts, anonymousAllowed: true))
+            return { context in browsers.screen(context) }
+        }
         return { [pipeline] context in
             switch pipeline.identify(context, screened: false) {
             case .failure(let error):

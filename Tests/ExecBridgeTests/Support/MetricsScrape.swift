@@ -14,10 +14,10 @@ struct MetricsScrape {
     /// `# TYPE name kind` lines: family → kind.
     let types: [String: String]
 
-    static func get(port: UInt16, path: String = "/metrics", headers: [String] = [],
+    static func get(port: UInt16, path: String = "/metrics", host: String = "127.0.0.1", headers: [String] = [],
                     file: StaticString = #filePath, line: UInt = #line) throws -> MetricsScrape {
         let socket = try RawSocket(port: port)
-        socket.send("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + headers.map { $0 + "\r\n" }.joined() + "\r\n")
+        socket.send("GET \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n" + headers.map { $0 + "\r\n" }.joined() + "\r\n")
         let text = String(decoding: socket.readAll(), as: UTF8.self)
         guard let split = text.range(of: "\r\n\r\n") else {
             XCTFail("no HTTP response: \(text)", file: file, line: line)
