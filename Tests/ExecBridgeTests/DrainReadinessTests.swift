@@ -173,3 +173,46 @@ final class DrainDelayCommandTests: XCTestCase {
         XCTAssertTrue(text.contains("--drain-delay must be 0 or a positive number of seconds (got -1.0)"), text)
     }
 }
+
+/// HTTP/2 during `--drain-delay`: a connection without a running session is sent GOAWAY so its
+/// client's next session goes through the balancer again; one with a running session keeps it
+/// and may still open streams.
+final class DrainDelayHTTP2Tests: XCTestCase {
+    private func request(_ path: String) -> [(String, String)] {
+        [(":method", "POST"), (":scheme", "http"), (":authority", "gw"), (":path", path)]
+    }
+
+    func testAnIdleConnectionGetsGoAwayWhileABusyOneIsStillServed() throws {
+        let harness = try GatewayHarness {
+            $0.drainDelay = 600
+            $0.bridge.closeLinger = 0.2
+        }
+        let idle = try H2MuxClient(port: harness.port)
+        defer { idle.close() }
+        let done = try idle.exec(SessionCases.path(["echo", "before"], "stdout=1"))
+        XCTAssertTrue(idle.run { idle[done].closeCode != nil })
+        XCTAssertEqual(idle[done].text, "before\n")
+
+        let busy = try H2MuxClient(port: harness.port)
+        defer { busy.close() }
+        let running = try busy.open(request(SessionCases.path(["cat"], "stdin=1&stdout=1")), body: [], end: false)
+        XCTAssertTrue(busy.run { busy[running].status == 200 })
+
+        harness.gateway.shutdown()
+        XCTAssertTrue(idle.run { idle.goAway != nil }, "the idle connection is told to go")
+        XCTAssertEqual(idle.goAway?.code, HTTP2ErrorCode.noError)
+
+        // The busy connection: no GOAWAY, and a new stream is still served during the delay.
+        let late = try busy.exec(SessionCases.path(["echo", "late"], "stdout=1"))
+        XCTAssertTrue(busy.run { busy[late].closeCode != nil })
+        XCTAssertEqual(busy[late].status, 200)
+        XCTAssertEqual(busy[late].text, "late\n")
+        try busy.h2.sendData(Array("still here".utf8), stream: running)
+        try busy.h2.endStream(running)
+        busy.h2.flush()
+        XCTAssertTrue(busy.run { busy[running].closeCode != nil })
+        XCTAssertEqual(busy[running].text, "still here")
+        XCTAssertEqual(busy[running].exitCode, 0)
+        XCTAssertNil(busy.goAway.map { "\($0)" })
+    }
+}

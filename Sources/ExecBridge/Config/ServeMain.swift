@@ -62,8 +62,10 @@ public enum ServeMain {
         let logger = Logger(label: "execbridge")
         let config = try makeConfig(options, logger: logger)
         let gateway = Gateway(config: config)
-        do { try gateway.start() } catch { throw StartFailure(description: "\(error)") }
+        // Signals first: a SIGTERM right after the "listening" line (an orchestrator's quick stop)
+        // drains instead of killing the process; it is handled once the loops run.
         gateway.stopOnSignals()
+        do { try gateway.start() } catch { throw StartFailure(description: "\(error)") }
         gateway.wait()
         logger.info("stopped")
     }

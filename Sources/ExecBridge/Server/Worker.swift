@@ -214,6 +214,7 @@ final class Worker {
         }
         isDraining = true
         pipeline.drain.phase = .notReady
+        for connection in Array(connections.values) { (connection.handler as? Drainable)?.leaveIfIdle() }
         guard config.drainDelay > 0 else { return refuseSessions() }
         config.logger.info("not ready: serving on for the drain delay", metadata: ["seconds": "\(config.drainDelay)"])
         drainDelayTimer = LoopTimer(loop: loop, after: config.drainDelay) { [unowned self] in self.refuseSessions() }
