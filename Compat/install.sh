@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the compatibility suite drives, once; later runs reuse it (a few seconds when nothing is missing):
 #   1. Debian packages through scripts/deps.sh test (Go + moby/spdystream, nghttp2 tools, curl, openssl,
-#      python3-venv...), when apt-get is there;
+#      python3-venv...), and haproxy + iproute2 for the replicas case, when apt-get is there;
 #   2. a virtualenv in Compat/.work/venv with Compat/requirements.txt from PyPI (reused while requirements.txt
 #      is unchanged).
 # Everything goes to Compat/.work/install.log; what could not be installed is said on stdout ("install: ...") and
@@ -43,6 +43,16 @@ if command -v apt-get >/dev/null 2>&1 && command -v dpkg-query >/dev/null 2>&1; 
     fi
 else
     note "no apt-get here: install Go, moby/spdystream, nghttp2 tools, curl, openssl and python3-venv by hand"
+fi
+
+# --- HAProxy and iproute2 (Compat/cases/replicas.sh: replicas in network namespaces behind a balancer) ---------
+# Only the binaries: the case runs haproxy as its own process with a generated configuration.
+if command -v apt-get >/dev/null 2>&1 && { ! command -v haproxy >/dev/null 2>&1 || ! command -v ip >/dev/null 2>&1; }; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    if ! DEBIAN_FRONTEND=noninteractive timeout 600 $sudo apt-get install -y -qq --no-install-recommends haproxy iproute2 >>"$log" 2>&1; then
+        note "apt-get install haproxy iproute2 failed (see $log): the replicas case will be skipped"
+    fi
 fi
 
 # --- Python virtualenv ---------------------------------------------------------------------------------------

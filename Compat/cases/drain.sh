@@ -1,8 +1,8 @@
-# SIGTERM while sessions run (a rolling restart): the gateway stops accepting, lets the running sessions finish
-# with their output and exit status (--drain-timeout, 30 s by default), then exits. One gateway of its own; SPDY,
-# HTTP/2 channel mode and curl single-stream sessions side by side. No timing guesses: each command says it has
-# started (a file), and finishes only once the test lets it (another file), after the listener is seen closed.
-# Gateway mode only.
+# SIGTERM while sessions run (a rolling restart): /readyz answers 503 and new sessions are refused (503 with
+# Retry-After) while the running sessions finish with their output and exit status (--drain-timeout, 30 s by
+# default); then the gateway exits. One gateway of its own; SPDY, HTTP/2 channel mode and curl single-stream
+# sessions side by side. No timing guesses: each command says it has started (a file), and finishes only once the
+# test lets it (another file), after the refusal is seen. Gateway mode only.
 
 in_mode gateway || return 0
 
@@ -51,11 +51,15 @@ if [ "$drain_wanted" = 1 ]; then
             wait_file "$CASE_DIR/$name.started" || started=0
         done
         kill -TERM "$drain_pid" 2>/dev/null
-        # The listener closes at once; then the commands may finish.
-        closed=0
+        # /readyz fails at once and a new session is refused, the listener still answering; then the commands
+        # may finish.
+        refused=0
         for _ in $(seq 100); do
-            if ! (exec 3<>"/dev/tcp/127.0.0.1/$drain_port") 2>/dev/null; then
-                closed=1
+            if [ "$(curl -s -o /dev/null -w '%{http_code}' "$drain_base/readyz")" = 503 ] &&
+                [ "$(curl -s -o "$CASE_DIR/drain-refused.body" -D "$CASE_DIR/drain-refused.headers" -w '%{http_code}' \
+                    -X POST -H 'Connection: Upgrade' -H 'Upgrade: SPDY/3.1' \
+                    -H 'X-Stream-Protocol-Version: v4.channel.k8s.io' "$(drain_u stdout drain-refused)")" = 503 ]; then
+                refused=1
                 break
             fi
             sleep 0.1
@@ -87,7 +91,9 @@ if [ "$drain_wanted" = 1 ]; then
         done
         if wanted drain-gateway-exits; then
             check drain-gateway-exits \
-                "[ $closed = 1 ] || { WHY='still accepting connections 10 s after SIGTERM'; false; }" \
+                "[ $refused = 1 ] || { WHY='no /readyz 503 and 503 refusal of a new session within 10 s of SIGTERM'; false; }" \
+                'expect_header "$CASE_DIR/drain-refused.headers" retry-after 1' \
+                'expect_file_contains "$CASE_DIR/drain-refused.body" "the gateway is shutting down"' \
                 "[ $exited = 1 ] || { WHY='still running 10 s after its sessions ended'; false; }"
         fi
         stop_pid "$drain_pid"

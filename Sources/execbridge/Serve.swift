@@ -8,8 +8,9 @@ struct Serve: ParsableCommand {
         abstract: "Run the gateway.",
         discussion: """
             Signals: SIGHUP reloads --inventory, --policy, --token-file, --tls-cert/--tls-key and --client-ca \
-            (a file that does not parse keeps the previous configuration); SIGINT/SIGTERM stop accepting and \
-            let sessions finish for --drain-timeout.
+            (a file that does not parse keeps the previous configuration); SIGINT/SIGTERM drain: /readyz \
+            answers 503 at once, new sessions are refused (503 with Retry-After) after --drain-delay, and \
+            running sessions finish for --drain-timeout; health probes are answered until the exit.
             Exit status: 0 after a drain, 64 for a bad option or a file it names, 1 when the gateway cannot \
             start (an address in use or served by another process).
             """)
@@ -48,6 +49,7 @@ struct Serve: ParsableCommand {
             channelBudget: sessionOptions.channelBudget, streamCreationTimeout: sessionOptions.streamCreationTimeout,
             idleTimeout: sessionOptions.idleTimeout, headTimeout: sessionOptions.headTimeout,
             drainTimeout: sessionOptions.drainTimeout)
+        options.drainDelay = sessionOptions.drainDelay
         options.traceFrames = loggingOptions.traceFrames
         options.limits = limitOptions.settings()
         options.recording = recordingOptions.settings()

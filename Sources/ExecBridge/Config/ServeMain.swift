@@ -16,6 +16,8 @@ public struct ServeOptions: Sendable {
     public var idleTimeout: Double
     public var headTimeout: Double
     public var drainTimeout: Double
+    /// `--drain-delay S`: not ready but still serving for S seconds after SIGINT/SIGTERM (0: none).
+    public var drainDelay: Double = 0
     /// `--trace-frames FILE`: decoded frame records of every SPDY and HTTP/2 connection.
     public var traceFrames: String?
     /// `--max-sessions`, `--max-sessions-per-user`, `--max-connections`, `--stall-timeout`.
@@ -60,8 +62,10 @@ public enum ServeMain {
         let logger = Logger(label: "execbridge")
         let config = try makeConfig(options, logger: logger)
         let gateway = Gateway(config: config)
-        do { try gateway.start() } catch { throw StartFailure(description: "\(error)") }
+        // Signals first: a SIGTERM right after the "listening" line (an orchestrator's quick stop)
+        // drains instead of killing the process; it is handled once the loops run.
         gateway.stopOnSignals()
+        do { try gateway.start() } catch { throw StartFailure(description: "\(error)") }
         gateway.wait()
         logger.info("stopped")
     }
@@ -87,6 +91,7 @@ public enum ServeMain {
         config.reloadFiles = options.reloadFiles
         config.headTimeout = options.headTimeout
         config.drainTimeout = options.drainTimeout
+        config.drainDelay = options.drainDelay
         config.bridge.channelBudget = options.channelBudget
         config.bridge.streamCreationTimeout = options.streamCreationTimeout
         config.bridge.idleTimeout = options.idleTimeout

@@ -104,6 +104,12 @@ final class HTTP1ServerHandler: ConnectionHandler, Drainable {
         headTimer = nil
     }
 
+    /// A connection accepted while the gateway refuses sessions: each answer says `Connection:
+    /// close` and ends it, so that it does not hold the gateway's exit.
+    func closeAfterEachAnswer() {
+        draining = true
+    }
+
     func drain() {
         draining = true
         if case .readingHead = state, !receivedSinceLastRequest { connection.close() }

@@ -43,6 +43,10 @@ extension RequestPipeline {
     /// Admission of a request for the upstream: an identity as exec needs one (401 otherwise),
     /// and the audit of how the exchange ended.
     func admitPassthrough(_ context: RequestContext) -> Result<PassthroughAdmission, RequestError> {
+        if let error = drain.refusal {
+            report(.passthrough, identity: nil, context: context, error: error)
+            return .failure(error)
+        }
         switch identify(context, screened: false) {
         case .failure(let error):
             report(.passthrough, identity: nil, context: context, error: error)

@@ -29,6 +29,8 @@ final class RequestPipeline {
     var passthroughForwardsAuthorization = false
     /// Forwards requests that are not the gateway's own (upstream backends only).
     var passthrough: PassthroughHandler?
+    /// The worker's graceful stop: `/readyz` and admission follow it.
+    let drain: DrainState
     private let health: HealthHandler
 
     init(loop: EventLoop, backend: Backend, logger: Logger, limits: SessionLimits, channelBudget: Int) {
@@ -37,7 +39,8 @@ final class RequestPipeline {
         self.logger = logger
         self.limits = limits
         self.channelBudget = channelBudget
-        health = HealthHandler(limits: limits)
+        drain = DrainState(retryAfter: limits.retryAfter)
+        health = HealthHandler(limits: limits, drain: drain)
         plainHandlers = [health]
     }
 
@@ -84,6 +87,10 @@ final class RequestPipeline {
 
     /// Fills the identity, then checks authorization and the target. A refusal is audited.
     func admit(_ request: inout ExecRequest, context: RequestContext) -> RequestError? {
+        if let error = drain.refusal {
+            for observer in observers { observer.refused(request, context: context, error: error) }
+            return error
+        }
         for step in admissionSteps {
             if let error = step.admit(&request, context: context) {
                 for observer in observers { observer.refused(request, context: context, error: error) }
@@ -182,12 +189,18 @@ protocol PipelineExtension: Sendable {
     func install(into pipeline: RequestPipeline)
 }
 
-/// `/healthz`, `/readyz`, `/livez`. Not ready (503) while the gateway is at its session limit.
+/// `/healthz`, `/readyz`, `/livez`. Not ready (503) while the gateway is at its session limit,
+/// and from the moment it starts to drain (a balancer stops sending it new sessions); alive
+/// (`/healthz`, `/livez`) until it exits, so that an orchestrator does not kill a drain.
 final class HealthHandler: PlainHandler {
     let limits: SessionLimits
+    let drain: DrainState
     static let paths: Set<String> = ["/healthz", "/readyz", "/livez"]
 
-    init(limits: SessionLimits) { self.limits = limits }
+    init(limits: SessionLimits, drain: DrainState) {
+        self.limits = limits
+        self.drain = drain
+    }
 
     /// A request target (path and query) this handler answers, told without parsing the request:
     /// front doors ask it before routing, so probes cost no exec routing.
@@ -206,6 +219,8 @@ final class HealthHandler: PlainHandler {
     /// Shared by every answer (the body array is copied on write only).
     private static let healthy = PlainResponse(status: 200, contentType: "text/plain; charset=utf-8",
                                                body: Array("ok".utf8))
+    private static let draining = PlainResponse(status: 503, contentType: "text/plain; charset=utf-8",
+                                                body: Array("draining".utf8))
 
     func answer(_ request: PlainRequest) -> PlainResponse? {
         answer(path: request.path[...])
@@ -213,6 +228,9 @@ final class HealthHandler: PlainHandler {
 
     func answer(path: Substring) -> PlainResponse? {
         guard Self.paths.contains(String(path)) else { return nil }
+        if path == "/readyz", drain.phase != .serving {
+            return Self.draining
+        }
         if path == "/readyz", limits.atSessionLimit {
             return PlainResponse(status: 503, contentType: "text/plain; charset=utf-8", body: Array("at session limit".utf8),
                                  headers: [("Retry-After", String(limits.retryAfter))])

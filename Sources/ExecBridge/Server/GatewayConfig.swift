@@ -16,6 +16,10 @@ public struct GatewayConfig: Sendable {
     public var keepAliveTimeout: Double = 60
     /// On SIGINT/SIGTERM, sessions may finish for this long before they are cut.
     public var drainTimeout: Double = 30
+    /// `--drain-delay`: seconds between SIGINT/SIGTERM and refusing new sessions, while `/readyz`
+    /// already answers 503, so that a load balancer stops sending new sessions first. The drain
+    /// timeout counts from the end of the delay.
+    public var drainDelay: Double = 0
     public var bridge = BridgeConfig()
     /// `--max-sessions`, `--max-sessions-per-user`: shared by every worker.
     public var limits = SessionLimits()

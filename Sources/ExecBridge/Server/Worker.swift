@@ -19,6 +19,11 @@ final class Worker {
     /// What each connection speaks, for open connections by protocol (`--metrics-listen` only).
     private var protocols: [ObjectIdentifier: GatewayMetrics.ConnectionProtocol] = [:]
     private var drainTimer: LoopTimer?
+    /// `--drain-delay`: not ready, still serving, until it fires.
+    private var drainDelayTimer: LoopTimer?
+    /// Connections accepted once sessions are refused: they carry probes and refusals only, so the
+    /// stop does not wait for them.
+    private var lateConnections: Set<ObjectIdentifier> = []
     private var stopCheck: LoopTimer?
     private var stopCheckStarted: Double?
     /// `--max-connections` (nil: none), shared by every worker.
@@ -82,13 +87,11 @@ final class Worker {
     }
 
     private func accept(_ fd: Int32) {
-        guard !isDraining else {
-            _ = Glibc.close(fd)
-            return
-        }
         accepted.add(1, ordering: .relaxed)
         let connection = Connection(loop: loop, fd: fd, tls: tls)
         connections[ObjectIdentifier(connection)] = connection
+        let late = pipeline.drain.phase == .refusing
+        if late { lateConnections.insert(ObjectIdentifier(connection)) }
         if GatewayMetrics.isEnabled {
             protocols[ObjectIdentifier(connection)] = .http1
             GatewayMetrics.connectionOpened(.http1)
@@ -96,14 +99,17 @@ final class Worker {
         connectionGate?.opened(on: self)
         connection.closeObserver = { [unowned self] closed in
             self.connections[ObjectIdentifier(closed)] = nil
+            self.lateConnections.remove(ObjectIdentifier(closed))
             if let proto = self.protocols.removeValue(forKey: ObjectIdentifier(closed)) { GatewayMetrics.connectionClosed(proto) }
             self.connectionGate?.closedOne()
             self.memoryReturn.somethingEnded()
             // A freed descriptor is the moment to try again.
             if self.fdRetry != nil { self.retryAccepting() }
-            if self.isDraining { self.stopIfIdle() }
+            if self.pipeline.drain.phase == .refusing { self.stopIfIdle() }
         }
         FrontDoor.accept(connection, services: services)
+        // Answers its requests (a probe, a refusal) and closes.
+        if late { (connection.handler as? HTTP1ServerHandler)?.closeAfterEachAnswer() }
     }
 
     var connectionCount: Int { connections.count }
@@ -197,12 +203,27 @@ final class Worker {
         memoryReturn.somethingEnded()
     }
 
-    /// Stop accepting; idle connections close now, sessions may finish until the drain timeout.
+    /// SIGTERM: `/readyz` fails at once; after `--drain-delay` new sessions are refused, idle
+    /// connections close, and running sessions may finish until the drain timeout. The listeners
+    /// stay open until then, so a balancer's probes and late clients get an answer, not a reset.
+    /// A second signal during the delay cuts it short.
     func drain() {
-        guard !isDraining else { return }
+        guard !isDraining else {
+            if pipeline.drain.phase == .notReady { refuseSessions() }
+            return
+        }
         isDraining = true
-        for listener in listeners { listener.close() }
-        listeners.removeAll()
+        pipeline.drain.phase = .notReady
+        for connection in Array(connections.values) { (connection.handler as? Drainable)?.leaveIfIdle() }
+        guard config.drainDelay > 0 else { return refuseSessions() }
+        config.logger.info("not ready: serving on for the drain delay", metadata: ["seconds": "\(config.drainDelay)"])
+        drainDelayTimer = LoopTimer(loop: loop, after: config.drainDelay) { [unowned self] in self.refuseSessions() }
+    }
+
+    private func refuseSessions() {
+        drainDelayTimer?.cancel()
+        drainDelayTimer = nil
+        pipeline.drain.phase = .refusing
         for connection in Array(connections.values) {
             (connection.handler as? Drainable)?.drain()
         }
@@ -216,6 +237,14 @@ final class Worker {
     }
 
     private func stopIfIdle() {
+        // Once only late connections are left, nothing needs the listeners: close them, and let
+        // the late connections finish their answer.
+        guard connections.keys.allSatisfy(lateConnections.contains) else { return }
+        if !listeners.isEmpty {
+            for listener in listeners { listener.close() }
+            listeners.removeAll()
+            for connection in Array(connections.values) { (connection.handler as? Drainable)?.drain() }
+        }
         guard connections.isEmpty else { return }
         // Let backends reap what they started (a process ended at the drain timeout needs its grace).
         let activeSessions = (backend as? BackendActivity)?.activeSessions ?? 0

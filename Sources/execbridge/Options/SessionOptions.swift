@@ -23,6 +23,11 @@ struct SessionOptions: ParsableArguments {
         "Seconds sessions may finish after SIGINT/SIGTERM.", valueName: "seconds"))
     var drainTimeout: Double = 30
 
+    @Option(name: .customLong("drain-delay"), parsing: .unconditional, help: ArgumentHelp(
+        "Seconds after SIGINT/SIGTERM during which /readyz answers 503 but sessions are still served, so a load balancer stops sending new ones before they are refused (0: none; the drain timeout starts after it).",
+        valueName: "seconds"))
+    var drainDelay: Double = 0
+
     func validate() throws {
         guard channelBudget >= 4096 else {
             throw ValidationError("--channel-budget must be a positive number of bytes, at least 4096 (got \(channelBudget))")
@@ -32,6 +37,9 @@ struct SessionOptions: ParsableArguments {
             guard value > 0, value.isFinite else {
                 throw ValidationError("\(name) must be a positive number of seconds (got \(value))")
             }
+        }
+        guard drainDelay >= 0, drainDelay.isFinite else {
+            throw ValidationError("--drain-delay must be 0 or a positive number of seconds (got \(drainDelay))")
         }
     }
 }

@@ -12,6 +12,13 @@ extension HTTP2ServerConnection {
         state = .draining
     }
 
+    /// Not ready any more: without a running session, GOAWAY (after the close linger), which tells
+    /// the client which streams were taken, so it retries the rest on a new connection.
+    func leaveIfIdle() {
+        guard state == .open, !hasLiveSession else { return }
+        closeWhenDone()
+    }
+
     /// Close once nghttp2 has nothing more to say or hear (no session left, or the client is gone).
     func closeWhenDone() {
         guard state != .closed else { return }
