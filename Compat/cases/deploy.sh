@@ -2,13 +2,13 @@
 # here (docs/scaling.md says what was and was not run):
 #   deploy-manifests-values   every manifest parses (PyYAML) and the values that matter agree with the gateway:
 #                             probe paths and ports, --listen/--metrics-listen against containerPorts, grace
-#                             period above preStop + drain + reaping, file flags on mounted keys, selectors,
+#                             period above drain delay + timeout + reaping, file flags on mounted keys, selectors,
 #                             memory limit against the measured peak, the Containerfile's user, ports, entrypoint
 #   deploy-manifests-runs     the Deployment's own command line, with the ConfigMap's and Secret's files written where
 #                             it mounts them (and a test certificate), starts a gateway here: /readyz and /healthz
 #                             answer 200 over TLS as the probes ask, a caller without a token gets 401, one with a
 #                             token in the policy's group runs a command, metrics answer over TLS, SIGTERM
-#                             ends it with exit 0
+#                             turns /readyz to 503 (/healthz stays 200) and, after the drain, exit 0
 #   deploy-container-libs     the Containerfile's runtime packages provide every shared library the gateway links
 #                             (the Swift runtime is linked in by --static-swift-stdlib there)
 #   deploy-haproxy-config     `haproxy -c` accepts deploy/haproxy/haproxy.cfg
@@ -55,6 +55,10 @@ if wanted deploy-manifests-runs; then
         scrape_token="$(curl -sk -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer deploy-test-token' \
             "https://127.0.0.1:$mport/metrics")"
         kill -TERM "$dpid"
+        # As the kubelet's next readiness probe sees it: not ready at once, still alive, for --drain-delay.
+        sleep 0.5
+        drain_ready="$(curl -sk -o /dev/null -w '%{http_code}' "$base/readyz")"
+        drain_live="$(curl -sk -o /dev/null -w '%{http_code}' "$base/healthz")"
         drc=0
         timeout 40 tail --pid="$dpid" -f /dev/null || drc=timeout
         wait "$dpid" 2>/dev/null || drc=$?
@@ -63,6 +67,7 @@ if wanted deploy-manifests-runs; then
             '[ "$anon_rc" != 0 ] && [[ "$anon_err" == *401* || "$anon_err" == *nauthorized* ]] || { WHY="no token: rc $anon_rc, $(brief "$CASE_DIR/deploy-anonymous.err")"; false; }' \
             'expect_rc 0' 'expect_out "deploy-ok"' \
             '[ "$scrape_token" = 200 ] || { WHY="metrics over TLS with the token: $scrape_token"; false; }' \
+            '[ "$drain_ready" = 503 ] && [ "$drain_live" = 200 ] || { WHY="after SIGTERM: /readyz $drain_ready, /healthz $drain_live"; false; }' \
             '[ "$drc" = 0 ] || { WHY="after SIGTERM the gateway exited $drc"; false; }'
     fi
 fi
