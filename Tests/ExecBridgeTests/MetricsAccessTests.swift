@@ -75,6 +75,22 @@ final class MetricsAccessTests: XCTestCase {
         XCTAssertEqual(foreignPage.status, 403)
     }
 
+    /// A draining replica is the one an operator watches: its metrics answer until it stops.
+    func testMetricsAnswerWhileTheGatewayDrainsAndCloseWhenItStops() throws {
+        let harness = try GatewayHarness.withMetrics { $0.drainDelay = 600 }
+        harness.gateway.shutdown()
+        let deadline = Date().addingTimeInterval(10)
+        while try MetricsScrape.get(port: harness.port, path: "/readyz", host: "127.0.0.1").status != 503, Date() < deadline {
+            usleep(20_000)
+        }
+        let during = try MetricsScrape.get(port: harness.metricsPort)
+        XCTAssertEqual(during.status, 200)
+        XCTAssertEqual(during.types["execbridge_sessions_active"], "gauge")
+        harness.gateway.shutdown()  // a second signal ends the delay: nothing runs, so the gateway stops
+        harness.gateway.wait()
+        XCTAssertNil(try? RawSocket(port: harness.metricsPort, timeout: 1), "the metrics listener outlived the gateway")
+    }
+
     func testAPublicMetricsListenerWantsABearerTokenOnEveryScrape() throws {
         let tokens = try tokenFile()
         defer { unlink(tokens) }

@@ -95,6 +95,8 @@ public final class Gateway: @unchecked Sendable {
                                    authorize: MetricsServer.authorizer(metrics, pipeline: workers[0].pipeline))
         metricsAddress = try server.listen(on: try SocketAddress(parsing: metrics.listen))
         metricsServer = server
+        // Scrapes go on while sessions drain (a draining replica is the one worth watching).
+        workers[0].willStop = { [unowned server] in server.close() }
         // SO_REUSEPORT would let a second gateway share the metrics port as it would `--listen`'s.
         let ours = workers.flatMap(\.listenerDescriptors) + [server.listenerDescriptor].compactMap { $0 }
         if let (address, pid) = ListenConflict.foreignListener(overlapping: ours) {
@@ -109,10 +111,6 @@ public final class Gateway: @unchecked Sendable {
 
     /// Safe from any thread.
     public func shutdown() {
-        if let server = metricsServer {
-            let box = UncheckedBox(server)
-            server.loop.execute { box.value.close() }
-        }
         for worker in workers {
             let w = UncheckedBox(worker)
             worker.loop.execute { w.value.drain() }

@@ -19,6 +19,9 @@ final class Worker {
     /// What each connection speaks, for open connections by protocol (`--metrics-listen` only).
     private var protocols: [ObjectIdentifier: GatewayMetrics.ConnectionProtocol] = [:]
     private var drainTimer: LoopTimer?
+    /// Runs on the loop just before it stops at the end of a drain (what else lives on this loop
+    /// closes then, e.g. the metrics listener, which must answer while sessions drain).
+    var willStop: (() -> Void)?
     /// `--drain-delay`: not ready, still serving, until it fires.
     private var drainDelayTimer: LoopTimer?
     /// Connections accepted once sessions are refused: they carry probes and refusals only, so the
@@ -260,6 +263,8 @@ final class Worker {
             for timer in [limitCheck, fdRetry, fdEpisodeCheck] { timer?.cancel() }
             backend.closeConnections()
             memoryReturn.cancel()
+            willStop?()
+            willStop = nil
             loop.stop()
         } else if stopCheck == nil {
             stopCheck = LoopTimer(loop: loop, after: 0.1, repeats: true) { [unowned self] in self.stopIfIdle() }
