@@ -5,7 +5,7 @@ import Reactor
 extension UpstreamConfig {
     /// The fixed host's address, or for `{node}` a placeholder and the directory of nodes
     /// (`--node-addresses` read and resolved now: a bad file stops the start with its line).
-    static func addressing(_ url: UpstreamURL, _ settings: BackendSettings) throws -> (SocketAddress, NodeDirectory?) {
+    static func addressing(_ url: UpstreamURL, _ settings: BackendSettings, logger: Logger) throws -> (SocketAddress, NodeDirectory?) {
         guard url.isNodeAddressed else {
             if settings.nodeAddresses != nil {
                 throw ConfigurationError("--node-addresses needs a --backend whose host is {node} (e.g. spdys://{node}:10250)")
@@ -17,7 +17,6 @@ extension UpstreamConfig {
             }
         }
         let placeholder = try SocketAddress(host: "0.0.0.0", port: url.port)
-        let logger = Logger(label: "execbridge")
         guard let path = settings.nodeAddresses else { return (placeholder, NodeDirectory(path: nil, hostPattern: url.host, logger: logger)) }
         let read = try ConfigurationError.naming("--node-addresses") { try NodeDirectory.read(path: path) }
         let directory = NodeDirectory(path: path, map: read.map, logger: logger)

@@ -1,4 +1,5 @@
 import ExecModel
+import Logging
 import Reactor
 
 /// Everything about the one upstream, resolved once at startup and shared (read-only) by every
@@ -39,10 +40,11 @@ public struct UpstreamConfig: Sendable {
     /// After the TCP (and TLS) connect: the upgrade answer and every stream reply must come within this.
     public var sessionSetupTimeout: Double = 30
 
-    public init(_ settings: BackendSettings) throws {
+    /// `logger`: where a `{node}` backend's directory reports reloads of `--node-addresses`.
+    public init(_ settings: BackendSettings, logger: Logger? = nil) throws {
         let url = try UpstreamURL(parsing: settings.backend)
         self.url = url
-        (address, nodes) = try Self.addressing(url, settings)
+        (address, nodes) = try Self.addressing(url, settings, logger: logger ?? Logger(label: "execbridge"))
         template = try UpstreamPathTemplate(settings.path)
         serverName = settings.serverName ?? url.host
         fixedServerName = settings.serverName != nil
