@@ -25,7 +25,10 @@ final class NodeSession: SessionEndpoint, SessionEndpointDelegate {
         let node = request.target.node ?? ""
         guard let nodes = backend.config.nodes else { return }
         let lookup = nodes.lookup(node)
-        if lookup == .pending {
+        if case .found(let endpoint) = lookup {
+            // The upstream session dials on the next turn itself.
+            inner = backend.makeSession(request, on: loop, config: backend.config.addressed(to: endpoint), delegate: self)
+        } else if lookup == .pending {
             // Called on this loop (the directory posts it here), so the unchecked box is never shared.
             let box = UncheckedBox(Weak(self))
             nodes.whenResolved(node, on: loop) { lookup in box.value.object?.resolved(lookup) }

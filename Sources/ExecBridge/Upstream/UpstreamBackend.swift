@@ -119,7 +119,9 @@ public final class UpstreamBackend: Backend, BackendActivity {
 /// The backend side of the audit record: which upstream, in which generation.
 extension UpstreamBackend: AuditedBackend {
     public func auditSide(of session: SessionRecord) -> AuditBackendSide {
-        AuditBackendSide(kind: "upstream", address: "\(config.url.scheme.rawValue)://\(config.url.authority)",
+        // A `{node}` backend's record names the session's node.
+        let authority = session.request.target.node.map { config.url.authority.replacing(UpstreamURL.nodeVariable, with: $0) }
+        return AuditBackendSide(kind: "upstream", address: "\(config.url.scheme.rawValue)://\(authority ?? config.url.authority)",
                          generation: config.url.scheme.generation?.rawValue)
     }
 }
