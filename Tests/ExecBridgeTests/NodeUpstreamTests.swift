@@ -96,6 +96,46 @@ final class NodeUpstreamTests: XCTestCase {
         }
     }
 
+    func testPooledSessionsShareOneConnectionPerNodeAndOnlySeenNodesAreDialled() throws {
+        let kubelets = try NodeKubelets([("127.0.0.2", "kubelet-a"), ("127.0.0.3", "kubelet-b")])
+        let gateway = try NodeGateway("h2c://{node}:\(kubelets.port)", nodes: "node-a: 127.0.0.2\nnode-b: 127.0.0.3\n")
+        func accepted(_ address: String) -> Int { kubelets.kubelets[address]!.gateway.acceptedPerLoop.reduce(0, +) }
+        for _ in 0..<3 { XCTAssertEqual(whoAnswers(gateway, node: "node-a", wire: .h2Prior).stdoutText, "kubelet-a\n") }
+        XCTAssertEqual(accepted("127.0.0.2"), 1, "node-a's sessions share its pooled connection")
+        XCTAssertEqual(accepted("127.0.0.3"), 0, "node-b was dialled before any session asked for it")
+        for _ in 0..<3 { XCTAssertEqual(whoAnswers(gateway, node: "node-b").stdoutText, "kubelet-b\n") }
+        XCTAssertEqual(accepted("127.0.0.3"), 1)
+        XCTAssertEqual(accepted("127.0.0.2"), 1)
+    }
+
+    func testNodePoolsAreBoundedAndIdleOnesClose() throws {
+        let loop = EventLoop()
+        var settings = BackendSettings()
+        settings.backend = "h2c://{node}:\(closedPort())"
+        var config = try UpstreamConfig(settings)
+        config.poolIdleTimeout = 0.2
+        let pools = NodePools(loop: loop, logger: .init(label: "test"), limit: 2)
+        func aimed(_ node: String) throws -> UpstreamConfig {
+            guard case .found(let endpoint) = NodeDirectory.endpoint(node: node, host: "127.0.0.9", port: nil) else { throw POSIXError(.EINVAL) }
+            return config.addressed(to: endpoint)
+        }
+        let a = try XCTUnwrap(pools.pool(for: try aimed("node-a"), node: "node-a"))
+        XCTAssertTrue(pools.pool(for: try aimed("node-a"), node: "node-a") === a, "one pool per node")
+        _ = pools.pool(for: try aimed("node-b"), node: "node-b")
+        XCTAssertEqual(pools.count, 2)
+        // At the limit, pools without sessions make room.
+        XCTAssertNotNil(pools.pool(for: try aimed("node-c"), node: "node-c"))
+        XCTAssertLessThanOrEqual(pools.count, 2)
+        let deadline = EventLoop.now() + 10
+        while pools.count > 0, EventLoop.now() < deadline {
+            let tick = LoopTimer(loop: loop, after: 0.05) {}
+            loop.runOnce()
+            tick.cancel()
+        }
+        XCTAssertEqual(pools.count, 0, "idle node pools were not closed")
+        pools.close()
+    }
+
     func testUnknownNodeIsA404BeforeAnyUpgrade() throws {
         let kubelets = try NodeKubelets([("127.0.0.2", "kubelet-a")])
         let gateway = try NodeGateway("spdy://{node}:\(kubelets.port)", nodes: "node-a: 127.0.0.2\n")
