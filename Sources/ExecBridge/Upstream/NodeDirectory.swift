@@ -50,16 +50,17 @@ public final class NodeDirectory: Sendable {
         var waiters: [String: [@Sendable (Lookup) -> Void]] = [:]
     }
 
-    /// `path` nil: DNS mode. With a path, `map` is the file's content as read at start.
-    init(path: String?, map: [String: Lookup] = [:], hostPattern: String = UpstreamURL.nodeVariable,
-         checkInterval: Double = 1, logger: Logger) {
+    /// `path` nil: DNS mode. With a path, `map` is the file's content as read at start, when it
+    /// had `signature` (a change after that read is picked up by the next check).
+    init(path: String?, map: [String: Lookup] = [:], signature: SecurityFiles.Signature? = nil,
+         hostPattern: String = UpstreamURL.nodeVariable, checkInterval: Double = 1, logger: Logger) {
         self.path = path
         self.hostPattern = hostPattern
         self.logger = logger
         self.checkInterval = checkInterval
         var initial = State()
         initial.map = map
-        initial.signature = path.flatMap(SecurityFiles.signature)
+        initial.signature = signature
         initial.lastCheck = EventLoop.now()
         state = Mutex(initial)
     }

@@ -38,7 +38,8 @@ public final class UpstreamBackend: Backend, BackendActivity {
 
     private func pool(on loop: EventLoop, for config: UpstreamConfig, node: String?) -> HTTP2UpstreamPool? {
         guard config.url.scheme.pools else { return nil }
-        if let node {
+        // A fixed host has one pool, whatever node a request names.
+        if self.config.nodes != nil, let node {
             if nodePools == nil { nodePools = NodePools(loop: loop, logger: logger) }
             return nodePools?.pool(for: config, node: node)
         }

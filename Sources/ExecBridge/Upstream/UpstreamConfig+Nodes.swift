@@ -19,7 +19,7 @@ extension UpstreamConfig {
         let placeholder = try SocketAddress(host: "0.0.0.0", port: url.port)
         guard let path = settings.nodeAddresses else { return (placeholder, NodeDirectory(path: nil, hostPattern: url.host, logger: logger)) }
         let read = try ConfigurationError.naming("--node-addresses") { try NodeDirectory.read(path: path) }
-        let directory = NodeDirectory(path: path, map: read.map, logger: logger)
+        let directory = NodeDirectory(path: path, map: read.map, signature: read.signature, logger: logger)
         return (placeholder, directory)
     }
 
