@@ -12,8 +12,10 @@ final class NodeKubelets {
     let port: UInt16
     private(set) var kubelets: [String: GatewayHarness] = [:]
 
-    /// `hosts`: loopback address → identity.
-    init(_ hosts: [(address: String, id: String)]) throws {
+    /// `hosts`: loopback address → identity. `tls`: the test certificate (DNS:localhost, IP:127.0.0.1).
+    init(_ hosts: [(address: String, id: String)], tls: Bool = false) throws {
+        let context = tls ? try TestCertificate.shared() : nil
+        let serving = try context.map { try TLSContext(certificate: $0.cert, key: $0.key) }
         var lastError: Error?
         for _ in 0..<5 {
             let port = closedPort()
@@ -22,7 +24,10 @@ final class NodeKubelets {
                 for host in hosts {
                     let inventory = Inventory(pods: [PodSpec(namespace: "default", name: "web", containers: [
                         ContainerSpec(name: "app", env: ["NODE_ID": host.id])])])
-                    started[host.address] = try GatewayHarness(grace: 0.5, configure: { $0.listen = ["\(host.address):\(port)"] },
+                    started[host.address] = try GatewayHarness(grace: 0.5, configure: { config in
+                                                                   config.listen = ["\(host.address):\(port)"]
+                                                                   config.tls = serving
+                                                               },
                                                                backend: { _ in LocalBackend(inventory: inventory, graceSeconds: 0.5) })
                 }
                 self.port = port
@@ -134,6 +139,22 @@ final class NodeUpstreamTests: XCTestCase {
         }
         XCTAssertEqual(pools.count, 0, "idle node pools were not closed")
         pools.close()
+    }
+
+    func testTLSChecksTheNodesAddressOrTheServerNameGiven() throws {
+        let kubelets = try NodeKubelets([("127.0.0.1", "kubelet-1"), ("127.0.0.2", "kubelet-2")], tls: true)
+        let ca = try TestCertificate.shared().cert
+        let nodes = "node-one: 127.0.0.1\nnode-two: 127.0.0.2\n"
+        let gateway = try NodeGateway("spdys://{node}:\(kubelets.port)", nodes: nodes) { $0.caFile = ca }
+        // The certificate carries IP:127.0.0.1, not 127.0.0.2: each node is checked against its own address.
+        XCTAssertEqual(whoAnswers(gateway, node: "node-one").stdoutText, "kubelet-1\n")
+        let refused = whoAnswers(gateway, node: "node-two")
+        guard case .failure(let message, _, let code)? = refused.status else { return XCTFail("\(String(describing: refused.status))") }
+        XCTAssertEqual(code, 503)
+        XCTAssertTrue(message.hasPrefix("error dialing backend: tls: handshake with 127.0.0.2:\(kubelets.port) failed"), message)
+        // --backend-server-name holds for every node.
+        let named = try NodeGateway("spdys://{node}:\(kubelets.port)", nodes: nodes) { $0.caFile = ca; $0.serverName = "localhost" }
+        XCTAssertEqual(whoAnswers(named, node: "node-two").stdoutText, "kubelet-2\n")
     }
 
     func testUnknownNodeIsA404BeforeAnyUpgrade() throws {

@@ -51,7 +51,8 @@ public final class UpstreamBackend: Backend, BackendActivity {
     }
 
     /// Any well-formed target may go: the upstream decides whether it exists and who may use it.
-    /// Only a request the path template cannot express is refused here (400, before any upgrade).
+    /// Only a request the path template cannot express is refused here (400, before any upgrade),
+    /// and for a `{node}` backend one whose node is missing (400) or unknown (404).
     public func check(_ request: ExecRequest) -> RequestError? {
         config.template.check(request) ?? checkNode(request)
     }
