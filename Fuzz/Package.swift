@@ -7,7 +7,7 @@ let core: Target.Dependency = .product(name: "ExecBridgeCore", package: "ExecBri
 
 let targets = ["FuzzHTTP1Head", "FuzzSPDYFrames", "FuzzSPDYSession", "FuzzWebSocketFrames",
                "FuzzWebSocketConnection", "FuzzHTTP2Server", "FuzzExecRouter", "FuzzExecJSON",
-               "FuzzInventory", "FuzzPolicy", "FuzzTokenFile", "FuzzRecording"]
+               "FuzzInventory", "FuzzPolicy", "FuzzTokenFile", "FuzzRecording", "FuzzNodeAddresses"]
 
 let package = Package(
     name: "ExecBridgeFuzz",

@@ -6,7 +6,7 @@ enum BackendFactory {
     /// The per-loop backend. (`install` also adds the passthrough; prefer it.)
     static func make(_ settings: BackendSettings, logger: Logger) throws -> @Sendable (EventLoop) -> Backend {
         if settings.isLocal { return try local(settings, logger: logger) }
-        return remote(try upstream(settings), logger: logger)
+        return remote(try upstream(settings, logger: logger), logger: logger)
     }
 
     /// Everything `--backend` configures: the per-loop backend and, for a remote backend, the
@@ -16,7 +16,7 @@ enum BackendFactory {
             config.makeBackend = try local(settings, logger: logger)
             return
         }
-        let upstream = try upstream(settings)
+        let upstream = try upstream(settings, logger: logger)
         config.makeBackend = remote(upstream, logger: logger)
         if upstream.passthrough {
             config.pipelineExtensions.append(PassthroughExtension(upstream: upstream, logger: logger))
@@ -31,13 +31,13 @@ enum BackendFactory {
         return { _ in LocalBackend(inventory: inventory, logger: logger) }
     }
 
-    private static func upstream(_ settings: BackendSettings) throws -> UpstreamConfig {
+    private static func upstream(_ settings: BackendSettings, logger: Logger) throws -> UpstreamConfig {
         if settings.inventory != nil {
             throw ConfigurationError("--inventory is for the local backend; the upstream \(settings.backend) decides what exists")
         }
         // Each scheme's client is chosen in UpstreamScheme.makeClient; unsupported ones are refused
         // by UpstreamConfig (ws://, wss:// until the WebSocket client exists).
-        return try UpstreamConfig(settings)
+        return try UpstreamConfig(settings, logger: logger)
     }
 
     private static func remote(_ upstream: UpstreamConfig, logger: Logger) -> @Sendable (EventLoop) -> Backend {

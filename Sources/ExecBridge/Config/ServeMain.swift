@@ -133,6 +133,7 @@ extension ServeOptions {
         files.tlsCert = tlsCert
         files.tlsKey = tlsKey
         files.clientCA = security.clientCA
+        files.nodeAddresses = backend.nodeAddresses
         return files
     }
 }

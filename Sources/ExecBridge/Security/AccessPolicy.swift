@@ -9,12 +9,15 @@ import ExecModel
 ///     namespaces: ["team-*"]  # globs; "*" when absent
 ///     pods: ["*"]
 ///     containers: ["*"]
+///     nodes: ["pool-a-*"]     # node-addressed backends; absent: any node, and requests naming none
 /// privileged:                 # extra privileged targets, for upstream backends
 ///   - {namespace: kube-system, pod: "*", container: "*"}
 /// ```
 ///
 /// A rule applies to a caller named in `users` or belonging to one of `groups`; the request is
 /// allowed when one applicable rule's globs all match the target. Users and groups are exact names.
+/// A rule with `nodes:` covers only requests that name a matching node (`/api/v1/nodes/{node}/proxy/…`):
+/// a request without a node matches only rules without `nodes:`.
 public struct AccessPolicy: Equatable, Sendable {
     public struct Rule: Equatable, Sendable {
         var users: [String]
@@ -22,6 +25,8 @@ public struct AccessPolicy: Equatable, Sendable {
         var namespaces: [Glob]
         var pods: [Glob]
         var containers: [Glob]
+        /// Nil: the rule has no `nodes:` and does not look at the node.
+        var nodes: [Glob]? = nil
 
         func applies(to identity: Identity) -> Bool {
             users.contains(identity.user) || identity.groups.contains { groups.contains($0) }
@@ -31,6 +36,9 @@ public struct AccessPolicy: Equatable, Sendable {
         /// that allows every container: which one runs is not known here.
         func covers(_ target: ExecTarget) -> Bool {
             guard namespaces.anyMatches(target.namespace), pods.anyMatches(target.pod) else { return false }
+            if let nodes {
+                guard let node = target.node, nodes.anyMatches(node) else { return false }
+            }
             guard let container = target.container else { return containers.contains { $0.matchesEverything } }
             return containers.anyMatches(container)
         }

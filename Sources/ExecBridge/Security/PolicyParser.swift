@@ -37,7 +37,7 @@ struct PolicyParser {
     }
 
     private func parseRule(_ node: Node, at entry: String) throws -> AccessPolicy.Rule {
-        let fields = try mapping(node, at: entry, keys: ["users", "groups", "namespaces", "pods", "containers"])
+        let fields = try mapping(node, at: entry, keys: ["users", "groups", "namespaces", "pods", "containers", "nodes"])
         let users = try strings(fields["users"], at: entry + ".users")
         let groups = try strings(fields["groups"], at: entry + ".groups")
         if users.isEmpty && groups.isEmpty {
@@ -50,8 +50,10 @@ struct PolicyParser {
             }
             return values.isEmpty ? [.any] : values.map(Glob.init)
         }
-        return AccessPolicy.Rule(users: users, groups: groups, namespaces: try globs("namespaces"),
-                                 pods: try globs("pods"), containers: try globs("containers"))
+        var rule = AccessPolicy.Rule(users: users, groups: groups, namespaces: try globs("namespaces"),
+                                     pods: try globs("pods"), containers: try globs("containers"))
+        if let nodes = fields["nodes"], !isNull(nodes) { rule.nodes = try globs("nodes") }
+        return rule
     }
 
     // MARK: - Node helpers

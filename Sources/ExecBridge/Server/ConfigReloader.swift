@@ -71,7 +71,7 @@ final class ConfigReloader: Sendable {
 }
 
 /// A detached thread for one reload.
-private enum ReloadThread {
+enum ReloadThread {
     final class Body {
         let run: @Sendable () -> Void
         init(_ run: @escaping @Sendable () -> Void) { self.run = run }

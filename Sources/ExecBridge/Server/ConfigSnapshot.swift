@@ -9,13 +9,14 @@ public struct ReloadableFiles: Sendable, Equatable {
     public var tlsCert: String?
     public var tlsKey: String?
     public var clientCA: String?
+    public var nodeAddresses: String?
 
     public init() {}
 
     /// Each configured file with the option that names it, in the order the log shows them.
     var named: [(option: String, path: String)] {
         [("inventory", inventory), ("policy", policy), ("token-file", tokenFile), ("tls-cert", tlsCert),
-         ("tls-key", tlsKey), ("client-ca", clientCA)].compactMap { entry in entry.1.map { (entry.0, $0) } }
+         ("tls-key", tlsKey), ("client-ca", clientCA), ("node-addresses", nodeAddresses)].compactMap { entry in entry.1.map { (entry.0, $0) } }
     }
 }
 
@@ -31,6 +32,8 @@ struct ConfigSnapshot: Sendable {
     var tokenSignature: SecurityFiles.Signature?
     var policy: AccessPolicy?
     var inventory: Inventory?
+    /// `--node-addresses`, resolved here (off the loops).
+    var nodeAddresses: (map: [String: NodeDirectory.Lookup], signature: SecurityFiles.Signature?)?
     /// The inventory's users resolved here, off the workers' loops (a passwd lookup may block).
     var accounts: [String: Result<UserAccount, UserAccount.Unknown>] = [:]
     /// `option: sha256:0123abcd` of every file read, for the log.
@@ -56,6 +59,9 @@ struct ConfigSnapshot: Sendable {
             snapshot.tls = try ConfigurationError.naming("--tls-cert/--tls-key/--client-ca") {
                 try TLSContext(certificate: cert, key: key, clientCA: files.clientCA)
             }
+        }
+        if let path = files.nodeAddresses {
+            snapshot.nodeAddresses = try ConfigurationError.naming("--node-addresses") { try NodeDirectory.read(path: path) }
         }
         snapshot.digests = files.named.map { ($0.option, FileDigest.short(path: $0.path)) }
         return snapshot

@@ -126,6 +126,10 @@ final class Worker {
         }
         let authorizer = pipeline.targetAuthorizer as? Authorizer
         if files.policy != nil { authorizer?.follow(snapshot.policy) }
+        if let nodes = snapshot.nodeAddresses {
+            // Shared by every loop: each worker hands it the same map.
+            (backend as? UpstreamBackend)?.config.nodes?.replace(nodes.map, signature: nodes.signature)
+        }
         if files.inventory != nil {
             (backend as? LocalBackend)?.follow(snapshot.inventory, accounts: snapshot.accounts)
             authorizer?.follow(snapshot.inventory)

@@ -10,6 +10,10 @@ public struct BackendSettings: Sendable {
 
     // MARK: Upstream
 
+    /// `--node-addresses`: YAML `node: address` for a `{node}` backend; only listed nodes exist.
+    /// Nil: node names are resolved by DNS.
+    public var nodeAddresses: String?
+
     /// The upstream exec path, with `{node}`, `{namespace}`, `{pod}`, `{container}` (and `{uid}`);
     /// the query (flags, `command`, `container` when the path has no `{container}`) is added.
     public var path: String = UpstreamPathTemplate.kubelet

@@ -33,6 +33,8 @@ final class HTTP2UpstreamPool {
     /// SETTINGS_ENABLE_CONNECT_PROTOCOL). Sessions then dial their own HTTP/1.1 connections and
     /// the pool dials nothing more (a restart tries again).
     private(set) var lacksExtendedConnect = false
+    /// Sessions on this pool's connections now (a node's pool without any may close).
+    var sessionCount: Int { connections.reduce(0) { $0 + $1.sessionCount } }
     /// Sessions may come here (false once a `wss://` upstream turned out to lack RFC 8441).
     var carriesSessions: Bool { !lacksExtendedConnect }
 

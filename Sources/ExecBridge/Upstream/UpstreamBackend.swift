@@ -13,6 +13,8 @@ public final class UpstreamBackend: Backend, BackendActivity {
     /// `h2c://`, `h2://`: this loop's shared connections.
     private var pool: HTTP2UpstreamPool?
     private var warmUp: LoopTimer?
+    /// `{node}` backends: this loop's pools, one per node seen.
+    private var nodePools: NodePools?
 
     /// `loop`: the worker's, when known at creation: the pool then dials its first connection
     /// as the loop starts, before any session asks.
@@ -20,7 +22,7 @@ public final class UpstreamBackend: Backend, BackendActivity {
         self.config = config
         self.logger = logger
         self.tokenFile = config.tokenFile.map(TokenFile.init(path:))
-        if let loop, config.url.scheme.pools {
+        if let loop, config.url.scheme.pools, config.nodes == nil {
             let pool = HTTP2UpstreamPool(config: config, loop: loop, logger: logger)
             self.pool = pool
             // Created before the loop runs (the worker's init): the dial goes out on its first turn.
@@ -31,10 +33,16 @@ public final class UpstreamBackend: Backend, BackendActivity {
     /// The worker stops: pooled connections close.
     public func closeConnections() {
         pool?.close()
+        nodePools?.close()
     }
 
-    private func pool(on loop: EventLoop) -> HTTP2UpstreamPool? {
+    private func pool(on loop: EventLoop, for config: UpstreamConfig, node: String?) -> HTTP2UpstreamPool? {
         guard config.url.scheme.pools else { return nil }
+        // A fixed host has one pool, whatever node a request names.
+        if self.config.nodes != nil, let node {
+            if nodePools == nil { nodePools = NodePools(loop: loop, logger: logger) }
+            return nodePools?.pool(for: config, node: node)
+        }
         if let pool { return pool }
         let created = HTTP2UpstreamPool(config: config, loop: loop, logger: logger)
         created.warmUp()
@@ -43,9 +51,10 @@ public final class UpstreamBackend: Backend, BackendActivity {
     }
 
     /// Any well-formed target may go: the upstream decides whether it exists and who may use it.
-    /// Only a request the path template cannot express is refused here (400, before any upgrade).
+    /// Only a request the path template cannot express is refused here (400, before any upgrade),
+    /// and for a `{node}` backend one whose node is missing (400) or unknown (404).
     public func check(_ request: ExecRequest) -> RequestError? {
-        config.template.check(request)
+        config.template.check(request) ?? checkNode(request)
     }
 
     public func startSession(_ request: ExecRequest, on loop: EventLoop, delegate: SessionEndpointDelegate) -> SessionEndpoint {
@@ -57,24 +66,35 @@ public final class UpstreamBackend: Backend, BackendActivity {
     public func prepareSession(_ request: ExecRequest, on loop: EventLoop) -> PreparedSession? {
         // Pooled HTTP/2 sessions open their error stream now and the rest when started; RFC 8441
         // has nothing to hold back (the CONNECT starts the session upstream).
-        if let pool = pool(on: loop), pool.carriesSessions, config.url.scheme == .wss { return nil }
-        return makeSession(request, on: loop, delegate: nil)
+        guard let config = nodeConfig(for: request) else { return nil }
+        if let pool = pool(on: loop, for: config, node: request.target.node), pool.carriesSessions, config.url.scheme == .wss {
+            return nil
+        }
+        return makeSession(request, on: loop, config: config, delegate: nil)
     }
 
-    private func makeSession(_ request: ExecRequest, on loop: EventLoop, delegate: SessionEndpointDelegate?) -> UpstreamSession {
+    private func makeSession(_ request: ExecRequest, on loop: EventLoop, delegate: SessionEndpointDelegate) -> SessionEndpoint {
+        if config.nodes == nil { return makeSession(request, on: loop, config: config, delegate: delegate) }
+        return NodeSession(request: request, backend: self, loop: loop, delegate: delegate)
+    }
+
+    func makeSession(_ request: ExecRequest, on loop: EventLoop, config: UpstreamConfig,
+                     delegate: SessionEndpointDelegate?) -> UpstreamSession {
         activeSessions += 1
         var sessionLogger = logger
         sessionLogger[metadataKey: "target"] = "\(request.target)"
         sessionLogger[metadataKey: "upstream"] = "\(config.url.scheme.rawValue)://\(config.url.authority)"
-        return UpstreamSession(request: request, options: clientOptions(for: request), config: config, loop: loop,
-                               pool: pool(on: loop), delegate: delegate, logger: sessionLogger) { [weak self] in
+        return UpstreamSession(request: request, options: clientOptions(for: request, config: config), config: config, loop: loop,
+                               pool: pool(on: loop, for: config, node: request.target.node), delegate: delegate,
+                               logger: sessionLogger) { [weak self] in
             self?.activeSessions -= 1
         }
     }
 
     /// The upstream request: path from the template, the client's channels, every version the
     /// upstream generation has (not the client's: the bridge translates), and the credentials.
-    func clientOptions(for request: ExecRequest) -> ExecClientOptions {
+    func clientOptions(for request: ExecRequest, config: UpstreamConfig? = nil) -> ExecClientOptions {
+        let config = config ?? self.config
         var options = ExecClientOptions(authority: config.url.authority, path: config.template.expand(request),
                                         stdin: request.stdin, stdout: request.stdout, stderr: request.stderr,
                                         tty: request.tty)
@@ -101,7 +121,9 @@ public final class UpstreamBackend: Backend, BackendActivity {
 /// The backend side of the audit record: which upstream, in which generation.
 extension UpstreamBackend: AuditedBackend {
     public func auditSide(of session: SessionRecord) -> AuditBackendSide {
-        AuditBackendSide(kind: "upstream", address: "\(config.url.scheme.rawValue)://\(config.url.authority)",
+        // A `{node}` backend's record names the session's node.
+        let authority = session.request.target.node.map { config.url.authority.replacing(UpstreamURL.nodeVariable, with: $0) }
+        return AuditBackendSide(kind: "upstream", address: "\(config.url.scheme.rawValue)://\(authority ?? config.url.authority)",
                          generation: config.url.scheme.generation?.rawValue)
     }
 }

@@ -1,15 +1,22 @@
 import ExecModel
+import Logging
 import Reactor
 
 /// Everything about the one upstream, resolved once at startup and shared (read-only) by every
 /// loop: the address, the TLS contexts, the path template, the credentials.
 public struct UpstreamConfig: Sendable {
-    public let url: UpstreamURL
+    /// For a `{node}` backend, `addressed(to:)` gives each node's copy its own host.
+    public internal(set) var url: UpstreamURL
     /// Resolved once: a name that later points elsewhere is not followed (restart to re-resolve).
-    public let address: SocketAddress
+    /// A `{node}` backend's own is a placeholder: sessions use their node's copy.
+    public internal(set) var address: SocketAddress
     public let template: UpstreamPathTemplate
     /// The name the upstream's certificate must carry (SNI too, unless it is an IP literal).
-    public let serverName: String
+    public internal(set) var serverName: String
+    /// `{node}` backends: where each node is (nil for a fixed host).
+    public let nodes: NodeDirectory?
+    /// `--backend-server-name` was given: it holds for every node too.
+    let fixedServerName: Bool
     /// Exec sessions: CA, client certificate, ALPN h2 for `h2://`.
     public let sessionTLS: TLSContext?
     /// Pooled connections: for `wss://` ALPN h2 then http/1.1 (RFC 8441 if the upstream has it);
@@ -33,16 +40,14 @@ public struct UpstreamConfig: Sendable {
     /// After the TCP (and TLS) connect: the upgrade answer and every stream reply must come within this.
     public var sessionSetupTimeout: Double = 30
 
-    public init(_ settings: BackendSettings) throws {
+    /// `logger`: where a `{node}` backend's directory reports reloads of `--node-addresses`.
+    public init(_ settings: BackendSettings, logger: Logger? = nil) throws {
         let url = try UpstreamURL(parsing: settings.backend)
         self.url = url
-        do {
-            address = try SocketAddress(host: url.host, port: url.port)
-        } catch {
-            throw ConfigurationError("--backend \(settings.backend): \(error)")
-        }
+        (address, nodes) = try Self.addressing(url, settings, logger: logger ?? Logger(label: "execbridge"))
         template = try UpstreamPathTemplate(settings.path)
         serverName = settings.serverName ?? url.host
+        fixedServerName = settings.serverName != nil
         guard settings.connectTimeout > 0 else { throw ConfigurationError("--backend-connect-timeout must be positive") }
         connectTimeout = settings.connectTimeout
         guard settings.maxSessionsPerConnection > 0 else {
@@ -50,7 +55,10 @@ public struct UpstreamConfig: Sendable {
         }
         maxSessionsPerConnection = settings.maxSessionsPerConnection
         impersonate = settings.impersonate
-        passthrough = settings.passthrough ?? true
+        passthrough = settings.passthrough ?? !url.isNodeAddressed
+        if passthrough, url.isNodeAddressed {
+            throw ConfigurationError("--passthrough needs a fixed --backend host: a request that is not exec names no node")
+        }
         switch url.scheme {
         case .spdy, .spdys: versions = settings.versions ?? [.v4, .v3, .v2, .v1]
         default: versions = settings.versions ?? [.v5, .v4, .v3, .v2, .v1]

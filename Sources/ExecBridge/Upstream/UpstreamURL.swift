@@ -75,6 +75,14 @@ public struct UpstreamURL: Equatable, Sendable {
             host = rest
         }
         guard !host.isEmpty else { throw ConfigurationError("--backend \(text): no host") }
+        if host.contains("{") || host.contains("}") {
+            // One {node}, and around it only what a host name may hold (spdys://{node}.nodes.internal).
+            let rest = host.replacing(Self.nodeVariable, with: "n")
+            guard host.ranges(of: Self.nodeVariable).count == 1,
+                  rest.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") }) else {
+                throw ConfigurationError("--backend \(text): the host may hold {node} once (e.g. spdys://{node}:10250), and no other braces")
+            }
+        }
         var port = scheme.defaultPort
         if let portText {
             guard let parsed = UInt16(portText), parsed > 0 else {
@@ -84,6 +92,10 @@ public struct UpstreamURL: Equatable, Sendable {
         }
         self.init(scheme: scheme, host: String(host), port: port)
     }
+
+    /// `spdys://{node}:10250`: each session's host is the node its request names (see `NodeDirectory`).
+    public var isNodeAddressed: Bool { host.contains(Self.nodeVariable) }
+    public static let nodeVariable = "{node}"
 
     static var schemeList: String { UpstreamScheme.allCases.map(\.rawValue).joined(separator: ", ") }
 }

@@ -23,6 +23,12 @@ struct BackendOptions: ParsableArguments {
         valueName: "template"))
     var backendPath: String = UpstreamPathTemplate.kubelet
 
+    @Option(name: .customLong("node-addresses"), help: ArgumentHelp(
+        "YAML of node: address (HOST, HOST:PORT, [IPV6]:PORT) for a --backend whose host is {node}; only listed nodes "
+            + "are reachable. Reread when it changes and on SIGHUP. (default: node names resolved by DNS)",
+        valueName: "file"))
+    var nodeAddresses: String?
+
     @Option(name: .customLong("backend-ca"), help: ArgumentHelp("PEM CA bundle for the upstream's certificate (default: system store).", valueName: "file"))
     var backendCA: String?
 
@@ -76,7 +82,7 @@ struct BackendOptions: ParsableArguments {
             throw ValidationError("--backend-max-sessions-per-connection must be between 1 and 100000 (got \(backendMaxSessionsPerConnection))")
         }
         if backend == "local" {
-            let upstreamOnly = [backendCA, backendCert, backendToken, backendTokenFile, backendServerName].contains { $0 != nil }
+            let upstreamOnly = [backendCA, backendCert, backendToken, backendTokenFile, backendServerName, nodeAddresses].contains { $0 != nil }
                 || backendInsecureSkipTLSVerify || impersonate || passthrough == true || backendPath != UpstreamPathTemplate.kubelet
             if upstreamOnly {
                 throw ValidationError("the --backend-* options, --impersonate and --passthrough need a remote --backend "
@@ -94,6 +100,7 @@ struct BackendOptions: ParsableArguments {
         settings.certFile = backendCert
         settings.keyFile = backendKey
         settings.serverName = backendServerName
+        settings.nodeAddresses = nodeAddresses
         settings.insecureSkipTLSVerify = backendInsecureSkipTLSVerify
         settings.token = backendToken
         settings.tokenOnCommandLine = backendToken != nil
