@@ -48,7 +48,7 @@ final class AttachSession: SessionEndpoint {
         self.counter = counter
         counter?.value.add(1, ordering: .relaxed)
         // A tty process writes only to its terminal (stdout); stderr then stays empty.
-        let link = AttacherLink(id: id, loop: loop, session: UncheckedBox(self), target: request.target,
+        let link = AttacherLink(id: id, loop: loop, session: AttacherBox(value: self), target: request.target,
                                 stdout: request.stdout, stderr: request.stderr && !spec.tty)
         hub.join(link, key: key)
     }

@@ -129,7 +129,7 @@ public final class MainProcessHub: @unchecked Sendable {
 struct AttacherLink: Sendable {
     let id: Int
     let loop: EventLoop
-    let session: UncheckedBox<AttachSession>
+    let session: AttacherBox
     let target: ExecTarget
     /// The output channels the attacher's client opened.
     let stdout: Bool
@@ -157,4 +157,9 @@ struct AttacherLink: Sendable {
         let session = self.session
         loop.execute { session.value.finish(status) }
     }
+}
+
+/// An attacher handed to the owner loop, which only ever sends it back to its own loop.
+struct AttacherBox: @unchecked Sendable {
+    let value: AttachSession
 }
