@@ -125,13 +125,18 @@ final class AttachClient: SessionEndpointDelegate {
 /// A gateway whose local backend runs `inventory`'s main processes (as `serve --inventory` does).
 func attachGateway(_ yaml: String, threads: Int = 2, grace: Double = 0.5,
                    configure: (inout GatewayConfig) -> Void = { _ in }) throws -> GatewayHarness {
+    try GatewayHarness(threads: threads, grace: grace, configure: configure, backend: try attachBackend(yaml, grace: grace))
+}
+
+/// Per-loop local backends sharing one hub of `yaml`'s main processes.
+func attachBackend(_ yaml: String, grace: Double = 0.5) throws -> @Sendable (EventLoop) -> Backend {
     let inventory = try Inventory(yaml: yaml)
     var log = Logger(label: "test")
     log.logLevel = ProcessInfoLevel.level
     let logger = log
     let hub = MainProcessHub(inventory: inventory, logger: logger, graceSeconds: grace)
-    return try GatewayHarness(threads: threads, grace: grace, configure: configure, backend: { loop in
+    return { loop in
         hub.adopt(loop)
         return LocalBackend(inventory: inventory, logger: logger, graceSeconds: grace, mainProcesses: hub)
-    })
+    }
 }
