@@ -21,8 +21,9 @@ final class AttachClients {
     }
 
     /// Opens a session (`path` carries the flags) on `wire`.
-    func open(_ wire: ExecRun.Wire, _ path: String, tty: Bool = false) -> AttachClient {
-        let client = AttachClient(loop: loop, port: port, wire: wire, path: path, tty: tty)
+    func open(_ wire: ExecRun.Wire, _ path: String, tty: Bool = false,
+              headers: [(name: String, value: String)] = []) -> AttachClient {
+        let client = AttachClient(loop: loop, port: port, wire: wire, path: path, tty: tty, headers: headers)
         clients.append(client)
         return client
     }
@@ -54,10 +55,12 @@ final class AttachClient: SessionEndpointDelegate {
     var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
     var isOver: Bool { status != nil || ended != nil }
 
-    init(loop: EventLoop, port: UInt16, wire: ExecRun.Wire, path: String, tty: Bool) {
+    init(loop: EventLoop, port: UInt16, wire: ExecRun.Wire, path: String, tty: Bool,
+         headers: [(name: String, value: String)] = []) {
         let query = ExecRun.flags(of: path)
-        let options = ExecClientOptions(authority: "127.0.0.1:\(port)", path: path, stdin: query.stdin,
+        var options = ExecClientOptions(authority: "127.0.0.1:\(port)", path: path, stdin: query.stdin,
                                         stdout: query.stdout, stderr: query.stderr, tty: tty || query.tty)
+        options.headers = headers
         let address = try! SocketAddress(host: "127.0.0.1", port: port)
         switch wire {
         case .spdy:
