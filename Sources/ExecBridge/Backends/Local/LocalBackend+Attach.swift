@@ -17,6 +17,9 @@ extension LocalBackend {
                   inventory.mainProcessKey(for: request.target) != nil else {
                 return .badRequest("container \(container.name) has no main process to attach to (no command: in the inventory)")
             }
+            if let key = inventory.mainProcessKey(for: request.target), let why = hub.notRunning(key) {
+                return .badRequest("container \(container.name) is not running: \(why)")
+            }
             return nil
         }
     }

@@ -24,6 +24,7 @@ final class MainProcess: SessionEndpointDelegate {
         case ended(ExecStatus)
     }
 
+    let key: String
     let target: ExecTarget
     let container: ContainerSpec
     let spec: MainProcessSpec
@@ -42,8 +43,9 @@ final class MainProcess: SessionEndpointDelegate {
     /// The process's stdin was closed by a `stdinOnce` attacher; later input is dropped.
     private var stdinClosed = false
 
-    init(target: ExecTarget, container: ContainerSpec, loop: EventLoop, hub: MainProcessHub,
+    init(key: String, target: ExecTarget, container: ContainerSpec, loop: EventLoop, hub: MainProcessHub,
          accounts: [String: Result<UserAccount, UserAccount.Unknown>]) {
+        self.key = key
         self.target = target
         self.container = container
         self.spec = container.main!
@@ -69,6 +71,7 @@ final class MainProcess: SessionEndpointDelegate {
         session = process
         startedAt = EventLoop.now()
         state = .running
+        hub.setNotRunning(key, nil)
         logger.info("main process starting", metadata: ["command": "\(spec.command.first ?? "")",
                                                          "restarts": "\(restarts)"])
     }
@@ -87,6 +90,7 @@ final class MainProcess: SessionEndpointDelegate {
             session.escalate(SIGTERM)
         }
         state = .ended(status)
+        hub.setNotRunning(key, "the gateway is shutting down")
     }
 
     // MARK: - The process's events
@@ -135,27 +139,31 @@ final class MainProcess: SessionEndpointDelegate {
         guard restart, !hub.isStopping else {
             logger.info("main process ended", metadata: ["status": "\(status)"])
             state = .ended(status)
+            hub.setNotRunning(key, Self.why(state))
             return
         }
         if EventLoop.now() - startedAt >= Self.steadyRun { backoff = Self.initialBackoff }
         logger.info("main process ended; restarting", metadata: ["status": "\(status)", "after": "\(backoff)s"])
         state = .restarting(status)
+        hub.setNotRunning(key, Self.why(state))
         restarts += 1
         restartTimer = LoopTimer(loop: loop, after: backoff) { [weak self] in self?.start() }
         backoff = min(backoff * 2, Self.maximumBackoff)
+    }
+
+    static func why(_ state: State) -> String {
+        switch state {
+        case .restarting(let status): return "its main process is restarting after it ended (\(status))"
+        case .ended(let status): return "its main process ended (\(status))"
+        case .running: return "running"
+        }
     }
 
     // MARK: - Attachers
 
     func join(_ link: AttacherLink) {
         guard case .running = state else {
-            let why: String
-            switch state {
-            case .restarting(let status): why = "restarting after it ended (\(status))"
-            case .ended(let status): why = "ended (\(status))"
-            case .running: why = "running"
-            }
-            return link.finish(.failure(message: "container \(container.name) is not running: its main process \(why)",
+            return link.finish(.failure(message: "container \(container.name) is not running: \(Self.why(state))",
                                         reason: "BadRequest", code: 400))
         }
         guard attachers.count < MainProcessHub.maximumAttachers else {

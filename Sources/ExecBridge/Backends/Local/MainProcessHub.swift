@@ -34,6 +34,12 @@ public final class MainProcessHub: @unchecked Sendable {
     /// Main processes started and not yet reaped (a stopping gateway waits for them).
     let counter = LocalProcessSession.SessionCounter()
 
+    /// Why each main process is not running now (nil while it runs), written on the owner loop and
+    /// read at admission on any loop, so that an attach to a process that is down is refused before
+    /// the upgrade, as kubelet refuses one to a container that is not running.
+    /// (Admission only, never on the data path.)
+    private let downReasons: Mutex<[String: String]>
+
     // Owner loop only.
     private var processes: [String: MainProcess] = [:]
     private var stopping = false
@@ -51,6 +57,9 @@ public final class MainProcessHub: @unchecked Sendable {
             }
         }
         self.entries = entries
+        // Nothing is down at first: an attach admitted before the first loop turn joins after the
+        // start, which the owner loop runs first.
+        self.downReasons = Mutex([:])
         self.accounts = UserAccount.resolveAll(Set(entries.compactMap(\.container.user)))
     }
 
@@ -74,13 +83,24 @@ public final class MainProcessHub: @unchecked Sendable {
         "\(pod.namespace)/\(pod.name)@\(pod.node ?? "")/\(container)"
     }
 
+    /// Nil while the main process of `key` runs; else why not (any loop).
+    func notRunning(_ key: String) -> String? {
+        guard entries.contains(where: { $0.key == key }) else { return "it has no main process" }
+        return downReasons.withLock { $0[key] }
+    }
+
+    /// Owner loop: the main process of `key` started (nil) or went down (why).
+    func setNotRunning(_ key: String, _ why: String?) {
+        downReasons.withLock { $0[key] = why }
+    }
+
     func makeAttacherID() -> Int { nextID.add(1, ordering: .relaxed).oldValue }
 
     private func startAll(on loop: EventLoop) {
         guard !stopping else { return }
         for entry in entries where processes[entry.key] == nil {
-            let process = MainProcess(target: entry.target, container: entry.container, loop: loop, hub: self,
-                                      accounts: accounts)
+            let process = MainProcess(key: entry.key, target: entry.target, container: entry.container, loop: loop,
+                                      hub: self, accounts: accounts)
             processes[entry.key] = process
             process.start()
         }
