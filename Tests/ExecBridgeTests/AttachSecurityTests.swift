@@ -28,7 +28,7 @@ final class AttachSecurityTests: XCTestCase {
             let plain = clients.open(wire, "/api/v1/namespaces/default/pods/web/attach?container=app&stdout=1", headers: alice)
             XCTAssertTrue(clients.pump { refused.isOver && admitted.stdoutText.contains("root-ready") && plain.stdoutText.contains("ready") },
                           "\(wire): \(String(describing: refused.status)) \(admitted.stdoutText) \(plain.stdoutText)")
-            XCTAssertEqual(refused.status?.message.contains(#"cannot create resource "pods/attach" in API group "" in the namespace "default": container "debug" is privileged"#),
+            XCTAssertEqual(refused.status?.message.contains(#"cannot create resource "pods/attach" in API group "" in the namespace "default": container "debug" is privileged: attach to privileged containers is reserved to members of cluster-admin or system:masters"#),
                            true, "\(wire): \(String(describing: refused.status))")
             XCTAssertEqual(refused.stdout, [])
             admitted.kill()
