@@ -43,22 +43,22 @@ final class AttachCLITests: XCTestCase {
 
     func testTheCommandAttachesAndExitsWithTheProcess() throws {
         try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: ServeProcess.binary.path), "execbridge not built")
-        let harness = try attachGateway("""
-            pods:
-              - namespace: default
-                name: web
-                containers:
-                  - name: app
+        let wires = ["spdy", "h2", "h2c-upgrade", "ws"]
+        // One process per wire: each run ends its process (restartPolicy Never).
+        let containers = wires.map { wire in """
+                  - name: \(wire == "h2c-upgrade" ? "upgrade" : wire)
                     command: [sh, -c, 'echo ready; read l; echo "got:$l"; exit 6']
                     stdin: true
                     stdinOnce: true
                     restartPolicy: Never
-            """)
-        for wire in ["h2"] {
+            """ }.joined(separator: "\n")
+        let harness = try attachGateway("pods:\n  - namespace: default\n    name: web\n    containers:\n" + containers)
+        for wire in wires {
+            let container = wire == "h2c-upgrade" ? "upgrade" : wire
             let process = Process()
             process.executableURL = ServeProcess.binary
             process.arguments = ["attach", "--protocol", wire, "-i",
-                                 "http://127.0.0.1:\(harness.port)/api/v1/namespaces/default/pods/web/attach?container=app"]
+                                 "http://127.0.0.1:\(harness.port)/api/v1/namespaces/default/pods/web/attach?container=\(container)"]
             let input = Pipe(), out = Pipe()
             process.standardInput = input
             process.standardOutput = out
@@ -66,8 +66,8 @@ final class AttachCLITests: XCTestCase {
             input.fileHandleForWriting.write(Data("typed\n".utf8))
             try input.fileHandleForWriting.close()
             process.waitUntilExit()
-            XCTAssertEqual(process.terminationStatus, 6)
-            XCTAssertEqual(String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self), "ready\ngot:typed\n")
+            XCTAssertEqual(process.terminationStatus, 6, wire)
+            XCTAssertEqual(String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self), "ready\ngot:typed\n", wire)
         }
     }
 }
