@@ -101,7 +101,8 @@ final class ExecCLIOptionsTests: XCTestCase {
         XCTAssertEqual(usageError("http://user:pw@h/exec/a/b/c"),
                        "URL has no host, or has user info (use --token): \"http://user:pw@h/exec/a/b/c\"")
         XCTAssertEqual(usageError("http://h/exec/a/BAD_POD/c")?.hasPrefix("invalid exec URL: invalid pod name \"BAD_POD\""), true)
-        XCTAssertEqual(usageError("http://h/attach/a/b/c"), "only exec is supported, not attach")
+        XCTAssertEqual(usageError("http://h/attach/a/b/c"),
+                       "execbridge exec needs an exec URL, not attach (execbridge attach URL joins a main process)")
         XCTAssertEqual(usageError("https://h/exec/a/b/c") { $0.wireProtocol = .h2cUpgrade },
                        "--protocol h2c-upgrade needs an http:// URL (over TLS use --protocol h2)")
         XCTAssertEqual(usageError("http://h/exec/a/b/c") { $0.ca = "/ca.pem" },

@@ -183,12 +183,16 @@ final class SecureGateway {
         let logger = capture.logger
         var installError: Error?
         let chosen = settings
+        let hub = MainProcessHub(inventory: parsedInventory, logger: logger, graceSeconds: 1)
         harness = try GatewayHarness(threads: threads, configure: { config in
             config.logger = logger
             config.tls = tls
             do { try chosen.install(into: &config) } catch { installError = error }
             if discovery { config.serveDiscovery() }
-        }, backend: { _ in LocalBackend(inventory: parsedInventory, logger: logger, graceSeconds: 1) })
+        }, backend: { loop in
+            hub.adopt(loop)
+            return LocalBackend(inventory: parsedInventory, logger: logger, graceSeconds: 1, mainProcesses: hub)
+        })
         if let installError { throw installError }
     }
 

@@ -15,7 +15,8 @@ public enum ExecCLI {
             resolved = try options.resolve()
         } catch ExecCLIError.usage(let message) {
             // Usage errors exit 64 (EX_USAGE), as ArgumentParser's and `serve`'s do.
-            writeAll(2, Array("Error: \(message)\n  See 'execbridge exec --help' for more information.\n".utf8))
+            let page = options.attach ? "attach" : "exec"
+            writeAll(2, Array("Error: \(message)\n  See 'execbridge \(page) --help' for more information.\n".utf8))
             return usageStatus
         } catch {
             return fail(error)

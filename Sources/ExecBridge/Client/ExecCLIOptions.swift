@@ -31,6 +31,8 @@ public struct ExecCLIOptions: Sendable {
     public var url: String
     /// argv; empty keeps the URL's own `command` values.
     public var command: [String]
+    /// `execbridge attach`: the URL is an attach path and no command is sent.
+    public var attach = false
 
     public init(url: String, command: [String]) {
         self.url = url
@@ -80,16 +82,25 @@ public struct ExecCLIOptions: Sendable {
         if !parsed.secure && (ca != nil || certificate != nil || insecureSkipTLSVerify) {
             throw ExecCLIError.usage("--ca, --cert, --key and --insecure-skip-tls-verify need an https:// URL")
         }
-        let target = try Self.execTarget(path: parsed.path, query: parsed.query, command: command, stdin: stdin, tty: tty)
+        if attach && !command.isEmpty { throw ExecCLIError.usage("attach takes no command: it joins the container's main process") }
+        let target = try Self.execTarget(path: parsed.path, query: parsed.query, command: command, stdin: stdin, tty: tty,
+                                         attach: attach)
+        let verb = attach ? "attach" : "exec"
+        if attach, let kind = ExecRouter.kind(ofTarget: target), kind != .attach {
+            throw ExecCLIError.usage("execbridge attach needs an attach URL, not \(kind.rawValue) (e.g. /api/v1/namespaces/NS/pods/POD/attach?container=C)")
+        }
         guard let routed = ExecRouter.route(method: "POST", target: target) else {
-            throw ExecCLIError.usage("\(parsed.path) is not an exec path (e.g. /api/v1/namespaces/NS/pods/POD/exec?container=C)")
+            throw ExecCLIError.usage("\(parsed.path) is not an \(verb) path (e.g. /api/v1/namespaces/NS/pods/POD/\(verb)?container=C)")
         }
         let request: ExecRequest
         switch routed {
         case .success(let r): request = r
-        case .failure(let error): throw ExecCLIError.usage("invalid exec URL: \(error.message)")
+        case .failure(let error): throw ExecCLIError.usage("invalid \(verb) URL: \(error.message)")
         }
-        if request.kind != .exec { throw ExecCLIError.usage("only exec is supported, not \(request.kind.rawValue)") }
+        if request.kind != (attach ? .attach : .exec) {
+            let hint = request.kind == .attach ? " (execbridge attach URL joins a main process)" : ""
+            throw ExecCLIError.usage("execbridge \(verb) needs an \(verb) URL, not \(request.kind.rawValue)\(hint)")
+        }
         var client = ExecClientOptions(authority: parsed.authority, path: target, stdin: request.stdin,
                                        stdout: request.stdout, stderr: request.stderr, tty: request.tty)
         if let versions {
@@ -106,7 +117,8 @@ public struct ExecCLIOptions: Sendable {
     /// The exec path with `command` and the stream flags in the form's own style (kubelet
     /// `input=1…` on node forms, `stdin=true…` on the apiserver form); flags already in the URL are
     /// replaced, other parameters (`container`) kept.
-    static func execTarget(path: String, query: String, command: [String], stdin: Bool, tty: Bool) throws -> String {
+    static func execTarget(path: String, query: String, command: [String], stdin: Bool, tty: Bool,
+                           attach: Bool = false) throws -> String {
         let flagKeys: Set<String> = ["stdin", "stdout", "stderr", "tty", "input", "output", "error"]
         var kept: [Substring] = []
         var urlCommand: [Substring] = []
@@ -115,7 +127,9 @@ public struct ExecCLIOptions: Sendable {
             if key == "command" { urlCommand.append(pair) } else if !flagKeys.contains(String(key)) { kept.append(pair) }
         }
         var parts = kept.map(String.init)
-        if command.isEmpty {
+        if attach {
+            // An attach carries no command: the process is the container's.
+        } else if command.isEmpty {
             guard !urlCommand.isEmpty else { throw ExecCLIError.usage("no command: give one after --") }
             parts += urlCommand.map(String.init)
         } else {

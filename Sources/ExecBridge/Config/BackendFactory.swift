@@ -28,7 +28,12 @@ enum BackendFactory {
             throw ConfigurationError("--passthrough needs a remote --backend (there is nothing to pass requests to)")
         }
         let inventory = try ConfigurationError.naming("--inventory") { try settings.inventory.map { try Inventory.load(path: $0) } }
-        return { _ in LocalBackend(inventory: inventory, logger: logger) }
+        // One hub for the whole gateway: the main processes live on the first loop that adopts it.
+        let mainProcesses = MainProcessHub(inventory: inventory, logger: logger)
+        return { loop in
+            mainProcesses.adopt(loop)
+            return LocalBackend(inventory: inventory, logger: logger, mainProcesses: mainProcesses)
+        }
     }
 
     private static func upstream(_ settings: BackendSettings, logger: Logger) throws -> UpstreamConfig {

@@ -40,6 +40,10 @@ enum PodDocument {
     private static func container(_ spec: ContainerSpec) -> String {
         var text = #"{"name":"# + JSONText.quoted(spec.name) + #","image":"execbridge/local""#
         if let dir = spec.workingDir { text += #","workingDir":"# + JSONText.quoted(dir) }
+        // kubectl attach takes tty from the spec (it forces -t on a tty container, drops it otherwise).
+        if let main = spec.main {
+            text += #","stdin":\#(main.stdin),"stdinOnce":\#(main.stdinOnce),"tty":\#(main.tty)"#
+        }
         // No env: values are where people put secrets, and kubectl needs none of it to exec.
         return text + "}"
     }

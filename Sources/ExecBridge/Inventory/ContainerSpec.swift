@@ -9,10 +9,13 @@ public struct ContainerSpec: Equatable, Sendable {
     public var user: String?
     /// Carried for authorization; the local backend itself grants nothing extra.
     public var privileged: Bool
+    /// The process `attach` connects to (`command:` and its flags); nil: the container has none.
+    public var main: MainProcessSpec?
 
     public init(name: String, workingDir: String? = nil, env: [String: String] = [:], user: String? = nil,
-                privileged: Bool = false) {
+                privileged: Bool = false, main: MainProcessSpec? = nil) {
         self.name = name
+        self.main = main
         self.workingDir = workingDir
         self.env = env
         self.user = user

@@ -13,6 +13,8 @@ import Glibc
 ///         workingDir: /srv   # optional
 ///         env: {LANG: C.UTF-8}   # optional
 ///         user: nobody       # optional
+///         command: [my-server, --port, "8080"]   # optional: the main process `attach` connects to
+///         stdin: true        # with tty, stdinOnce, restartPolicy (MainProcessSpec)
 /// ```
 public struct Inventory: Equatable, Sendable {
     public var pods: [PodSpec]

@@ -79,7 +79,8 @@ struct InventoryParser {
     }
 
     private func parseContainer(_ node: Node, at entry: String) throws -> ContainerSpec {
-        let fields = try mapping(node, at: entry, keys: ["name", "workingDir", "env", "user", "privileged"])
+        let fields = try mapping(node, at: entry, keys: Set(["name", "workingDir", "env", "user", "privileged"])
+                                     .union(Self.mainProcessKeys))
         let name = try requiredString(fields["name"], key: "name", in: node, at: entry)
         if let problem = KubernetesNames.dns1123LabelErrors(name).first {
             throw failure(entry + ".name", fields["name"], "invalid container name \"\(name)\": \(problem)")
@@ -115,7 +116,8 @@ struct InventoryParser {
             }
             privileged = value
         }
-        return ContainerSpec(name: name, workingDir: workingDir, env: env, user: user, privileged: privileged)
+        return ContainerSpec(name: name, workingDir: workingDir, env: env, user: user, privileged: privileged,
+                             main: try parseMainProcess(fields, at: entry))
     }
 
     // MARK: - Node helpers
@@ -149,7 +151,7 @@ struct InventoryParser {
         return value
     }
 
-    private func optionalString(_ node: Node?, at entry: String) throws -> String? {
+    func optionalString(_ node: Node?, at entry: String) throws -> String? {
         guard let node, !isNull(node) else { return nil }
         guard case .scalar(let scalar) = node else {
             throw failure(entry, node, "must be a plain value, not a list or mapping")
@@ -157,13 +159,13 @@ struct InventoryParser {
         return scalar.string
     }
 
-    private func isNull(_ node: Node) -> Bool {
+    func isNull(_ node: Node) -> Bool {
         // YAML's null spellings, only when unquoted (`""` is an empty string).
         guard case .scalar(let scalar) = node, scalar.style == .plain else { return false }
         return ["", "~", "null", "Null", "NULL"].contains(scalar.string)
     }
 
-    private func failure(_ entry: String, _ node: Node?, _ problem: String) -> InventoryError {
+    func failure(_ entry: String, _ node: Node?, _ problem: String) -> InventoryError {
         InventoryError(source: source, entry: entry, line: node?.mark?.line, problem: problem)
     }
 

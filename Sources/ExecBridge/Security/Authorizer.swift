@@ -29,7 +29,7 @@ final class Authorizer: AdmissionStep, TargetAuthorizer {
         if privileged {
             let which = target.container.map { "container \"\($0)\"" } ?? "the container"
             denial = Self.forbidden(request, identity: identity,
-                                    reason: "\(which) is privileged: exec into privileged containers is reserved to members of cluster-admin or system:masters")
+                                    reason: "\(which) is privileged: \(request.kind == .attach ? "attach to" : "exec into") privileged containers is reserved to members of cluster-admin or system:masters")
         } else if let policy, !policy.allows(identity, target) {
             denial = Self.forbidden(request, identity: identity, reason: nil)
         } else {

@@ -254,7 +254,9 @@ final class Worker {
         }
         guard connections.isEmpty else { return }
         // Let backends reap what they started (a process ended at the drain timeout needs its grace).
-        let activeSessions = (backend as? BackendActivity)?.activeSessions ?? 0
+        var activeSessions = (backend as? BackendActivity)?.activeSessions ?? 0
+        // Main processes (attach) stop only after the drain, like a container after its sessions.
+        if activeSessions == 0, let local = backend as? LocalBackend { activeSessions = local.stopMainProcesses(on: loop) }
         if stopCheckStarted == nil { stopCheckStarted = EventLoop.now() }
         // A child that ignores even SIGKILL (uninterruptible sleep) must not hold the exit forever.
         let waitedTooLong = EventLoop.now() - (stopCheckStarted ?? 0) > 15

@@ -16,18 +16,26 @@ public final class LocalBackend: Backend, BackendActivity, @unchecked Sendable {
     /// How long a terminated command gets after hangup/stdin EOF before SIGTERM, and after SIGTERM
     /// before SIGKILL.
     public let graceSeconds: Double
-    private let logger: Logger
+    let logger: Logger
     /// The inventory's users, resolved once at startup (never a passwd lookup on a loop).
     private var accounts: [String: Result<UserAccount, UserAccount.Unknown>]
 
     /// This backend's children not yet reaped.
     /// This backend's children not yet reaped, plus (for the whole process) sessions being swept
     /// and escaped processes not yet gone: a draining gateway waits for them too.
-    public var activeSessions: Int { counter.value.load(ordering: .relaxed) + ChildReaper.shared.pendingWork }
+    public var activeSessions: Int {
+        counter.value.load(ordering: .relaxed) + attachCounter.value.load(ordering: .relaxed) + ChildReaper.shared.pendingWork
+    }
     private let counter = LocalProcessSession.SessionCounter()
+    /// The inventory's main processes, shared by every loop's backend (nil: attach is refused).
+    public let mainProcesses: MainProcessHub?
+    /// This backend's attach sessions not yet ended.
+    let attachCounter = LocalProcessSession.SessionCounter()
 
-    public init(inventory: Inventory?, logger: Logger? = nil, graceSeconds: Double = 5) {
+    public init(inventory: Inventory?, logger: Logger? = nil, graceSeconds: Double = 5,
+                mainProcesses: MainProcessHub? = nil) {
         self.inventory = inventory
+        self.mainProcesses = mainProcesses
         self.logger = logger ?? Logger(label: "execbridge.local", factory: { _ in SwiftLogNoOpLogHandler() })
         self.graceSeconds = graceSeconds
         let users = Set(inventory?.pods.flatMap { $0.containers.compactMap(\.user) } ?? [])
@@ -37,11 +45,9 @@ public final class LocalBackend: Backend, BackendActivity, @unchecked Sendable {
     }
 
     /// 404 for an unknown namespace, pod or container (with an inventory); 400 when the container is
-    /// omitted and the pod has several, or for `attach` (there is no running process to attach to).
+    /// omitted and the pod has several, or for `attach` to a container without a main process.
     public func check(_ request: ExecRequest) -> RequestError? {
-        if request.kind == .attach {
-            return .badRequest("attach is not supported by the local backend")
-        }
+        if request.kind == .attach { return checkAttach(request) }
         guard let inventory else { return nil }
         if case .failure(let error) = inventory.lookup(request.target) { return error }
         return nil
@@ -49,7 +55,8 @@ public final class LocalBackend: Backend, BackendActivity, @unchecked Sendable {
 
     public func startSession(_ request: ExecRequest, on loop: EventLoop,
                              delegate: SessionEndpointDelegate) -> SessionEndpoint {
-        startProcessSession(request, on: loop, delegate: delegate)
+        if request.kind == .attach { return startAttachSession(request, on: loop, delegate: delegate) }
+        return startProcessSession(request, on: loop, delegate: delegate)
     }
 
     /// `startSession` with the concrete type (pid, container) for callers that want it.

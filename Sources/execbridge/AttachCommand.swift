@@ -1,0 +1,84 @@
+import ArgumentParser
+import ExecBridge
+
+/// `execbridge attach`: join a container's main process through an attach URL, like `kubectl attach`.
+struct AttachCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "attach",
+        abstract: "Attach to a container's main process through an attach URL (SPDY/3.1, HTTP/2 or WebSocket).",
+        discussion: """
+            URL is any attach path form, e.g. http://127.0.0.1:8080/api/v1/namespaces/default/pods/web/attach?container=app
+            or .../attach/default/web/app; the stream flags are added to its query. The process's recent output comes \
+            first, then what it prints; leaving never stops it. With -i the end of stdin detaches (or, on a stdinOnce \
+            container, closes the process's stdin).
+            Exit status: the process's when it exits while attached; 0 when detached; 1 when the attach could not \
+            start (the line says why); 64 for a bad option.
+            """)
+
+    @Option(name: .customLong("protocol"), help: ArgumentHelp(
+        "spdy, h2 (prior knowledge, or ALPN h2 over https), h2c-upgrade, or ws.", valueName: "protocol"))
+    var wireProtocol: String = "spdy"
+
+    @Flag(name: [.customShort("i"), .customLong("stdin")], help: "Pass stdin to the process.")
+    var stdin = false
+
+    @Flag(name: [.customShort("t"), .customLong("tty")], help: "The process has a terminal; the local one goes raw.")
+    var tty = false
+
+    @Option(name: .long, help: ArgumentHelp("Bearer token (Authorization header).", valueName: "token"))
+    var token: String?
+
+    @Option(name: .long, help: ArgumentHelp("PEM client certificate (with --key).", valueName: "file"))
+    var cert: String?
+
+    @Option(name: .long, help: ArgumentHelp("PEM private key for --cert.", valueName: "file"))
+    var key: String?
+
+    @Option(name: .long, help: ArgumentHelp("PEM CA bundle to verify the server (default: the system's).", valueName: "file"))
+    var ca: String?
+
+    @Flag(name: .customLong("insecure-skip-tls-verify"), help: "Do not verify the server's certificate.")
+    var insecureSkipTLSVerify = false
+
+    @Option(name: .customLong("version-list"), help: ArgumentHelp(
+        "Channel versions to offer, preferred first (e.g. v4,v3).", valueName: "list"))
+    var versionList: String?
+
+    @Option(name: .customLong("connect-timeout"), parsing: .unconditional, help: ArgumentHelp(
+        "Seconds to connect and start the session (upgrade answered, channel streams open).", valueName: "seconds"))
+    var connectTimeout: Double = 30
+
+    @Argument(help: ArgumentHelp("The attach URL.", valueName: "url"))
+    var url: String
+
+    func run() throws {
+        let options: ExecCLIOptions
+        do {
+            options = try self.options()
+        } catch {
+            throw CommandLineFailure.usage("\(error)", helpPage: "attach")
+        }
+        throw ExitCode(ExecCLI.run(options))
+    }
+
+    func options() throws -> ExecCLIOptions {
+        guard let wire = ExecCLIOptions.WireProtocol(rawValue: wireProtocol) else {
+            throw ExecCLIError.usage("--protocol must be one of spdy, h2, h2c-upgrade, ws")
+        }
+        var options = ExecCLIOptions(url: url, command: [])
+        options.attach = true
+        options.wireProtocol = wire
+        options.stdin = stdin
+        options.tty = tty
+        options.token = token
+        options.certificate = cert
+        options.key = key
+        options.ca = ca
+        options.insecureSkipTLSVerify = insecureSkipTLSVerify
+        options.connectTimeout = connectTimeout
+        if let versionList {
+            options.versions = try ExecCLIOptions.parseVersions(versionList)
+        }
+        return options
+    }
+}
