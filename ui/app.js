@@ -1,12 +1,8 @@
-// The page: sign in, pods, one terminal for a live session or a recording's playback.
+// The page: sign in, pods, and a tab per live session or played recording (ui/tabs.js).
 (function () {
   'use strict';
   var $ = function (id) { return document.getElementById(id); };
-  var view = new TerminalView($('terminal'));
-  var live = null;        // the ExecChannel of the running session
-  var lastSession = null; // {target, argv}, for Reconnect
-  var player = null;
-  var lastExit = null;
+  var tabs = new Tabs();
 
   function status(text, isError) {
     $('status').textContent = text;
@@ -35,64 +31,61 @@
 
   // --- live sessions ------------------------------------------------------------------------------
 
-  view.term.on('data', function (data) { if (live) live.input(data); });
-  view.term.on('resize', function (size) { if (live) live.resize(size.cols, size.rows); });
-
-  function stopPlayer() {
-    if (player) player.stop();
-    player = null;
-    $('player').hidden = true;
+  // Runs `argv` in `target` in `tab` (a new tab when none is given: Reconnect reuses its own).
+  function connect(target, argv, tab) {
+    var name = target.namespace + '/' + target.pod + '/' + target.container;
+    if (!tab) {
+      tab = tabs.open(target.pod + '/' + target.container);
+      tab.view.term.on('data', function (data) { if (tab.channel) tab.channel.input(data); });
+      tab.view.term.on('resize', function (size) { if (tab.channel) tab.channel.resize(size.cols, size.rows); });
+    }
+    tab.session = { target: target, argv: argv };
+    tab.exit = null;
+    tab.view.reset();
+    tabs.setStatus(tab, 'connecting to ' + name + '…');
+    var channel = new ExecChannel(target, argv, true, {
+      onOpen: function () {
+        tabs.setStatus(tab, 'connected: ' + name + ' — ' + argv.join(' '));
+        var size = tab.view.size();
+        channel.resize(size.cols, size.rows);
+      },
+      onOutput: function (text) { tab.view.write(text); },
+      onEnd: function (outcome) {
+        if (tab.channel === channel) tab.channel = null;
+        tab.exit = outcome.code;
+        if (outcome.code !== null) {
+          tab.view.write('\r\n[exit code ' + outcome.code + ']\r\n');
+          tabs.setStatus(tab, name + ': exit code ' + outcome.code, outcome.code !== 0);
+        } else {
+          tabs.setStatus(tab, name + ': ' + outcome.message, true);
+        }
+      }
+    });
+    tab.channel = channel;
+    tabs.changed(tab);
   }
 
-  function open(target, argv) {
+  function openFromFields() {
+    var target = { namespace: $('namespace').value.trim() || 'default', pod: $('pod').value.trim(),
+                   container: $('container').value.trim() };
+    var argv = words($('command').value);
     if (!target.pod || !target.container || argv.length === 0) {
       status('a pod, a container and a command are needed', true);
       return;
     }
-    if (live) live.close();
-    stopPlayer();
-    view.follow(true);
-    view.reset();
-    lastSession = { target: target, argv: argv };
-    lastExit = null;
-    var name = target.namespace + '/' + target.pod + '/' + target.container;
-    status('connecting to ' + name + '…');
-    $('reconnect').hidden = true;
-    var channel = new ExecChannel(target, argv, true, {
-      onOpen: function () {
-        status('connected: ' + name + ' — ' + argv.join(' '));
-        $('disconnect').hidden = false;
-        var size = view.size();
-        channel.resize(size.cols, size.rows);
-        view.focus();
-      },
-      onOutput: function (text) { view.write(text); },
-      onEnd: function (outcome) {
-        if (live === channel) live = null;
-        lastExit = outcome.code;
-        $('disconnect').hidden = true;
-        $('reconnect').hidden = false;
-        if (outcome.code !== null) {
-          view.write('\r\n[exit code ' + outcome.code + ']\r\n');
-          status(name + ': exit code ' + outcome.code, outcome.code !== 0);
-        } else {
-          status(name + ': ' + outcome.message, true);
-        }
-      }
-    });
-    live = channel;
-  }
-
-  function openFromFields() {
-    open({ namespace: $('namespace').value.trim() || 'default', pod: $('pod').value.trim(),
-           container: $('container').value.trim() }, words($('command').value));
+    connect(target, argv, null);
   }
 
   $('open').addEventListener('click', openFromFields);
   $('reconnect').addEventListener('click', function () {
-    if (lastSession) open(lastSession.target, lastSession.argv);
+    var tab = tabs.front();
+    if (tab && tab.session && !tab.channel) connect(tab.session.target, tab.session.argv, tab);
   });
-  $('disconnect').addEventListener('click', function () { if (live) live.close(); });
+  $('disconnect').addEventListener('click', function () {
+    var tab = tabs.front();
+    if (tab && tab.channel) tab.channel.close();
+  });
+  $('close').addEventListener('click', function () { if (tabs.front()) tabs.close(tabs.front()); });
 
   // --- pods -----------------------------------------------------------------------------------------
 
@@ -153,34 +146,41 @@
 
   function play(entry) {
     ExecBridgeAPI.recording(entry.id).then(function (text) {
-      if (live) live.close();
-      stopPlayer();
-      view.follow(false);
       var cast = Player.parse(text);
-      player = new Player(view, cast, {
+      var tab = tabs.open('▶ ' + entry.target.split('/').slice(1).join('/'));
+      var front = function () { return tabs.front() === tab; };
+      tab.player = new Player(tab.view, cast, {
         onTime: function (position, duration) {
+          if (!front()) return;
           $('clock').textContent = position.toFixed(1) + ' / ' + duration.toFixed(1) + ' s';
           if (document.activeElement !== $('seek')) {
             $('seek').value = duration > 0 ? Math.round(position / duration * 1000) : 0;
           }
         },
-        onState: function (playing) { $('play').textContent = playing ? 'Pause' : 'Play'; }
+        onState: function (playing) {
+          if (!front()) return;
+          $('play').textContent = playing ? 'Pause' : 'Play';
+          $('speed').value = String(tab.player ? tab.player.speed() : 1);
+        }
       });
-      player.setSpeed(parseFloat($('speed').value));
-      $('player').hidden = false;
-      $('reconnect').hidden = true;
-      $('disconnect').hidden = true;
-      status('recording ' + entry.target + ' — ' + entry.command);
-      player.play();
+      tabs.setStatus(tab, 'recording ' + entry.target + ' — ' + entry.command);
+      tab.player.setSpeed(parseFloat($('speed').value));
+      tab.player.play();
     }, function (error) { status(error.message, true); });
   }
 
+  function frontPlayer() { var tab = tabs.front(); return tab && tab.player; }
+
   $('play').addEventListener('click', function () {
+    var player = frontPlayer();
     if (!player) return;
     if (player.playing()) player.pause(); else player.play();
   });
-  $('speed').addEventListener('change', function () { if (player) player.setSpeed(parseFloat($('speed').value)); });
+  $('speed').addEventListener('change', function () {
+    if (frontPlayer()) frontPlayer().setSpeed(parseFloat($('speed').value));
+  });
   $('seek').addEventListener('input', function () {
+    var player = frontPlayer();
     if (player) player.seek($('seek').value / 1000 * player.duration);
   });
   $('refresh-recordings').addEventListener('click', loadRecordings);
@@ -195,7 +195,6 @@
       $('side').hidden = false;
       $('recordings-section').hidden = !session.recordings;
       status('Pick a pod.');
-      view.fit();
       ExecBridgeAPI.pods().then(showPods, function (error) { status(error.message, true); });
       if (session.recordings) loadRecordings();
     }, function (error) {
@@ -211,22 +210,22 @@
     signIn();
   });
   $('signout').addEventListener('click', function () {
-    if (live) live.close();
-    stopPlayer();
+    tabs.closeAll();
     ExecBridgeAPI.setToken('');
     location.reload();
   });
 
-  view.fit();
   if (ExecBridgeAPI.token()) signIn();
 
-  // For tests and for the curious: the terminal's text and the session's state.
+  // For tests and for the curious: the tab in front, its terminal's text and its session's state.
+  function front() { return tabs.front(); }
   window.execbridgeUI = {
-    screen: function () { return view.text(); },
-    size: function () { return view.size(); },
+    screen: function () { return front() ? front().view.text() : ''; },
+    size: function () { return front() ? front().view.size() : null; },
     status: function () { return $('status').textContent; },
-    lastExit: function () { return lastExit; },
-    connected: function () { return live !== null && !$('disconnect').hidden; },
-    player: function () { return player && { playing: player.playing(), duration: player.duration }; }
+    lastExit: function () { return front() ? front().exit : null; },
+    connected: function () { return !!(front() && front().channel && /^connected/.test(front().status)); },
+    player: function () { return front() && front().player && { playing: front().player.playing(), duration: front().player.duration }; },
+    tabs: function () { return document.querySelectorAll('#tabs button').length; }
   };
 })();

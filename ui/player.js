@@ -84,6 +84,9 @@
     this.seek = seek;
     this.playing = function () { return timer !== null; };
     this.setSpeed = function (value) { speed = value > 0 ? value : 1; };
+    this.speed = function () { return speed; };
+    // The controls show this player again (its tab came to the front).
+    this.refresh = function () { ui.onTime(position, cast.duration); ui.onState(timer !== null); };
     this.stop = function () { pause(); };
     this.duration = cast.duration;
   }

@@ -167,13 +167,26 @@ try:
     say("recordings", len(driver.find_elements(By.CSS_SELECTOR, play)))
     driver.find_elements(By.CSS_SELECTOR, play)[0].click()
     wait_for(lambda: js("return execbridgeUI.player()"), "player-loaded")
-    driver.find_element(By.CSS_SELECTOR, '#speed option[value="4"]').click()
-    # pause, seek to the end, and the recorded answer is on the screen
+    # played to the end: the session's last screen
+    wait_for(lambda: not js("return execbridgeUI.player().playing") and stty_after(marker2) == second
+             and "exit 3" in screen(), "playback-shows-session")
+    # seek to the start: the terminal is drawn again from nothing
+    seek = "var s = document.getElementById('seek'); s.value = %d; s.dispatchEvent(new Event('input'));"
+    js(seek % 0)
+    wait_for(lambda: marker2 not in screen(), "seek-to-start")
+    # play at half speed, pause, then seek to the end
+    driver.find_element(By.CSS_SELECTOR, '#speed option[value="0.5"]').click()
+    driver.find_element(By.ID, "play").click()
     wait_for(lambda: js("return execbridgeUI.player().playing"), "player-playing")
     driver.find_element(By.ID, "play").click()
     wait_for(lambda: not js("return execbridgeUI.player().playing"), "player-paused")
-    js("var s = document.getElementById('seek'); s.value = 1000; s.dispatchEvent(new Event('input'));")
-    wait_for(lambda: stty_after(marker2) == second and "exit 3" in screen(), "playback-shows-session")
+    if "exit 3" in screen():
+        fail("player-paused", "paused, yet the recording's end is on the screen: %r" % screen()[-200:])
+    js(seek % 1000)
+    wait_for(lambda: stty_after(marker2) == second and "exit 3" in screen(), "seek-to-end")
+    tabs = js("return execbridgeUI.tabs()")
+    if tabs != 2:
+        fail("a-tab-per-session", "%d tabs, want 2 (the shell's and the recording's)" % tabs)
     say("played", "yes")
     shot("5-recording")
 

@@ -19,6 +19,7 @@ struct UIAssets: Sendable {
         "channel.js": "text/javascript; charset=utf-8",
         "terminal.js": "text/javascript; charset=utf-8",
         "player.js": "text/javascript; charset=utf-8",
+        "tabs.js": "text/javascript; charset=utf-8",
         "app.js": "text/javascript; charset=utf-8",
     ]
     static let maxFileBytes = 256 * 1024
