@@ -4,7 +4,7 @@
   var params = new URLSearchParams(location.hash.slice(1));
   var gateway = params.get('gateway'), token = params.get('token'), pod = params.get('pod').split('/');
   var b64 = btoa(token).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-  var url = 'ws://' + gateway + '/api/v1/namespaces/' + pod[0] + '/pods/' + pod[1] +
+  var url = (params.get('scheme') || 'ws') + '://' + gateway + '/api/v1/namespaces/' + pod[0] + '/pods/' + pod[1] +
     '/exec?container=' + pod[2] + '&command=echo&command=foreign-ran&stdout=true';
   var opened = false;
   var ws = new WebSocket(url, ['v5.channel.k8s.io', 'base64url.bearer.authorization.k8s.io.' + b64]);

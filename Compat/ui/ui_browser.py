@@ -27,6 +27,7 @@ p.add_argument("--pod", required=True)
 p.add_argument("--foreign", required=True)
 p.add_argument("--shots", required=True)
 p.add_argument("--report", required=True)
+p.add_argument("--insecure", action="store_true", help="accept the gateway's self-signed certificate (https base)")
 args = p.parse_args()
 report = open(args.report, "w")
 
@@ -60,6 +61,8 @@ for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-s
              "--no-first-run", "--disable-extensions", "--disable-background-networking", "--disable-sync",
              "--disable-component-update", "--disable-default-apps", "--metrics-recording-only"):
     options.add_argument(flag)
+if args.insecure:
+    options.add_argument("--ignore-certificate-errors")
 options.binary_location = "/usr/bin/chromium"
 options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
 try:
@@ -191,8 +194,9 @@ try:
     shot("5-recording")
 
     # 6. another origin's page opening the same WebSocket with a valid token: refused
-    gateway = args.base.split("://", 1)[1]
-    driver.get("%s/foreign.html#gateway=%s&token=%s&pod=%s" % (args.foreign, gateway, args.token, args.pod))
+    scheme, gateway = args.base.split("://", 1)
+    driver.get("%s/foreign.html#scheme=%s&gateway=%s&token=%s&pod=%s" % (
+        args.foreign, "wss" if scheme == "https" else "ws", gateway, args.token, args.pod))
     verdict = wait_for(lambda: js("return document.title.indexOf('verdict:') === 0 ? document.title : ''"),
                        "foreign-verdict")
     say("foreign", verdict)

@@ -1,3 +1,5 @@
+import Logging
+
 /// `--ui`: where the page's files are, and the recordings its player may show.
 public struct UISettings: Sendable {
     /// The page's own files; nil: found next to the executable (`UIAssets.locate`).
