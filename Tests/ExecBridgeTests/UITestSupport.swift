@@ -1,6 +1,7 @@
 @testable import ExecBridge
 import Foundation
 import Glibc
+import Reactor
 import XCTest
 
 /// A gateway with `--ui` (or without), security installed from fresh files, the repository's own
@@ -18,7 +19,7 @@ final class UIGateway {
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("ui").path
 
     init(ui: Bool = true, tokens: String? = nil, policy: String? = nil, inventory: String? = nil,
-         recordings: Bool = true, xterm: Bool = true) throws {
+         recordings: Bool = true, xterm: Bool = true, clientCA: Bool = false) throws {
         dir = NSTemporaryDirectory() + "execbridge-ui-\(getpid())-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: dir + "/casts", withIntermediateDirectories: true)
         var security = SecuritySettings()
@@ -32,6 +33,12 @@ final class UIGateway {
             security.policyFile = dir + "/policy.yaml"
         }
         security.auditLog = dir + "/audit.log"
+        var tls: TLSContext?
+        if clientCA {
+            let server = try TestCertificate.shared()
+            security.clientCA = try SecurityCertificates.shared().clientCA
+            tls = try TLSContext(certificate: server.cert, key: server.key, clientCA: security.clientCA)
+        }
         var settings = UISettings()
         settings.assetsDirectory = Self.repositoryUI
         settings.xtermModules = dir + "/xterm/lib"
@@ -44,6 +51,7 @@ final class UIGateway {
         let (secured, chosen) = (security, settings)
         harness = try GatewayHarness(configure: { config in
             config.logger = logger
+            config.tls = tls
             do {
                 try secured.install(into: &config)
                 if ui { try config.serveUI(chosen) }
@@ -91,6 +99,29 @@ final class UIGateway {
             return Answer(status: 0, head: "", body: "")
         }
         return Answer(status: response.status, head: response.head, body: response.body)
+    }
+
+    /// `curl` over TLS (HTTP/2 by ALPN) with `certificate`, as a browser presents one: the status and body.
+    func curlTLS(_ target: String, certificate: String?) throws -> (status: Int, body: String) {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/curl") else { throw XCTSkip("curl is not installed") }
+        var arguments = ["-sS", "--max-time", "20", "--cacert", try TestCertificate.shared().cert, "-w", "\n%{http_code}",
+                         "https://127.0.0.1:\(port)\(target)"]
+        if let certificate {
+            let files = try SecurityCertificates.shared().cert(certificate)
+            arguments += ["--cert", files.cert, "--key", files.key]
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        process.arguments = arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        let cut = text.lastIndex(of: "\n") ?? text.startIndex
+        return (Int(text[cut...].dropFirst()) ?? 0, String(text[..<cut]))
     }
 
     /// A recording file as the gateway writes it (header first), for the user the header names.

@@ -246,6 +246,17 @@ final class UITests: XCTestCase {
         }
     }
 
+    /// With `--client-ca`, the browser's certificate is the credential: the page signs in without a token.
+    func testAClientCertificateIdentifiesThePagesCaller() throws {
+        let gateway = try UIGateway(tokens: Self.tokens, clientCA: true)
+        let alice = try gateway.curlTLS("/ui/api/session", certificate: "alice")
+        XCTAssertEqual(alice.status, 200, alice.body)
+        XCTAssertEqual(alice.body, #"{"user":"alice","groups":["developers","team-a","system:authenticated"],"recordings":true,"inventory":false}"#)
+        XCTAssertEqual(try gateway.curlTLS("/ui/api/session", certificate: "impostor").status, 401)
+        XCTAssertEqual(try gateway.curlTLS("/ui/api/session", certificate: nil).status, 401)
+        XCTAssertEqual(try gateway.curlTLS("/ui/", certificate: nil).status, 200)
+    }
+
     func testTheUIIsServedOverHTTP2Too() throws {
         let gateway = try UIGateway(tokens: Self.tokens)
         let page = try H2Probe(port: gateway.port, headers: [(":method", "GET"), (":scheme", "http"),
