@@ -2,7 +2,7 @@
 # (Compat/ui/ui_browser.py, Debian's chromium, chromium-driver and python3-selenium on the system Python): sign in
 # with a token, open bash in an inventory pod from the command field, type `echo ui-$RANDOM; stty size` and read the
 # answer from the terminal's text, resize the window and see `stty size` follow, `exit 3` shows 3, play the session's
-# recording in a second tab (seek, speed, pause), and a page of another origin (a second HTTP server on another
+# recording in a second tab (seek, speed, pause), Reconnect in the first tab (`exit 5` then), and a page of another origin (a second HTTP server on another
 # port) opening the same WebSocket with a valid token is refused. Screenshots of each step in $CASE_DIR/ui-shots
 # (cleartext) and $CASE_DIR/ui-shots-tls. Gateway mode only.
 # Cells: ui-headers (curl: the page's security headers), ui-browser (cleartext: HTTP/1.1), ui-browser-tls (TLS:
@@ -71,7 +71,7 @@ ui_browser() {
     ui_shots="$(ls "$CASE_DIR/$name-shots"/*.png 2>/dev/null | wc -l)"
     check "$name" 'expect_rc 0 || { WHY="$WHY; step $(report_value failed): $(report_value why)"; false; }' \
         'expect_report passed yes' 'expect_report foreign "verdict: refused"' \
-        '[ "$ui_shots" -ge 6 ] || { WHY="$ui_shots screenshots, want 6"; false; }' \
+        '[ "$ui_shots" -ge 7 ] || { WHY="$ui_shots screenshots, want 7"; false; }' \
         "expect_file_contains '$audit' 'is neither this server'\\''s origin nor allowed with --allow-origin'" \
         "expect_file_contains '$audit' '\"kind\":\"ui\",\"path\":\"/ui/api/recordings/'"
 }

@@ -193,14 +193,24 @@ try:
     say("played", "yes")
     shot("5-recording")
 
-    # 6. another origin's page opening the same WebSocket with a valid token: refused
+    # 6. back to the shell's tab: Reconnect runs the same command again there
+    driver.find_element(By.CSS_SELECTOR, '#tabs button[data-tab="1"]').click()
+    driver.find_element(By.ID, "reconnect").click()
+    wait_for(lambda: js("return execbridgeUI.connected()"), "reconnected")
+    wait_for(lambda: "$" in screen() or "#" in screen(), "prompt-again")
+    type_line("exit 5")
+    wait_for(lambda: js("return execbridgeUI.lastExit()") == 5, "exit-code-after-reconnect")
+    say("reconnected", status())
+    shot("6-reconnected")
+
+    # 7. another origin's page opening the same WebSocket with a valid token: refused
     scheme, gateway = args.base.split("://", 1)
     driver.get("%s/foreign.html#scheme=%s&gateway=%s&token=%s&pod=%s" % (
         args.foreign, "wss" if scheme == "https" else "ws", gateway, args.token, args.pod))
     verdict = wait_for(lambda: js("return document.title.indexOf('verdict:') === 0 ? document.title : ''"),
                        "foreign-verdict")
     say("foreign", verdict)
-    shot("6-foreign-origin")
+    shot("7-foreign-origin")
     if verdict != "verdict: refused":
         fail("foreign-refused", verdict)
     say("passed", "yes")
