@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the compatibility suite drives, once; later runs reuse it (a few seconds when nothing is missing):
 #   1. Debian packages through scripts/deps.sh test (Go + moby/spdystream, nghttp2 tools, curl, openssl,
-#      python3-venv...), and haproxy + iproute2 for the replicas case, when apt-get is there;
+#      python3-venv...), and haproxy + iproute2 for the replicas case, when apt-get is there, and scripts/deps.sh
+#      browser (chromium, chromium-driver, python3-selenium for cases/ui.sh) apart, so that a browser that cannot
+#      be installed costs no other peer;
 #   2. a virtualenv in Compat/.work/venv with Compat/requirements.txt from PyPI (reused while requirements.txt
 #      is unchanged).
 # Everything goes to Compat/.work/install.log; what could not be installed is said on stdout ("install: ...") and
@@ -40,6 +42,9 @@ note() {
 if command -v apt-get >/dev/null 2>&1 && command -v dpkg-query >/dev/null 2>&1; then
     if ! timeout 900 "$here/../scripts/deps.sh" test >>"$log" 2>&1; then
         note "scripts/deps.sh test failed (see $log); cases whose tools are missing will be skipped"
+    fi
+    if ! timeout 900 "$here/../scripts/deps.sh" browser >>"$log" 2>&1; then
+        note "scripts/deps.sh browser failed (see $log): the web terminal's browser case will be skipped"
     fi
 else
     note "no apt-get here: install Go, moby/spdystream, nghttp2 tools, curl, openssl and python3-venv by hand"

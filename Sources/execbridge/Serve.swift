@@ -36,6 +36,9 @@ struct Serve: ParsableCommand {
     @OptionGroup(title: "Metrics")
     var metricsOptions: MetricsOptions
 
+    @OptionGroup(title: "Web terminal")
+    var uiOptions: UIOptions
+
     @OptionGroup(title: "Logging")
     var loggingOptions: LoggingOptions
 
@@ -54,6 +57,7 @@ struct Serve: ParsableCommand {
         options.limits = limitOptions.settings()
         options.recording = recordingOptions.settings()
         options.metricsListen = metricsOptions.metricsListen
+        options.ui = uiOptions.settings()
         do {
             try ServeMain.run(options)
         } catch let failure as ServeMain.StartFailure {

@@ -26,6 +26,8 @@ public struct ServeOptions: Sendable {
     public var metricsListen: String?
     /// `--record-dir`, `--record-max-bytes`, `--record-input` (nil: sessions are not recorded).
     public var recording: RecordingSettings?
+    /// `--ui`: the web terminal at `/ui/` (nil: off).
+    public var ui: UISettings?
 
     public init(listen: [String], threads: Int?, backend: BackendSettings, security: SecuritySettings, tlsCert: String?,
                 tlsKey: String?, logFormat: String, logLevel: String, channelBudget: Int,
@@ -110,6 +112,10 @@ public enum ServeMain {
         if let recording = try options.recording?.prepared().redacting(with: options.security.auditRedact) {
             config.bridge.tap = recording
             logger.info("recording sessions", metadata: ["dir": "\(recording.directory)"])
+        }
+        if var ui = options.ui {
+            ui.recordDirectory = try options.recording?.prepared().directory
+            try config.serveUI(ui)
         }
         return config
     }

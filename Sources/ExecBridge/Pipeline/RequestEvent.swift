@@ -3,11 +3,16 @@ import ExecModel
 /// What the audit hears about a request that did not become a session: a refusal answered
 /// before (or instead of) exec admission, or a request passed through to the upstream.
 public struct RequestEvent: Sendable {
-    public enum Kind: String, Sendable { case exec, attach, discovery, passthrough, command }
+    public enum Kind: String, Sendable { case exec, attach, discovery, passthrough, command
+        /// The web terminal's JSON endpoints (`--ui`).
+        case ui
+    }
 
     public enum Outcome: Sendable {
         case refused(RequestError)
         case passedThrough(PassthroughOutcome)
+        /// The gateway answered it itself (the web terminal's JSON): status and body bytes.
+        case answered(status: Int, bytes: Int)
     }
 
     public var kind: Kind

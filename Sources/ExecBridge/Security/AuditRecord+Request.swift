@@ -24,6 +24,7 @@ extension AuditRecord {
         switch event.outcome {
         case .refused: line.add("event", "refusal")
         case .passedThrough: line.add("event", "passthrough")
+        case .answered: line.add("event", "request")
         }
         let identity = event.identity
         line.add("user", identity?.user)
@@ -47,6 +48,11 @@ extension AuditRecord {
             bytes.add("request", outcome.requestBytes)
             bytes.add("response", outcome.responseBytes)
             line.add("bytes", object: bytes)
+        case .answered(let status, let bytes):
+            line.add("status", status)
+            var sizes = JSONLine()
+            sizes.add("response", bytes)
+            line.add("bytes", object: sizes)
         }
         return line.finished
     }
