@@ -45,7 +45,11 @@ public final class UpstreamBackend: Backend, BackendActivity {
     /// Any well-formed target may go: the upstream decides whether it exists and who may use it.
     /// Only a request the path template cannot express is refused here (400, before any upgrade).
     public func check(_ request: ExecRequest) -> RequestError? {
-        config.template.check(request)
+        // Tunnels are not exec sessions: never forwarded as one (upstream port-forward is separate work).
+        if request.kind == .portForward {
+            return RequestError(code: 501, reason: "NotImplemented", message: "port-forward is not forwarded to upstream backends yet")
+        }
+        return config.template.check(request)
     }
 
     public func startSession(_ request: ExecRequest, on loop: EventLoop, delegate: SessionEndpointDelegate) -> SessionEndpoint {
