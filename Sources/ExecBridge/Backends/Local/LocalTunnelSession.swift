@@ -94,6 +94,8 @@ final class LocalTunnelSession: SessionEndpoint {
         connected = true
         if reading { readEvent?.enable() }
         flush()
+        // What the client sent meanwhile may have paused it: it may send again.
+        delegate?.endpointDidDrain(self)
     }
 
     // MARK: Socket events
