@@ -1,5 +1,6 @@
 @testable import ExecBridge
 import ExecModel
+import Foundation
 import XCTest
 
 /// Port-forward is `create pods/portforward`: a pod with a privileged container is reserved to
@@ -44,7 +45,15 @@ final class PortForwardAuthorizationTests: XCTestCase {
         XCTAssertTrue(admin.pump { admin.ended(tunnel) })
         XCTAssertEqual(admin.text(tunnel.data), "admin")
         // Every tunnel and refusal is audited as portforward.
-        let audit = (try? String(contentsOfFile: gateway.auditPath, encoding: .utf8)) ?? ""
+        var audit = ""
+        let deadline = Date().addingTimeInterval(10)
+        while !audit.contains(#""event":"session""#), Date() < deadline {
+            audit = (try? String(contentsOfFile: gateway.auditPath, encoding: .utf8)) ?? ""
+            usleep(20_000)
+        }
         XCTAssertTrue(audit.contains(#""kind":"portforward""#), audit)
+        // The tunnel's port is in its target; port-forward has no channel version to name.
+        XCTAssertTrue(audit.contains(#""pod":"web","container":null,"port":\#(pod.port)}"#), audit)
+        XCTAssertTrue(audit.contains(#""client":{"generation":"SPDY/3.1","version":null,"offered":["portforward.k8s.io"]}"#), audit)
     }
 }
