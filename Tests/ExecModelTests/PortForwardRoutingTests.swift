@@ -89,3 +89,13 @@ final class PortForwardRoutingTests: XCTestCase {
         XCTAssertNil(ExecStatus.success.portForwardErrorText)
     }
 }
+
+final class PortForwardCommandPathTests: XCTestCase {
+    func testAMisshapenPortForwardPathIsA404NotAnUnservedCommand() {
+        XCTAssertNil(ExecRouter.route(method: "POST", target: "/portForward/ns"))
+        XCTAssertEqual(CommandPaths.command(in: "/portForward/ns"), "portforward")
+        let refusal = CommandPaths.refusal("portforward")
+        XCTAssertEqual(refusal.code, 404)
+        XCTAssertEqual(refusal.message, "not a port-forward path this gateway serves: expected /portForward/{namespace}/{pod} or an apiserver or node-proxy form")
+    }
+}

@@ -43,7 +43,10 @@ final class SPDYPortForwardSession: SPDYSessionDelegate, CarrierListener {
         self.carrier = carrier
         self.starter = starter
         self.trace = trace
-        self.spdy = SPDYSession(role: .server, delegate: self)
+        // Two streams per forwarded connection: `--max-concurrent-streams` counts tunnels here.
+        var limits = SPDYLimits()
+        limits.maxConcurrentStreams = 2 * max(1, starter.launcher.bridge.maxConcurrentStreams)
+        self.spdy = SPDYSession(role: .server, limits: limits, delegate: self)
     }
 
     // MARK: Carrier
