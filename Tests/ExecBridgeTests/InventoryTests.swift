@@ -90,7 +90,7 @@ final class InventoryTests: XCTestCase {
                   - name: app
                     workdir: /srv
             """)?.description,
-                       "inventory test.yaml:7: pods[1].containers[0]: unknown key \"workdir\" (expected one of: command, env, name, privileged, restartPolicy, stdin, stdinOnce, tty, user, workingDir)")
+                       "inventory test.yaml:7: pods[1].containers[0]: unknown key \"workdir\" (expected one of: command, env, name, ports, privileged, restartPolicy, stdin, stdinOnce, tty, user, workingDir)")
         XCTAssertEqual(parseError("""
             pods:
               - namespace: default

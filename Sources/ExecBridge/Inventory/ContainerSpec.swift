@@ -11,6 +11,8 @@ public struct ContainerSpec: Equatable, Sendable {
     public var privileged: Bool
     /// The process `attach` connects to (`command:` and its flags); nil: the container has none.
     public var main: MainProcessSpec?
+    /// Ports a port-forward tunnel may reach on 127.0.0.1 (the pod's `ports` count too).
+    public var ports: [UInt16] = []
 
     public init(name: String, workingDir: String? = nil, env: [String: String] = [:], user: String? = nil,
                 privileged: Bool = false, main: MainProcessSpec? = nil) {
@@ -30,6 +32,8 @@ public struct PodSpec: Equatable, Sendable {
     public var namespace: String
     public var name: String
     public var containers: [ContainerSpec]
+    /// Ports a port-forward tunnel may reach on 127.0.0.1, besides those its containers list.
+    public var ports: [UInt16] = []
 
     public init(node: String? = nil, namespace: String, name: String, containers: [ContainerSpec]) {
         self.node = node

@@ -47,7 +47,7 @@ struct InventoryParser {
     }
 
     private func parsePod(_ node: Node, at entry: String) throws -> PodSpec {
-        let fields = try mapping(node, at: entry, keys: ["node", "namespace", "name", "containers"])
+        let fields = try mapping(node, at: entry, keys: ["node", "namespace", "name", "containers", "ports"])
         let nodeName = try optionalString(fields["node"], at: entry + ".node")
         if let nodeName, let problem = KubernetesNames.dns1123SubdomainErrors(nodeName).first {
             throw failure(entry + ".node", fields["node"], "invalid node name \"\(nodeName)\": \(problem)")
@@ -75,11 +75,13 @@ struct InventoryParser {
             }
             containers.append(container)
         }
-        return PodSpec(node: nodeName, namespace: namespace, name: name, containers: containers)
+        var pod = PodSpec(node: nodeName, namespace: namespace, name: name, containers: containers)
+        pod.ports = try ports(fields["ports"], at: entry + ".ports")
+        return pod
     }
 
     private func parseContainer(_ node: Node, at entry: String) throws -> ContainerSpec {
-        let fields = try mapping(node, at: entry, keys: Set(["name", "workingDir", "env", "user", "privileged"])
+        let fields = try mapping(node, at: entry, keys: Set(["name", "workingDir", "env", "user", "privileged", "ports"])
                                      .union(Self.mainProcessKeys))
         let name = try requiredString(fields["name"], key: "name", in: node, at: entry)
         if let problem = KubernetesNames.dns1123LabelErrors(name).first {
@@ -116,8 +118,10 @@ struct InventoryParser {
             }
             privileged = value
         }
-        return ContainerSpec(name: name, workingDir: workingDir, env: env, user: user, privileged: privileged,
-                             main: try parseMainProcess(fields, at: entry))
+        var container = ContainerSpec(name: name, workingDir: workingDir, env: env, user: user, privileged: privileged,
+                                      main: try parseMainProcess(fields, at: entry))
+        container.ports = try ports(fields["ports"], at: entry + ".ports")
+        return container
     }
 
     // MARK: - Node helpers

@@ -54,7 +54,11 @@ public final class UpstreamBackend: Backend, BackendActivity {
     /// Only a request the path template cannot express is refused here (400, before any upgrade),
     /// and for a `{node}` backend one whose node is missing (400) or unknown (404).
     public func check(_ request: ExecRequest) -> RequestError? {
-        config.template.check(request) ?? checkNode(request)
+        // Tunnels are not exec sessions: never forwarded as one (upstream port-forward is separate work).
+        if request.kind == .portForward {
+            return RequestError(code: 501, reason: "NotImplemented", message: "port-forward is not forwarded to upstream backends yet")
+        }
+        return config.template.check(request) ?? checkNode(request)
     }
 
     public func startSession(_ request: ExecRequest, on loop: EventLoop, delegate: SessionEndpointDelegate) -> SessionEndpoint {

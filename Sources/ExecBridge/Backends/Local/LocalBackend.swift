@@ -49,6 +49,11 @@ public final class LocalBackend: Backend, BackendActivity, @unchecked Sendable {
     public func check(_ request: ExecRequest) -> RequestError? {
         if request.kind == .attach { return checkAttach(request) }
         guard let inventory else { return nil }
+        if request.kind == .portForward {
+            // A pod's ports, not a container's: which ports may be reached is each tunnel's answer.
+            if case .failure(let error) = inventory.pod(request.target) { return error }
+            return nil
+        }
         if case .failure(let error) = inventory.lookup(request.target) { return error }
         return nil
     }
@@ -56,6 +61,7 @@ public final class LocalBackend: Backend, BackendActivity, @unchecked Sendable {
     public func startSession(_ request: ExecRequest, on loop: EventLoop,
                              delegate: SessionEndpointDelegate) -> SessionEndpoint {
         if request.kind == .attach { return startAttachSession(request, on: loop, delegate: delegate) }
+        if request.kind == .portForward { return startTunnel(request, on: loop, delegate: delegate) }
         return startProcessSession(request, on: loop, delegate: delegate)
     }
 
