@@ -36,8 +36,14 @@ public enum VersionNegotiation {
         for token in offered {
             if let match = supported.first(where: { $0.token == token }) { return .success(match) }
         }
-        return .failure(.forbidden("requested protocol(s) are not supported: \(goList(offered)); "
+        return .failure(.forbidden("requested protocol(s) are not supported: \(goList(shown(offered))); "
                                    + "supports \(goList(supported.map(\.token)))"))
+    }
+
+    /// The offers a refusal may repeat: never a bearer token offered as a subprotocol (kubectl's and
+    /// browsers' WebSocket credentials), which would reach the client's screen, logs and the audit line.
+    public static func shown(_ offered: [String]) -> [String] {
+        offered.filter { !$0.trimmingSpaces.lowercased().hasPrefix("base64url.bearer.authorization.k8s.io.") }
     }
 
     /// Go's `%v` of a string slice: `[a b c]`.

@@ -123,6 +123,33 @@ final class SecurityAuditTests: XCTestCase {
                        ["v4.channel.k8s.io", "v3.channel.k8s.io", "v2.channel.k8s.io", "channel.k8s.io"])
     }
 
+    /// A WebSocket client whose channel versions are all unknown gets 403 naming what it offered:
+    /// but never its bearer subprotocol, which would reach its screen, the logs and the audit line.
+    func testARefusedSubprotocolOfferNeverRepeatsTheBearerToken() throws {
+        let gateway = try SecureGateway(tokens: securityTokens)
+        let encoded = Data(aliceToken.utf8).base64EncodedString()
+            .replacingOccurrences(of: "=", with: "").replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        // The second spelling is no credential (kube-apiserver matches the prefix exactly: 401), and
+        // is not repeated either.
+        for (bearer, status) in [("base64url.bearer.authorization.k8s.io.\(encoded)", 403),
+                                 ("Base64URL.Bearer.Authorization.K8s.IO.\(encoded)", 401)] {
+            let socket = try RawSocket(port: gateway.port)
+            socket.send("GET /exec/default/web/app?command=true&stdout=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                        + "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                        + "Sec-WebSocket-Protocol: v9.channel.k8s.io, \(bearer)\r\n\r\n")
+            let answer = try XCTUnwrap(socket.readResponse())
+            XCTAssertEqual(answer.status, status, answer.head)
+            if status == 403 {
+                XCTAssertTrue(answer.body.contains("requested protocol(s) are not supported: [v9.channel.k8s.io]"), answer.body)
+            }
+            XCTAssertFalse(answer.body.contains(encoded), answer.body)
+        }
+        _ = gateway.auditLines(atLeast: 2)
+        XCTAssertFalse(gateway.auditText.contains(encoded), gateway.auditText)
+        XCTAssertFalse(gateway.logs.text.contains(encoded))
+    }
+
     func testCustomRedaction() throws {
         let gateway = try SecureGateway(redact: [#"hunter\d"#, #"--key=(\S+)"#])
         _ = try SecurityRun.run(.spdy, port: gateway.port,
