@@ -45,16 +45,20 @@ public final class UpstreamBackend: Backend, BackendActivity {
     /// Any well-formed target may go: the upstream decides whether it exists and who may use it.
     /// Only a request the path template cannot express is refused here (400, before any upgrade).
     public func check(_ request: ExecRequest) -> RequestError? {
-        config.template.check(request)
+        if request.kind == .portForward { return config.template.checkPortForward(request) }
+        return config.template.check(request)
     }
 
     public func startSession(_ request: ExecRequest, on loop: EventLoop, delegate: SessionEndpointDelegate) -> SessionEndpoint {
-        makeSession(request, on: loop, delegate: delegate)
+        if request.kind == .portForward { return makePortForwardSession(request, on: loop, delegate: delegate) }
+        return makeSession(request, on: loop, delegate: delegate)
     }
 
     /// A connection per session (SPDY, WebSocket, h2c upgrade): dialled at admission, in parallel
     /// with the client opening its streams.
     public func prepareSession(_ request: ExecRequest, on loop: EventLoop) -> PreparedSession? {
+        // A tunnel is dialled when its bridge starts (docs/upstream.md, port-forward).
+        if request.kind == .portForward { return nil }
         // Pooled HTTP/2 sessions open their error stream now and the rest when started; RFC 8441
         // has nothing to hold back (the CONNECT starts the session upstream).
         if let pool = pool(on: loop), pool.carriesSessions, config.url.scheme == .wss { return nil }
@@ -70,6 +74,19 @@ public final class UpstreamBackend: Backend, BackendActivity {
                                pool: pool(on: loop), delegate: delegate, logger: sessionLogger) { [weak self] in
             self?.activeSessions -= 1
         }
+    }
+
+    /// One port-forward tunnel, in the upstream's generation (`UpstreamPortForwardSession`).
+    private func makePortForwardSession(_ request: ExecRequest, on loop: EventLoop,
+                                        delegate: SessionEndpointDelegate) -> SessionEndpoint {
+        activeSessions += 1
+        var options = ExecClientOptions(authority: config.url.authority, path: config.template.expandPortForward(request),
+                                        stdin: false, stdout: false, stderr: false, tty: false)
+        options.headers = headers(for: request)
+        var sessionLogger = logger
+        sessionLogger[metadataKey: "target"] = "\(request.target.namespace)/\(request.target.pod):\(request.ports.first ?? 0)"
+        return UpstreamPortForwardSession(request: request, options: options, config: config, loop: loop, pool: pool(on: loop),
+                                          delegate: delegate, logger: sessionLogger) { [weak self] in self?.activeSessions -= 1 }
     }
 
     /// The upstream request: path from the template, the client's channels, every version the

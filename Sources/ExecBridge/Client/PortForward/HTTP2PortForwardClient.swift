@@ -25,24 +25,26 @@ public final class HTTP2PortForwardClient: HTTP2StreamSet {
 
     public func start(loop: EventLoop, address: SocketAddress, tls: TLSContext? = nil, serverName: String? = nil,
                       timeout: Double = 30) {
-        var upgrade: [UInt8]?
-        if transport == .upgrade {
-            var headers = HTTPHeaders()
-            headers.add("Host", options.authority)
-            headers.add("Connection", "Upgrade, HTTP2-Settings")
-            headers.add("Upgrade", "h2c")
-            headers.add("HTTP2-Settings", HTTP2Session.settingsHeaderValue(HTTP2ExecClient.settings))
-            for (name, value) in options.headers { headers.add(name, value) }
-            upgrade = HTTPRequestHead(method: "POST", target: options.path, headers: headers).serialized()
-        }
         let carrier = HTTP2ClientConnection(loop: loop, settings: HTTP2ExecClient.settings, pingInterval: 5,
-                                              upgradeRequest: upgrade, closesWhenUnused: false)
+                                              upgradeRequest: transport == .upgrade ? Self.upgradeRequest(options) : nil,
+                                              closesWhenUnused: false)
         self.carrier = carrier
         // Attached first: after an upgrade, stream 1 is this set's.
         carrier.attach(self)
         carrier.dial(to: address, tls: transport == .tls ? tls : nil, serverName: serverName, timeout: timeout,
                      alpnRefusal: transport == .tls ? "the server at \(options.authority) did not agree to h2 by ALPN" : nil,
                      describe: { "cannot connect to \(address): \($0)" }, socketError: { "cannot connect to \(address) (error(\($0)))" })
+    }
+
+    /// The h2c upgrade request: a port-forward path, answered `:status 200` on stream 1 with no tunnel.
+    static func upgradeRequest(_ options: ExecClientOptions) -> [UInt8] {
+        var headers = HTTPHeaders()
+        headers.add("Host", options.authority)
+        headers.add("Connection", "Upgrade, HTTP2-Settings")
+        headers.add("Upgrade", "h2c")
+        headers.add("HTTP2-Settings", HTTP2Session.settingsHeaderValue(HTTP2ExecClient.settings))
+        for (name, value) in options.headers { headers.add(name, value) }
+        return HTTPRequestHead(method: "POST", target: options.path, headers: headers).serialized()
     }
 
     public func openTunnel(port: UInt16, delegate: SessionEndpointDelegate) -> HTTP2PortForwardTunnel {
