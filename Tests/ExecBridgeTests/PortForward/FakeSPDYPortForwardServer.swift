@@ -1,14 +1,17 @@
 @testable import ExecBridge
+import Foundation
 import ExecModel
 import Glibc
 import Reactor
 import SPDY
+import WebSocket
 
 /// A kubelet-shaped SPDY port-forward server on the test's loop, built from the repo's SPDY codec:
 /// answers the upgrade, replies to every stream, records each stream's headers, echoes the data
 /// stream of an allowed port (FIN answered with FIN, then the error stream's FIN) and, for any
-/// other port, writes kubelet's error text on the error stream and ends both.
-final class FakeSPDYPortForwardServer: ConnectionHandler, SPDYSessionDelegate {
+/// other port, writes kubelet's error text on the error stream and ends both. `webSocket`: the
+/// same inside a WebSocket (`SPDY/3.1+portforward.k8s.io`), as kube-apiserver's tunnel serves it.
+final class FakeSPDYPortForwardServer: ConnectionHandler, SPDYSessionDelegate, WebSocketConnectionDelegate {
     let listener: Listener
     var port: UInt16 { listener.address.port }
     /// Headers of every SYN_STREAM, in arrival order.
@@ -25,8 +28,12 @@ final class FakeSPDYPortForwardServer: ConnectionHandler, SPDYSessionDelegate {
     private var streamPort: [UInt32: UInt16] = [:]
     private var streamRequest: [UInt32: String] = [:]
 
-    init(loop: EventLoop, allowedPorts: Set<UInt16>) throws {
+    private let webSocket: Bool
+    private var ws: WebSocketConnection?
+
+    init(loop: EventLoop, allowedPorts: Set<UInt16>, webSocket: Bool = false) throws {
         allowed = allowedPorts
+        self.webSocket = webSocket
         var accept: ((Int32) -> Void)?
         listener = try Listener(loop: loop, address: SocketAddress(host: "127.0.0.1", port: 0)) { fd, _ in accept?(fd) }
         accept = { [unowned self] fd in
@@ -39,19 +46,33 @@ final class FakeSPDYPortForwardServer: ConnectionHandler, SPDYSessionDelegate {
     func connectionDidRead(_ connection: Connection) {
         connection.consumeInput { chunk in
             if let session {
-                session.receive(chunk)
+                if let ws { ws.receive(chunk) } else { session.receive(chunk) }
                 return chunk.count
             }
             head.append(contentsOf: chunk)
             if let end = head.firstRange(of: Array("\r\n\r\n".utf8)) {
                 upgradeRequest = String(decoding: head[..<end.lowerBound], as: UTF8.self)
-                connection.write("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n" +
-                                 "X-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n")
+                if webSocket {
+                    let key = upgradeRequest.split(separator: "\r\n").first { $0.lowercased().hasPrefix("sec-websocket-key:") }
+                        .map { String($0.dropFirst("sec-websocket-key:".count)).trimmingCharacters(in: .whitespaces) } ?? ""
+                    var answer = "HTTP/1.1 101 Switching Protocols\r\n"
+                    for line in WebSocketHandshake.responseHeaders(acceptValue: WebSocketHandshake.acceptValue(forKey: key),
+                                                                   protocol: "SPDY/3.1+portforward.k8s.io") {
+                        answer += "\(line.name): \(line.value)\r\n"
+                    }
+                    connection.write(answer + "\r\n")
+                    let ws = WebSocketConnection(role: .server)
+                    ws.delegate = self
+                    self.ws = ws
+                } else {
+                    connection.write("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n" +
+                                     "X-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n")
+                }
                 let session = SPDYSession(role: .server, delegate: self)
                 self.session = session
                 let rest = Array(head[end.upperBound...])
                 head = []
-                if !rest.isEmpty { session.receive(rest) }
+                if !rest.isEmpty { rest.withUnsafeBytes { ws?.receive($0) ?? session.receive($0) } }
             }
             return chunk.count
         }
@@ -62,8 +83,15 @@ final class FakeSPDYPortForwardServer: ConnectionHandler, SPDYSessionDelegate {
     }
 
     func spdySession(_ s: SPDYSession, write bytes: UnsafeRawBufferPointer) {
-        connection?.write(bytes)
+        if let ws { _ = ws.sendBinary(bytes) } else { connection?.write(bytes) }
     }
+
+    func webSocket(_ connection: WebSocketConnection, write bytes: UnsafeRawBufferPointer) { self.connection?.write(bytes) }
+    func webSocket(_ connection: WebSocketConnection, didReceiveMessageStart opcode: WebSocketOpcode) {}
+    func webSocket(_ connection: WebSocketConnection, didReceiveData bytes: UnsafeRawBufferPointer) { session?.receive(bytes) }
+    func webSocketDidReceiveMessageEnd(_ connection: WebSocketConnection) {}
+    func webSocket(_ connection: WebSocketConnection, didReceiveClose code: WebSocketCloseCode?, reason: String) {}
+    func webSocket(_ connection: WebSocketConnection, didFail code: WebSocketCloseCode, reason: String) {}
 
     func spdySession(_ s: SPDYSession, didOpenStream id: UInt32, headers: SPDYHeaders, fin: Bool) {
         opened.append(headers)

@@ -9,12 +9,21 @@ import XCTest
 /// several tunnels, and a refused port's error text passed on unchanged.
 final class SPDYPortForwardClientTests: XCTestCase {
     func testTunnelsCarryBytesBothWaysAndTheErrorTextUnchanged() throws {
+        try tunnelsCarryBytes(webSocket: false)
+    }
+
+    /// kubectl 1.31+: the same SPDY frames inside WebSocket binary messages.
+    func testTheWebSocketTunnelCarriesTheSameTunnels() throws {
+        try tunnelsCarryBytes(webSocket: true)
+    }
+
+    private func tunnelsCarryBytes(webSocket: Bool) throws {
         let run = PortForwardRun()
-        let server = try FakeSPDYPortForwardServer(loop: run.loop, allowedPorts: [8080])
+        let server = try FakeSPDYPortForwardServer(loop: run.loop, allowedPorts: [8080], webSocket: webSocket)
         var options = ExecClientOptions(authority: "127.0.0.1:\(server.port)", path: "/portForward/ns/pod",
                                         stdin: false, stdout: false, stderr: false, tty: false)
         options.headers = [("Authorization", "Bearer t0ken")]
-        let client = SPDYPortForwardClient(options: options)
+        let client = SPDYPortForwardClient(options: options, transport: webSocket ? .webSocketTunnel : .upgrade)
         client.start(loop: run.loop, address: try SocketAddress(host: "127.0.0.1", port: server.port))
         let big = patternBytes(300_000)
         run.run([(8080, big), (8080, Array("hello".utf8)), (9999, Array("x".utf8))]) { port, delegate in
@@ -29,9 +38,15 @@ final class SPDYPortForwardClientTests: XCTestCase {
                        "error forwarding port 9999 to pod ns/pod, uid : dial tcp4 127.0.0.1:9999: connect: connection refused")
         XCTAssertEqual(run.tunnels[2].received, [])
 
-        XCTAssertTrue(server.upgradeRequest.hasPrefix("POST /portForward/ns/pod HTTP/1.1\r\n"), server.upgradeRequest)
-        XCTAssertTrue(server.upgradeRequest.contains("\r\nUpgrade: SPDY/3.1"))
-        XCTAssertTrue(server.upgradeRequest.contains("\r\nX-Stream-Protocol-Version: portforward.k8s.io"))
+        if webSocket {
+            XCTAssertTrue(server.upgradeRequest.hasPrefix("GET /portForward/ns/pod HTTP/1.1\r\n"), server.upgradeRequest)
+            XCTAssertTrue(server.upgradeRequest.contains("\r\nUpgrade: websocket"))
+            XCTAssertTrue(server.upgradeRequest.contains("\r\nSec-WebSocket-Protocol: SPDY/3.1+portforward.k8s.io\r\n"))
+        } else {
+            XCTAssertTrue(server.upgradeRequest.hasPrefix("POST /portForward/ns/pod HTTP/1.1\r\n"), server.upgradeRequest)
+            XCTAssertTrue(server.upgradeRequest.contains("\r\nUpgrade: SPDY/3.1"))
+            XCTAssertTrue(server.upgradeRequest.contains("\r\nX-Stream-Protocol-Version: portforward.k8s.io"))
+        }
         XCTAssertTrue(server.upgradeRequest.contains("\r\nAuthorization: Bearer t0ken"))
         // client-go's order and names: error then data, each with port and requestID; ids count from 0.
         let shapes = server.opened.map { [$0["streamtype"] ?? "", $0["port"] ?? "", $0["requestid"] ?? ""] }
