@@ -1,4 +1,4 @@
-/// The structure of an exec/attach path, before its names are decoded and validated.
+/// The structure of an exec/attach/port-forward path, before its names are decoded and validated.
 struct ExecPath {
     var form: PathForm
     var kind: ExecRequest.Kind
@@ -45,10 +45,12 @@ struct ExecPath {
         return kubeletTail(segments, form: .kubelet, node: nil)
     }
 
-    /// `exec/{ns}/{pod}/{container}` or `exec/{ns}/{pod}/{uid}/{container}` (also `attach`).
+    /// `exec/{ns}/{pod}/{container}` or `exec/{ns}/{pod}/{uid}/{container}` (also `attach`);
+    /// `portForward/{ns}/{pod}[/{uid}]` (a pod's ports: no container).
     private static func kubeletTail(_ segments: ArraySlice<Substring>, form: PathForm, node: Substring?) -> ExecPath? {
         guard let kind = kind(segments.first) else { return nil }
         let names = Array(segments.dropFirst())
+        if kind == .portForward { return portForwardTail(names, form: form, node: node) }
         switch names.count {
         case 3:
             return ExecPath(form: form, kind: kind, node: node, namespace: names[0], pod: names[1],
@@ -65,6 +67,8 @@ struct ExecPath {
         switch segment {
         case "exec": return .exec
         case "attach": return .attach
+        // kubelet registers `portForward`; the apiserver's subresource is `portforward`.
+        case "portForward", "portforward": return .portForward
         default: return nil
         }
     }

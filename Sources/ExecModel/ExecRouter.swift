@@ -39,6 +39,10 @@ public enum ExecRouter {
                 container = try checked(value, field: "container", KubernetesNames.dns1123LabelErrors)
             }
 
+            if match.kind == .portForward {
+                return .success(try portForwardRequest(match, node: node, namespace: namespace, pod: pod,
+                                                       podUID: podUID, parameters: parameters, rawTarget: rawTarget))
+            }
             // Both flag styles are read on every form; either one saying true makes the flag true.
             let stdin = parameters.kubeletFlag("input") || parameters.apiserverFlag("stdin")
             let stdout = parameters.kubeletFlag("output") || parameters.apiserverFlag("stdout")
@@ -96,8 +100,8 @@ public enum ExecRouter {
         return true
     }
 
-    /// Every exec or attach path has a raw segment that reads exactly `exec` or `attach`, so a target
-    /// holding neither word is none: health checks and discovery leave here without building a
+    /// Every exec, attach or port-forward path has a raw segment that reads exactly `exec`, `attach`
+    /// or `portForward`/`portforward`, so a target holding none of them is none: health checks and discovery leave here without building a
     /// String or splitting a path.
     static func mayNameExecOrAttach(_ target: String) -> Bool {
         let scanned = target.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
@@ -108,6 +112,10 @@ public enum ExecRouter {
                 case UInt8(ascii: "e"):
                     if bytes[i + 1] == UInt8(ascii: "x"), bytes[i + 2] == UInt8(ascii: "e"),
                        bytes[i + 3] == UInt8(ascii: "c") { return true }
+                case UInt8(ascii: "p"):
+                    // `portForward` / `portforward`
+                    if i + 5 <= count, bytes[i + 1] == UInt8(ascii: "o"), bytes[i + 2] == UInt8(ascii: "r"),
+                       bytes[i + 3] == UInt8(ascii: "t"), bytes[i + 4] | 0x20 == UInt8(ascii: "f") { return true }
                 case UInt8(ascii: "a"):
                     if i + 6 <= count, bytes[i + 1] == UInt8(ascii: "t"), bytes[i + 2] == UInt8(ascii: "t"),
                        bytes[i + 3] == UInt8(ascii: "a"), bytes[i + 4] == UInt8(ascii: "c"),

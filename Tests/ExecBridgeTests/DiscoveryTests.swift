@@ -36,7 +36,7 @@ final class DiscoveryTests: XCTestCase {
         XCTAssertEqual(v1.json?["kind"]?.stringValue, "APIResourceList")
         XCTAssertEqual(v1.json?["groupVersion"]?.stringValue, "v1")
         let names = v1.json?["resources"]?.arrayValue?.compactMap { $0["name"]?.stringValue }
-        XCTAssertEqual(names, ["pods", "pods/attach", "pods/exec"])
+        XCTAssertEqual(names, ["pods", "pods/attach", "pods/exec", "pods/portforward"])
     }
 
     func testAnyValidPodWithoutInventoryHasContainerApp() throws {

@@ -90,7 +90,7 @@ final class InventoryTests: XCTestCase {
                   - name: app
                     workdir: /srv
             """)?.description,
-                       "inventory test.yaml:7: pods[1].containers[0]: unknown key \"workdir\" (expected one of: env, name, privileged, user, workingDir)")
+                       "inventory test.yaml:7: pods[1].containers[0]: unknown key \"workdir\" (expected one of: env, name, ports, privileged, user, workingDir)")
         XCTAssertEqual(parseError("""
             pods:
               - namespace: default

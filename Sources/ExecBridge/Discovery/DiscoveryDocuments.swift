@@ -23,6 +23,7 @@ enum DiscoveryDocuments {
     static let coreV1Resources = #"{"kind":"APIResourceList","groupVersion":"v1","resources":["#
         + #"{"name":"pods","singularName":"pod","namespaced":true,"kind":"Pod","verbs":["get","list"],"shortNames":["po"],"categories":["all"]},"#
         + #"{"name":"pods/attach","singularName":"","namespaced":true,"kind":"PodAttachOptions","verbs":["create","get"]},"#
-        + #"{"name":"pods/exec","singularName":"","namespaced":true,"kind":"PodExecOptions","verbs":["create","get"]}"#
+        + #"{"name":"pods/exec","singularName":"","namespaced":true,"kind":"PodExecOptions","verbs":["create","get"]},"#
+        + #"{"name":"pods/portforward","singularName":"","namespaced":true,"kind":"PodPortForwardOptions","verbs":["create","get"]}"#
         + "]}"
 }

@@ -197,6 +197,10 @@ final class HTTP1ServerHandler: ConnectionHandler, Drainable {
             if case .refused(let error) = outcome { pipeline.notStarted(admitted, context: context, error: error) }
             self.handOff(outcome)
         }
+        if request.kind == .portForward {
+            return Upgrades.portForward(kind, connection: connection, head: head, request: request, context: context,
+                                        services: services, handOff: handOff)
+        }
         switch kind {
         case .spdy:
             Upgrades.spdy(connection: connection, head: head, request: request, context: context, services: services, handOff: handOff)

@@ -9,6 +9,8 @@ public struct ContainerSpec: Equatable, Sendable {
     public var user: String?
     /// Carried for authorization; the local backend itself grants nothing extra.
     public var privileged: Bool
+    /// Ports a port-forward tunnel may reach on 127.0.0.1 (the pod's `ports` count too).
+    public var ports: [UInt16] = []
 
     public init(name: String, workingDir: String? = nil, env: [String: String] = [:], user: String? = nil,
                 privileged: Bool = false) {
@@ -27,6 +29,8 @@ public struct PodSpec: Equatable, Sendable {
     public var namespace: String
     public var name: String
     public var containers: [ContainerSpec]
+    /// Ports a port-forward tunnel may reach on 127.0.0.1, besides those its containers list.
+    public var ports: [UInt16] = []
 
     public init(node: String? = nil, namespace: String, name: String, containers: [ContainerSpec]) {
         self.node = node

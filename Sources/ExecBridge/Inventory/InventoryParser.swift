@@ -47,7 +47,7 @@ struct InventoryParser {
     }
 
     private func parsePod(_ node: Node, at entry: String) throws -> PodSpec {
-        let fields = try mapping(node, at: entry, keys: ["node", "namespace", "name", "containers"])
+        let fields = try mapping(node, at: entry, keys: ["node", "namespace", "name", "containers", "ports"])
         let nodeName = try optionalString(fields["node"], at: entry + ".node")
         if let nodeName, let problem = KubernetesNames.dns1123SubdomainErrors(nodeName).first {
             throw failure(entry + ".node", fields["node"], "invalid node name \"\(nodeName)\": \(problem)")
@@ -75,11 +75,13 @@ struct InventoryParser {
             }
             containers.append(container)
         }
-        return PodSpec(node: nodeName, namespace: namespace, name: name, containers: containers)
+        var pod = PodSpec(node: nodeName, namespace: namespace, name: name, containers: containers)
+        pod.ports = try ports(fields["ports"], at: entry + ".ports")
+        return pod
     }
 
     private func parseContainer(_ node: Node, at entry: String) throws -> ContainerSpec {
-        let fields = try mapping(node, at: entry, keys: ["name", "workingDir", "env", "user", "privileged"])
+        let fields = try mapping(node, at: entry, keys: ["name", "workingDir", "env", "user", "privileged", "ports"])
         let name = try requiredString(fields["name"], key: "name", in: node, at: entry)
         if let problem = KubernetesNames.dns1123LabelErrors(name).first {
             throw failure(entry + ".name", fields["name"], "invalid container name \"\(name)\": \(problem)")
@@ -115,7 +117,9 @@ struct InventoryParser {
             }
             privileged = value
         }
-        return ContainerSpec(name: name, workingDir: workingDir, env: env, user: user, privileged: privileged)
+        var container = ContainerSpec(name: name, workingDir: workingDir, env: env, user: user, privileged: privileged)
+        container.ports = try ports(fields["ports"], at: entry + ".ports")
+        return container
     }
 
     // MARK: - Node helpers
@@ -157,13 +161,13 @@ struct InventoryParser {
         return scalar.string
     }
 
-    private func isNull(_ node: Node) -> Bool {
+    func isNull(_ node: Node) -> Bool {
         // YAML's null spellings, only when unquoted (`""` is an empty string).
         guard case .scalar(let scalar) = node, scalar.style == .plain else { return false }
         return ["", "~", "null", "Null", "NULL"].contains(scalar.string)
     }
 
-    private func failure(_ entry: String, _ node: Node?, _ problem: String) -> InventoryError {
+    func failure(_ entry: String, _ node: Node?, _ problem: String) -> InventoryError {
         InventoryError(source: source, entry: entry, line: node?.mark?.line, problem: problem)
     }
 

@@ -3,7 +3,7 @@ import ExecModel
 /// What the audit hears about a request that did not become a session: a refusal answered
 /// before (or instead of) exec admission, or a request passed through to the upstream.
 public struct RequestEvent: Sendable {
-    public enum Kind: String, Sendable { case exec, attach, discovery, passthrough, command }
+    public enum Kind: String, Sendable { case exec, attach, discovery, passthrough, command, portForward = "portforward" }
 
     public enum Outcome: Sendable {
         case refused(RequestError)
@@ -17,6 +17,17 @@ public struct RequestEvent: Sendable {
     /// The exec request, when the router could parse one.
     public var request: ExecRequest?
     public var outcome: Outcome
+}
+
+extension RequestEvent.Kind {
+    /// The audit kind of a request the router recognised.
+    init(_ kind: ExecRequest.Kind) {
+        switch kind {
+        case .exec: self = .exec
+        case .attach: self = .attach
+        case .portForward: self = .portForward
+        }
+    }
 }
 
 /// How a passed-through exchange ended.

@@ -10,7 +10,7 @@ extension RequestPipeline {
         guard let routed = ExecRouter.route(method: method, target: target) else { return nil }
         switch routed {
         case .failure(let error):
-            let kind: RequestEvent.Kind = ExecRouter.kind(ofTarget: target) == .attach ? .attach : .exec
+            let kind = RequestEvent.Kind(ExecRouter.kind(ofTarget: target) ?? .exec)
             report(kind, identity: nil, context: context, error: error)
             return routed
         case .success(let request):
@@ -33,7 +33,7 @@ extension RequestPipeline {
     /// A recognised exec request refused before its caller was identified (upgrade required, a
     /// body too large, a gate): audited without identity.
     func refusedBeforeAdmission(_ request: ExecRequest, context: RequestContext, error: RequestError) {
-        let kind: RequestEvent.Kind = request.kind == .attach ? .attach : .exec
+        let kind = RequestEvent.Kind(request.kind)
         for observer in observers {
             observer.observed(RequestEvent(kind: kind, identity: nil, context: context, request: request,
                                            outcome: .refused(error)))

@@ -1,7 +1,8 @@
 import ExecModel
 import Logging
 
-/// May this caller exec here? Evaluated as the verb `create` on `pods/exec` (`pods/attach`)
+/// May this caller exec here? Evaluated as the verb `create` on `pods/exec` (`pods/attach`,
+/// `pods/portforward`, with the same rules: a port-forward reaches whatever the pod listens on)
 /// whatever the HTTP method: a GET is no less an exec than a POST (kubernetes/kubernetes#133515).
 ///
 /// Members of `cluster-admin` or `system:masters` may exec anywhere. Everyone else never reaches a
@@ -24,9 +25,14 @@ final class Authorizer: AdmissionStep, TargetAuthorizer {
     func admit(_ request: inout ExecRequest, context: RequestContext) -> RequestError? {
         let identity = request.identity
         if identity.groups.contains(where: Self.adminGroups.contains) { return nil }
-        let (target, privileged) = resolved(request.target)
+        var (target, privileged) = resolved(request.target)
+        let podWide = request.kind == .portForward && podIsPrivileged(request.target)
+        privileged = privileged || podWide
         let denial: RequestError?
-        if privileged {
+        if podWide {
+            denial = Self.forbidden(request, identity: identity,
+                                    reason: "the pod has a privileged container: port-forward into it is reserved to members of cluster-admin or system:masters")
+        } else if privileged {
             let which = target.container.map { "container \"\($0)\"" } ?? "the container"
             denial = Self.forbidden(request, identity: identity,
                                     reason: "\(which) is privileged: exec into privileged containers is reserved to members of cluster-admin or system:masters")
@@ -62,9 +68,20 @@ final class Authorizer: AdmissionStep, TargetAuthorizer {
         return (target, privileged)
     }
 
+    /// Whether any container of the pod is privileged (a port-forward reaches them all).
+    private func podIsPrivileged(_ target: ExecTarget) -> Bool {
+        guard let inventory, case .success(let pod) = inventory.pod(target) else { return false }
+        return pod.hasPrivilegedContainer
+    }
+
     /// Kubernetes' RBAC wording, with the reason appended as the apiserver appends one.
     static func forbidden(_ request: ExecRequest, identity: Identity, reason: String?) -> RequestError {
-        let resource = request.kind == .attach ? "pods/attach" : "pods/exec"
+        let resource: String
+        switch request.kind {
+        case .exec: resource = "pods/exec"
+        case .attach: resource = "pods/attach"
+        case .portForward: resource = "pods/portforward"
+        }
         var message = "pods \"\(request.target.pod)\" is forbidden: User \"\(identity.user)\" cannot create resource "
             + "\"\(resource)\" in API group \"\" in the namespace \"\(request.target.namespace)\""
         if let reason { message += ": " + reason }

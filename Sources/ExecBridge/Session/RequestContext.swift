@@ -15,13 +15,20 @@ public struct RequestContext: Sendable {
     /// The verified TLS client certificate's subject, if any.
     public var clientCertificate: ClientCertificate?
     /// The place this request holds in the session limits once admitted (shared by every copy).
-    public let admission = AdmissionSlot()
+    public private(set) var admission = AdmissionSlot()
     /// When the request head was read (`EventLoop.now()`): the start of its set-up time.
     public var received: Double
 
     public struct ClientCertificate: Sendable {
         public var commonName: String?
         public var organizations: [String]
+    }
+
+    /// A copy holding a place of its own: one port-forward connection admits each tunnel as a session.
+    public func withNewAdmission() -> RequestContext {
+        var copy = self
+        copy.admission = AdmissionSlot()
+        return copy
     }
 
     public func header(_ name: String) -> String? {

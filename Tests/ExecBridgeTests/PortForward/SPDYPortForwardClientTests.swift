@@ -23,11 +23,11 @@ final class SPDYPortForwardClientTests: XCTestCase {
         var options = ExecClientOptions(authority: "127.0.0.1:\(server.port)", path: "/portForward/ns/pod",
                                         stdin: false, stdout: false, stderr: false, tty: false)
         options.headers = [("Authorization", "Bearer t0ken")]
-        let client = SPDYPortForwardClient(options: options, transport: webSocket ? .webSocketTunnel : .upgrade)
+        let client = ExecBridge.SPDYPortForwardClient(options: options, transport: webSocket ? .webSocketTunnel : .upgrade)
         client.start(loop: run.loop, address: try SocketAddress(host: "127.0.0.1", port: server.port))
         let big = patternBytes(300_000)
         run.run([(8080, big), (8080, Array("hello".utf8)), (9999, Array("x".utf8))]) { port, delegate in
-            client.openTunnel(port: port, delegate: delegate) as SPDYPortForwardTunnel
+            client.openTunnel(port: port, delegate: delegate) as ExecBridge.SPDYPortForwardTunnel
         }
         XCTAssertEqual(run.tunnels[0].received.count, big.count)
         XCTAssertEqual(fnv1a(run.tunnels[0].received), fnv1a(big))
@@ -76,11 +76,11 @@ final class SPDYPortForwardClientTests: XCTestCase {
         }
         let options = ExecClientOptions(authority: "127.0.0.1", path: "/portForward/ns/missing",
                                         stdin: false, stdout: false, stderr: false, tty: false)
-        let client = SPDYPortForwardClient(options: options)
+        let client = ExecBridge.SPDYPortForwardClient(options: options)
         var started: ExecStatus??
         client.onStart = { started = .some($0) }
         client.start(loop: run.loop, address: try SocketAddress(host: "127.0.0.1", port: listener.address.port))
-        run.run([(80, [])]) { port, delegate in client.openTunnel(port: port, delegate: delegate) as SPDYPortForwardTunnel }
+        run.run([(80, [])]) { port, delegate in client.openTunnel(port: port, delegate: delegate) as ExecBridge.SPDYPortForwardTunnel }
         XCTAssertEqual(run.tunnels[0].failureMessage, "pods \"missing\" not found")
         if case .some(.some(.failure(let message, _, let code))) = started {
             XCTAssertEqual(message, "pods \"missing\" not found")

@@ -16,7 +16,7 @@ public final class LocalBackend: Backend, BackendActivity, @unchecked Sendable {
     /// How long a terminated command gets after hangup/stdin EOF before SIGTERM, and after SIGTERM
     /// before SIGKILL.
     public let graceSeconds: Double
-    private let logger: Logger
+    let logger: Logger
     /// The inventory's users, resolved once at startup (never a passwd lookup on a loop).
     private var accounts: [String: Result<UserAccount, UserAccount.Unknown>]
 
@@ -43,13 +43,19 @@ public final class LocalBackend: Backend, BackendActivity, @unchecked Sendable {
             return .badRequest("attach is not supported by the local backend")
         }
         guard let inventory else { return nil }
+        if request.kind == .portForward {
+            // A pod's ports, not a container's: which ports may be reached is each tunnel's answer.
+            if case .failure(let error) = inventory.pod(request.target) { return error }
+            return nil
+        }
         if case .failure(let error) = inventory.lookup(request.target) { return error }
         return nil
     }
 
     public func startSession(_ request: ExecRequest, on loop: EventLoop,
                              delegate: SessionEndpointDelegate) -> SessionEndpoint {
-        startProcessSession(request, on: loop, delegate: delegate)
+        if request.kind == .portForward { return startTunnel(request, on: loop, delegate: delegate) }
+        return startProcessSession(request, on: loop, delegate: delegate)
     }
 
     /// `startSession` with the concrete type (pid, container) for callers that want it.

@@ -30,6 +30,12 @@ extension HTTP2ServerConnection {
         case .success(let routedRequest):
             request = routedRequest
         }
+        if request.kind == .portForward {
+            let error = RequestError.badRequest("port-forward over WebSocket is not served on HTTP/2 extended CONNECT")
+            services.pipeline.refusedBeforeAdmission(request, context: context, error: error)
+            respond(stream, error: error)
+            return true
+        }
         if let version = headers.first("sec-websocket-version"), VersionNegotiation.splitOffers([version]) != ["13"] {
             let error = RequestError(code: 426, reason: "UpgradeRequired", message: "unsupported Sec-WebSocket-Version (only 13 is supported)",
                                      headers: [.init("Sec-WebSocket-Version", "13")])

@@ -52,6 +52,9 @@ extension HTTP2ServerConnection {
         case .success(let routedRequest):
             request = routedRequest
         }
+        if request.kind == .portForward {
+            return portForwardStream(stream, request: request, context: context, headers: headers, endStream: endStream)
+        }
         if let error = services.pipeline.admit(&request, context: context) {
             return respond(stream, error: error)
         }

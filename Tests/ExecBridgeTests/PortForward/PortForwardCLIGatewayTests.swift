@@ -1,0 +1,31 @@
+@testable import ExecBridge
+import Foundation
+import Glibc
+import XCTest
+
+/// `execbridge port-forward` against a local gateway whose inventory pod lists a port served by
+/// a TCP echo server the test runs: bytes with checksum, a port the pod does not list refused on
+/// stderr (kubectl's line), the listener still serving after it, SIGTERM exits 0.
+final class PortForwardCLIGatewayTests: XCTestCase {
+    func testSPDY() throws { try forward(protocol: "spdy") }
+
+    private func forward(protocol wire: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let pod = try PodPortServer(serve: PodPortServer.echo)
+        let gateway = try PortForwardFixtures.gateway(podPorts: [pod.port])
+        let url = "http://127.0.0.1:\(gateway.port)\(PortForwardFixtures.apiserverPath)"
+        let cli = try PortForwardProcess(["--protocol", wire, url, ":\(pod.port)", ":9"], expecting: [pod.port, 9])
+        let data = PortForwardFixtures.random(1 << 20)
+        let echoed = try exchange(throughLocalPort: cli.localPorts[pod.port]!, data)
+        XCTAssertEqual(echoed.count, data.count, file: file, line: line)
+        XCTAssertEqual(fnv1a(echoed), fnv1a(data), file: file, line: line)
+
+        let refused = cli.localPorts[9]!
+        XCTAssertEqual(try exchange(throughLocalPort: refused, Array("x".utf8)), [], file: file, line: line)
+        XCTAssertTrue(cli.waitForStderr(containing: "an error occurred forwarding \(refused) -> 9: error forwarding port 9 to pod default/web"),
+                      cli.stderrText, file: file, line: line)
+
+        XCTAssertEqual(try exchange(throughLocalPort: cli.localPorts[pod.port]!, Array("still here".utf8)),
+                       Array("still here".utf8), cli.stderrText, file: file, line: line)
+        XCTAssertEqual(cli.stop(), 0, file: file, line: line)
+    }
+}
