@@ -49,35 +49,3 @@ struct PortForwardCommand: ParsableCommand {
         throw ExitCode(PortForwardCLI.run(options))
     }
 }
-
-/// The connection flags `execbridge port-forward` shares with `execbridge exec` (same names and
-/// meaning).
-struct ConnectionFlags: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Bearer token (Authorization header).", valueName: "token"))
-    var token: String?
-
-    @Option(name: .long, help: ArgumentHelp("PEM client certificate (with --key).", valueName: "file"))
-    var cert: String?
-
-    @Option(name: .long, help: ArgumentHelp("PEM private key for --cert.", valueName: "file"))
-    var key: String?
-
-    @Option(name: .long, help: ArgumentHelp("PEM CA bundle to verify the server (default: the system's).", valueName: "file"))
-    var ca: String?
-
-    @Flag(name: .customLong("insecure-skip-tls-verify"), help: "Do not verify the server's certificate.")
-    var insecureSkipTLSVerify = false
-
-    @Option(name: .customLong("connect-timeout"), parsing: .unconditional, help: ArgumentHelp(
-        "Seconds to connect and upgrade.", valueName: "seconds"))
-    var connectTimeout: Double = 30
-
-    func apply(to options: inout ExecCLIOptions) {
-        options.token = token
-        options.certificate = cert
-        options.key = key
-        options.ca = ca
-        options.insecureSkipTLSVerify = insecureSkipTLSVerify
-        options.connectTimeout = connectTimeout
-    }
-}

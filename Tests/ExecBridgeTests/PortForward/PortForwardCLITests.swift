@@ -43,6 +43,27 @@ final class PortForwardCLITests: XCTestCase {
         withExtendedLifetime(thread) {}
     }
 
+    func testUsageErrorsExit64WithThePortForwardHelp() throws {
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: ServeProcess.binary.path), "execbridge not built")
+        for arguments in [["--protocol", "foo", "http://127.0.0.1:1/portForward/a/b", "80"],
+                          ["http://127.0.0.1:1/portForward/a/b"],
+                          ["http://127.0.0.1:1/portForward/a/b", "80:70000"],
+                          ["http://127.0.0.1:1/exec/a/b/c", "80"],
+                          ["--cert", "/x", "https://127.0.0.1:1/portForward/a/b", "80"]] {
+            let process = Process()
+            process.executableURL = ServeProcess.binary
+            process.arguments = ["port-forward"] + arguments
+            let errors = Pipe()
+            process.standardError = errors
+            process.standardOutput = Pipe()
+            try process.run()
+            let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            XCTAssertEqual(process.terminationStatus, 64, "\(arguments): \(text)")
+            XCTAssertTrue(text.contains("'execbridge port-forward --help'"), text)
+        }
+    }
+
     func testAnUnreachableServerFailsBeforeListening() throws {
         try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: ServeProcess.binary.path), "execbridge not built")
         let process = Process()
