@@ -17,9 +17,19 @@ final class PortForwardCLITests: XCTestCase {
         try forwardThroughFakeServer(protocol: "ws-tunnel", webSocket: true)
     }
 
+    /// One HTTP/2 connection for every tunnel (pfwire §4), by prior knowledge.
+    func testForwardsOverHTTP2() throws {
+        try forwardThroughFakeServer(protocol: "h2", webSocket: false)
+    }
+
     private func forwardThroughFakeServer(protocol wire: String, webSocket: Bool) throws {
         let serverPort = LockedBox<UInt16>(0)
         let thread = try LoopThread { loop in
+            if wire == "h2" {
+                let server = try FakeHTTP2PortForwardServer(loop: loop, allowedPorts: [8080])
+                serverPort.update { $0 = server.port }
+                return server
+            }
             let server = try FakeSPDYPortForwardServer(loop: loop, allowedPorts: [8080], webSocket: webSocket)
             serverPort.update { $0 = server.port }
             return server
