@@ -18,3 +18,35 @@ public enum PortForwardProtocol {
             headers: [RequestError.HeaderLine("X-Accepted-Stream-Protocol-Versions", spdy)]))
     }
 }
+
+/// What a port-forward WebSocket upgrade speaks, chosen from the client's offers in its order.
+public enum PortForwardWebSocketForm: Equatable, Sendable {
+    /// kubectl's SPDY tunnel (`SPDY/3.1+portforward.k8s.io`).
+    case tunnel
+    /// kubelet's channel form: binary (`v4.channel.k8s.io`, or nothing offered and nothing echoed)
+    /// or base64 (`v4.base64.channel.k8s.io`).
+    case channels(base64: Bool, echoed: String?)
+
+    public static func negotiate(_ offered: [String]) -> Result<PortForwardWebSocketForm, RequestError> {
+        if offered.isEmpty { return .success(.channels(base64: false, echoed: nil)) }
+        for token in offered {
+            switch token {
+            case PortForwardProtocol.tunnel: return .success(.tunnel)
+            case WebSocketSubprotocol.v4.token: return .success(.channels(base64: false, echoed: token))
+            case WebSocketSubprotocol.v4Base64.token: return .success(.channels(base64: true, echoed: token))
+            default: continue
+            }
+        }
+        let supported = [PortForwardProtocol.tunnel, WebSocketSubprotocol.v4.token, WebSocketSubprotocol.v4Base64.token]
+        return .failure(.forbidden("requested protocol(s) are not supported: \(VersionNegotiation.goList(offered)); "
+                                   + "supports \(VersionNegotiation.goList(supported))"))
+    }
+
+    /// The `Sec-WebSocket-Protocol` answered.
+    public var echoed: String? {
+        switch self {
+        case .tunnel: return PortForwardProtocol.tunnel
+        case .channels(_, let token): return token
+        }
+    }
+}

@@ -3,16 +3,20 @@ import HTTP1
 import Reactor
 
 extension Upgrades {
-    /// A port-forward request's upgrade: SPDY/3.1 (`portforward.k8s.io`) here; the other
-    /// generations answer it with a clear refusal until they carry tunnels.
+    /// A port-forward request's upgrade: SPDY/3.1 (`portforward.k8s.io`), or WebSocket (kubelet's
+    /// channel form, or kubectl's SPDY tunnel). An h2c upgrade is refused: HTTP/2 clients use prior
+    /// knowledge or TLS for port-forward (docs/protocol.md).
     static func portForward(_ kind: UpgradeKind, connection: Connection, head: HTTPRequestHead, request: ExecRequest,
                             context: RequestContext, services: ConnectionServices, handOff: (Outcome) -> Void) {
         switch kind {
         case .spdy:
             spdyPortForward(connection: connection, head: head, request: request, context: context,
                             services: services, handOff: handOff)
-        default:
-            handOff(.refused(.badRequest("port-forward is served over SPDY/3.1 (Upgrade: SPDY/3.1, X-Stream-Protocol-Version: portforward.k8s.io)")))
+        case .websocket:
+            webSocketPortForward(connection: connection, head: head, request: request, context: context,
+                                 services: services, handOff: handOff)
+        case .h2c, .none:
+            handOff(.refused(.badRequest("port-forward is served over SPDY/3.1, WebSocket, or HTTP/2 with prior knowledge or TLS; not over an h2c upgrade")))
         }
     }
 
@@ -36,10 +40,10 @@ extension Upgrades {
             handOff(.upgraded)
             // Each tunnel holds a place of its own; the connection itself holds none.
             context.admission.release()
-            let carrier = SPDYSocketCarrier(connection: connection)
+            let carrier = SocketCarrier(connection: connection)
             let starter = TunnelStarter(services: services, request: request, context: context)
             let trace = services.launcher.beginTrace(.spdy, upgrade: (request, context))
-            carrier.session = SPDYPortForwardSession(carrier: carrier, starter: starter, trace: trace)
+            carrier.listener = SPDYPortForwardSession(carrier: carrier, starter: starter, trace: trace)
             connection.setOutputLowWater(services.launcher.bridge.lowWater)
             connection.handler = carrier
             services.switched(connection, .spdy)

@@ -24,6 +24,18 @@ final class PodPortServer: @unchecked Sendable {
         }
     }
 
+    /// Sends `bytes`, then closes.
+    static func sending(_ bytes: [UInt8]) -> @Sendable (Int32) -> Void {
+        { fd in
+            var offset = 0
+            while offset < bytes.count {
+                let sent = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                if sent <= 0 { return }
+                offset += sent
+            }
+        }
+    }
+
     /// Accepts and never reads or writes, until the test ends.
     static let stall: @Sendable (Int32) -> Void = { _ in sleep(30) }
 

@@ -32,6 +32,19 @@ final class SPDYPortForwardClient: SPDYSessionDelegate {
         session = SPDYSession(role: .client, delegate: self)
     }
 
+    /// kubectl 1.31+: the same SPDY session inside WebSocket binary messages.
+    init(tunnelOn port: UInt16, path: String, protocols: [String] = ["SPDY/3.1+portforward.k8s.io"]) throws {
+        let ws = try TestWebSocketClient(port: port, path: path, protocols: protocols)
+        webSocket = ws
+        socket = ws.socket
+        answer = ws.answer
+        session = SPDYSession(role: .client, delegate: self)
+        ws.onData = { [unowned self] bytes in session.receive(bytes) }
+    }
+
+    /// Set in the WebSocket tunnel form: SPDY bytes travel in its binary messages.
+    private var webSocket: TestWebSocketClient?
+
     let answer: (status: Int, head: String, body: String)?
 
     /// Opens the error stream, then the data stream, of one forwarded connection.
@@ -76,6 +89,11 @@ final class SPDYPortForwardClient: SPDYSessionDelegate {
     /// One read; false when the gateway closed the connection.
     @discardableResult
     func pumpOnce(wait: Bool) -> Bool {
+        if let webSocket {
+            let open = webSocket.pumpOnce(wait: wait)
+            if !open { closed = true }
+            return open
+        }
         var buffer = [UInt8](repeating: 0, count: 65536)
         let n = recv(socket.fd, &buffer, buffer.count, wait ? 0 : Int32(MSG_DONTWAIT))
         if n == 0 { closed = true; return false }
@@ -94,7 +112,9 @@ final class SPDYPortForwardClient: SPDYSessionDelegate {
 
     // MARK: SPDYSessionDelegate
 
-    func spdySession(_ session: SPDYSession, write bytes: UnsafeRawBufferPointer) { socket.send(Array(bytes)) }
+    func spdySession(_ session: SPDYSession, write bytes: UnsafeRawBufferPointer) {
+        if let webSocket { webSocket.sendBinary(Array(bytes)) } else { socket.send(Array(bytes)) }
+    }
     func spdySession(_ session: SPDYSession, didOpenStream id: UInt32, headers: SPDYHeaders, fin: Bool) {}
     func spdySession(_ session: SPDYSession, didReceiveReply id: UInt32, headers: SPDYHeaders, fin: Bool) {
         replied.insert(id)

@@ -110,6 +110,12 @@ final class RawSocket {
         }
     }
 
+    /// Bytes read past the last response (what the server sent right behind a 101), handed over once.
+    func takeBuffered() -> [UInt8] {
+        defer { data = [] }
+        return data
+    }
+
     /// True when the peer closed (EOF) within the timeout.
     func peerClosed() -> Bool {
         var buffer = [UInt8](repeating: 0, count: 4096)

@@ -8,11 +8,11 @@ import SPDY
 /// pair becomes one tunnel (`SPDYTunnel`), a session of its own. The connection stays until the
 /// client closes it; a tunnel failing ends only that tunnel.
 ///
-/// Carried by the upgraded socket or by kubectl's WebSocket tunnel (`SPDYCarrier`). spdystream
+/// Carried by the upgraded socket or by kubectl's WebSocket tunnel (`ByteCarrier`). spdystream
 /// has no flow control, so backpressure toward the client is the carrier's: a tunnel whose pod
 /// does not read pauses the whole connection until it drains, as kubelet's spdystream does.
-final class SPDYPortForwardSession: SPDYSessionDelegate {
-    let carrier: SPDYCarrier
+final class SPDYPortForwardSession: SPDYSessionDelegate, CarrierListener {
+    let carrier: ByteCarrier
     private let starter: TunnelStarter
     private(set) var spdy: SPDYSession!
     private(set) var state: ConnectionLifecycle = .open
@@ -39,7 +39,7 @@ final class SPDYPortForwardSession: SPDYSessionDelegate {
     var config: BridgeConfig { starter.launcher.bridge }
     var logger: Logger { starter.launcher.logger }
 
-    init(carrier: SPDYCarrier, starter: TunnelStarter, trace: ConnectionTrace?) {
+    init(carrier: ByteCarrier, starter: TunnelStarter, trace: ConnectionTrace?) {
         self.carrier = carrier
         self.starter = starter
         self.trace = trace

@@ -1,9 +1,9 @@
 import Reactor
 
-/// The byte pipe under a SPDY port-forward connection: the upgraded socket itself
-/// (`SPDYSocketCarrier`), or the binary messages of kubectl's WebSocket tunnel. The session speaks
-/// SPDY frames through it and hears back through `SPDYPortForwardSession.carrier…` calls.
-protocol SPDYCarrier: AnyObject {
+/// The byte pipe under a port-forward connection: the upgraded socket itself (`SocketCarrier`), or
+/// the binary messages of kubectl's WebSocket tunnel (`WebSocketSPDYCarrier`). Whatever speaks on
+/// it hears back as its `CarrierListener`.
+protocol ByteCarrier: AnyObject {
     var loop: EventLoop { get }
     /// Bytes to send, in order; taken before the call returns.
     func write(_ bytes: UnsafeRawBufferPointer)
@@ -17,11 +17,23 @@ protocol SPDYCarrier: AnyObject {
     func abort()
 }
 
-/// A SPDY port-forward session on an upgraded HTTP/1.1 connection.
-final class SPDYSocketCarrier: ConnectionHandler, SPDYCarrier {
+/// What a carrier tells the protocol above it.
+protocol CarrierListener: AnyObject {
+    func carrierReceived(_ bytes: UnsafeRawBufferPointer)
+    /// The output fell to the low-water mark.
+    func carrierDrained()
+    /// The pipe is gone; nothing more is delivered.
+    func carrierClosed()
+    /// The gateway drains: finish what runs, start nothing new.
+    func drain()
+}
+
+/// An upgraded HTTP/1.1 connection carrying a port-forward protocol: the connection's handler from
+/// the 101 on.
+final class SocketCarrier: ConnectionHandler, ByteCarrier, Drainable {
     let connection: Connection
-    /// Strong until the connection closes (the session holds this carrier too).
-    var session: SPDYPortForwardSession?
+    /// Strong until the connection closes (the listener holds this carrier too).
+    var listener: CarrierListener?
     private let safeClose = ParseSafeClose()
     private var reading = true
 
@@ -34,22 +46,26 @@ final class SPDYSocketCarrier: ConnectionHandler, SPDYCarrier {
     func connectionDidRead(_ connection: Connection) {
         safeClose.parse(connection) {
             connection.consumeInput { chunk in
-                guard reading, !safeClose.isPending, let session else { return safeClose.isPending ? chunk.count : 0 }
-                session.carrierReceived(chunk)
+                if safeClose.isPending { return chunk.count }
+                // Paused mid-read: the rest stays buffered and the socket is not read meanwhile.
+                guard reading, let listener else { return 0 }
+                listener.carrierReceived(chunk)
                 return chunk.count
             }
         }
     }
 
     func connectionDidDrain(_ connection: Connection) {
-        session?.carrierDrained()
+        listener?.carrierDrained()
     }
 
     func connectionDidClose(_ connection: Connection, reason: Connection.CloseReason) {
-        let session = self.session
-        self.session = nil
-        session?.carrierClosed()
+        let listener = self.listener
+        self.listener = nil
+        listener?.carrierClosed()
     }
+
+    func drain() { listener?.drain() }
 
     func write(_ bytes: UnsafeRawBufferPointer) { connection.write(bytes) }
 
@@ -64,8 +80,4 @@ final class SPDYSocketCarrier: ConnectionHandler, SPDYCarrier {
     func finish(linger: Double) { connection.closeGracefully(linger: linger) }
 
     func abort() { safeClose.close(connection) }
-}
-
-extension SPDYSocketCarrier: Drainable {
-    func drain() { session?.drain() }
 }
