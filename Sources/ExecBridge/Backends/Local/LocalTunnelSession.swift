@@ -93,7 +93,10 @@ final class LocalTunnelSession: SessionEndpoint {
     private func didConnect() {
         connected = true
         if reading { readEvent?.enable() }
+        let before = pendingBytes
         flush()
+        // Input held while connecting may have paused the client: without this it waits for ever.
+        if pendingBytes < before { delegate?.endpointDidDrain(self) }
     }
 
     // MARK: Socket events
