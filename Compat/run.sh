@@ -4,6 +4,7 @@
 #   Compat/run.sh --gateway PATH_TO_execbridge [--gateway-arg ARG]... [--no-h2] [--no-tty] [--only REGEX]
 #       starts `execbridge serve --listen 127.0.0.1:PORT [ARG...]` (local backend) and runs every case file
 #       Compat/cases/*.sh against it: SPDY (Go spdystream client), HTTP/2 (Python h2, curl, nghttp, h2load),
+#       port-forward (kubectl 1.20 and the newest, the Python client; cases/portforward.sh, its own gateway),
 #       TLS (a second gateway), bad input. --no-h2 leaves out the HTTP/2 cases.
 #   Compat/run.sh --direct [--server-arg ARG]... [--no-tty] [--only REGEX]
 #       the SPDY cases, Go client straight to the Go server (spdy-exec-server): the reference behaviour

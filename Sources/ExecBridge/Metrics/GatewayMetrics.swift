@@ -108,8 +108,10 @@ public enum GatewayMetrics {
     // MARK: Labels
 
     static func sessionLabels(_ request: ExecRequest, context: RequestContext?, backend: String) -> [(String, String)] {
+        // A port-forward tunnel negotiates no channel version: its sessions are told apart by this one.
         [("generation", generation(request, context: context)),
-         ("version", request.generation == nil ? "none" : "v\(request.version.rawValue)"),
+         ("version", request.kind == .portForward ? "portforward"
+                     : request.generation == nil ? "none" : "v\(request.version.rawValue)"),
          ("backend", backend)]
     }
 

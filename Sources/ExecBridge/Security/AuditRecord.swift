@@ -80,6 +80,9 @@ enum AuditRecord {
         target.add("namespace", request.target.namespace)
         target.add("pod", request.target.pod)
         target.add("container", request.target.container)
+        if request.kind == .portForward, let port = request.ports.first, request.ports.count == 1 {
+            target.add("port", Int(port))
+        }
         line.add("target", object: target)
         line.add("argv", redactor.redact(argv: request.command))
         line.add("tty", request.tty)
@@ -104,7 +107,8 @@ enum AuditRecord {
         let generation = request.generation ?? context.map(requestedGeneration)
         side.add("generation", generation?.rawValue)
         let negotiated = request.generation != nil
-        side.add("version", negotiated ? request.version.token : nil)
+        // Port-forward negotiates no channel version: its protocol is in `offered`.
+        side.add("version", negotiated && request.kind != .portForward ? request.version.token : nil)
         var offered = request.offeredVersions
         if offered.isEmpty, let context {
             let header = generation == .websocket ? "sec-websocket-protocol" : "x-stream-protocol-version"

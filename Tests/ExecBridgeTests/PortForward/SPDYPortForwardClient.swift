@@ -23,7 +23,7 @@ final class SPDYPortForwardClient: SPDYSessionDelegate {
     init(port: UInt16, path: String, protocols: [String] = ["portforward.k8s.io"],
          extraHeaders: String = "") throws {
         socket = try RawSocket(port: port)
-        var head = "POST \(path) HTTP/1.1\r\nHost: gw\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
+        var head = "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
         for offer in protocols { head += "X-Stream-Protocol-Version: \(offer)\r\n" }
         socket.send(head + extraHeaders + "\r\n")
         answer = socket.readResponse()

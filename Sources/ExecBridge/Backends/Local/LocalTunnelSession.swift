@@ -95,8 +95,8 @@ final class LocalTunnelSession: SessionEndpoint {
         if reading { readEvent?.enable() }
         let before = pendingBytes
         flush()
-        // Input held while connecting may have paused the client: without this it waits for ever.
-        if pendingBytes < before { delegate?.endpointDidDrain(self) }
+        // What the client sent meanwhile may have paused it: it may send again.
+        delegate?.endpointDidDrain(self)
     }
 
     // MARK: Socket events

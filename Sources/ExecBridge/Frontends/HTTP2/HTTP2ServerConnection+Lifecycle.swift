@@ -29,7 +29,7 @@ extension HTTP2ServerConnection {
 
     /// A session is running (or a WebSocket stream): the connection stays for it.
     var hasLiveSession: Bool {
-        !liveExec.isEmpty || webSockets.values.contains { !$0.isEnded }
+        !liveExec.isEmpty || webSockets.values.contains { !$0.isEnded } || portForward?.hasLive == true
     }
 
     /// nghttp2 found the client breaking the protocol and queued GOAWAY with the code.
@@ -56,7 +56,8 @@ extension HTTP2ServerConnection {
     func closeIfDone() {
         guard state == .closing, connection.isOpen, !h2.wantsWrite, lingerTimer == nil,
               !execStreams.values.contains(where: \.outputPending),
-              !webSockets.values.contains(where: \.outputPending) else { return }
+              !webSockets.values.contains(where: \.outputPending),
+              portForward?.outputPending != true else { return }
         if h2.peerSentGoAway {
             goAway()
             return

@@ -2,11 +2,20 @@ import ExecModel
 import HTTP2
 
 extension HTTP2ServerConnection {
-    /// A port-forward stream (docs/protocol.md, "Port-forward on HTTP/2").
+    /// A port-forward stream (docs/protocol.md, "Port-forward on HTTP/2"): each is admitted as
+    /// its tunnel, never by the connection.
     func portForwardStream(_ stream: Int32, request: ExecRequest, context: RequestContext, headers: [HTTP2Header],
-                           endStream: Bool) {
-        let error = RequestError(code: 501, reason: "NotImplemented", message: "port-forward over HTTP/2 is not served yet")
-        services.pipeline.refusedBeforeAdmission(request, context: context, error: error)
-        respond(stream, error: error)
+                           method: String, endStream: Bool) {
+        let streams = portForward ?? HTTP2PortForwardStreams(owner: self)
+        portForward = streams
+        streams.open(stream, request: request, context: context, headers: headers, method: method, endStream: endStream)
+    }
+
+    /// A tunnel or pair ended: a draining connection closes after the last; an idle one starts its clock.
+    func afterPortForwardChange() {
+        guard state != .closed else { return }
+        if state == .draining, !hasLiveSession { closeWhenDone() }
+        flush()
+        if h2.isIdle { becameIdle() }
     }
 }

@@ -53,7 +53,8 @@ extension HTTP2ServerConnection {
             request = routedRequest
         }
         if request.kind == .portForward {
-            return portForwardStream(stream, request: request, context: context, headers: headers, endStream: endStream)
+            return portForwardStream(stream, request: request, context: context, headers: headers, method: method,
+                                     endStream: endStream)
         }
         if let error = services.pipeline.admit(&request, context: context) {
             return respond(stream, error: error)

@@ -20,6 +20,8 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
     var channelSessions = HTTP2ChannelSessions()
     /// The WebSocket sessions of extended CONNECT streams (RFC 8441), by stream.
     var webSockets: [Int32: HTTP2WebSocketStream] = [:]
+    /// Port-forward tunnels and pairs, once a port-forward stream came.
+    var portForward: HTTP2PortForwardStreams?
     /// Where the connection is in its life. Every callback checks it: a frame parsed after the
     /// connection started to close must not open a session or reach a session that ended.
     var state: ConnectionLifecycle = .open
@@ -158,6 +160,7 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
         flush()
         for session in liveExec.values { session.outputDrained() }
         for webSocket in webSockets.values { webSocket.drained() }
+        portForward?.drained()
     }
 
     func connectionDidClose(_ connection: Connection, reason: Connection.CloseReason) {
@@ -177,6 +180,7 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
         let sockets = Array(webSockets.values)
         webSockets.removeAll()
         for webSocket in sockets { webSocket.closed() }
+        portForward?.connectionClosed()
     }
 
     // MARK: HTTP2SessionDelegate
@@ -199,6 +203,8 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
             webSocket.received(bytes)
         } else if let exec = execStreams[stream] {
             exec.data(bytes, stream: stream)
+        } else if let portForward, portForward.received(bytes, stream: stream) {
+            // Credited by the tunnel as its bridge takes the bytes.
         } else {
             // A body nobody wants (plain requests, refused streams): credited as it arrives.
             s.consume(stream: stream, bytes: bytes.count)
@@ -209,18 +215,21 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
         guard state != .closed else { return }
         webSockets[stream]?.peerEnded()
         execStreams[stream]?.streamEnded(stream)
+        portForward?.peerEnded(stream)
     }
 
     func http2Session(_ s: HTTP2Session, didCloseStream stream: Int32, errorCode: UInt32) {
         guard state != .closed else { return }
         webSockets.removeValue(forKey: stream)?.closed()
         execStreams.removeValue(forKey: stream)?.streamClosed(stream, errorCode: errorCode)
+        portForward?.closed(stream, errorCode: errorCode)
         if h2.isIdle { becameIdle() }
     }
 
     func http2Session(_ s: HTTP2Session, streamCanSendMore stream: Int32) {
         guard state != .closed else { return }
         if let exec = execStreams[stream] { exec.outputDrained() } else { webSockets[stream]?.drained() }
+        portForward?.canSendMore(stream)
     }
 
     func http2Session(_ s: HTTP2Session, didReceiveGoAway lastStreamID: Int32, errorCode: UInt32) {

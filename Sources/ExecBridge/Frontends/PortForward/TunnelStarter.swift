@@ -21,15 +21,39 @@ struct TunnelStarter {
     /// Admits a tunnel to `port` and bridges `endpoint` to a backend session; the refusal (as the
     /// text for the tunnel's error stream) when it is not admitted.
     func start(port: UInt16, endpoint: SessionEndpoint, attach: (Bridge) -> Void) -> ExecStatus? {
-        var tunnel = request.tunnel(port: port)
-        let tunnelContext = context.withNewAdmission()
-        if let error = pipeline.admit(&tunnel, context: tunnelContext) {
+        switch admit(port: port) {
+        case .failure(let error):
             return .portForwardFailure(port: port, target: request.target, error.message, reason: error.reason,
                                        code: error.code)
+        case .success(let admitted):
+            launch(admitted, endpoint: endpoint, attach: attach)
+            return nil
         }
-        launcher.start(tunnel, context: tunnelContext, frontend: endpoint,
+    }
+
+    /// A tunnel admitted and not yet started: it holds its place in the limits until then.
+    struct Admitted {
+        let request: ExecRequest
+        let context: RequestContext
+    }
+
+    /// Admission of one tunnel to `port`, as a session of its own (audited when refused).
+    func admit(port: UInt16) -> Result<Admitted, RequestError> {
+        var tunnel = request.tunnel(port: port)
+        let tunnelContext = context.withNewAdmission()
+        if let error = pipeline.admit(&tunnel, context: tunnelContext) { return .failure(error) }
+        return .success(Admitted(request: tunnel, context: tunnelContext))
+    }
+
+    /// Bridges `endpoint` to a backend session for an admitted tunnel.
+    func launch(_ admitted: Admitted, endpoint: SessionEndpoint, attach: (Bridge) -> Void) {
+        launcher.start(admitted.request, context: admitted.context, frontend: endpoint,
                        replaying: PendingInput(limit: launcher.bridge.channelBudget), attach: attach)
-        return nil
+    }
+
+    /// An admitted tunnel that will not start (its data stream never came): its place is released, audited.
+    func abandon(_ admitted: Admitted, _ error: RequestError) {
+        pipeline.notStarted(admitted.request, context: admitted.context, error: error)
     }
 
     /// A tunnel refused before it could be admitted (a bad port header, a stream missing its pair).
