@@ -93,7 +93,6 @@ final class LocalTunnelSession: SessionEndpoint {
     private func didConnect() {
         connected = true
         if reading { readEvent?.enable() }
-        let before = pendingBytes
         flush()
         // What the client sent meanwhile may have paused it: it may send again.
         delegate?.endpointDidDrain(self)
