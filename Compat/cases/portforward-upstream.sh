@@ -1,12 +1,13 @@
-# Unmodified kubectl `port-forward` (1.20 and the newest here) through a forwarding gateway: kubectl ->
-# ExecBridge --backend spdy:// or h2c:// -> ExecBridge (local backend, inventory pod default/web listing the port
-# of a `python3 -m http.server`) -> the HTTP server. kubectl's pod lookup passes through to the local gateway;
+# Unmodified kubectl `port-forward` (1.20 and the newest here) through a forwarding gateway: kubectl (1.20 over
+# SPDY, 1.31+ over the WebSocket tunnel it tries first) -> ExecBridge --backend spdy://, h2c:// or ws:// ->
+# ExecBridge (local backend, inventory pod default/web listing the port of a `python3 -m http.server`) -> the
+# HTTP server. kubectl's pod lookup passes through to the local gateway;
 # each forwarded connection is a tunnel translated into the upstream's generation. Sourced by run.sh in --gateway
 # mode; also runs on its own:
 #
 #   bash Compat/cases/portforward-upstream.sh --gateway .build/debug/execbridge [--only REGEX]
 #
-# Cells: pf-upstream-SCHEME-kubectl-VER-{get-4MiB-sha256,second-connection,refused-port}. About 30 s.
+# Cells: pf-upstream-SCHEME-kubectl-VER-{get-4MiB-sha256,second-connection,refused-port}. About 15 s.
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     set -uo pipefail
@@ -35,6 +36,11 @@ fi
 
 pfu_cases_main() {
     [ "${MODE:-}" = gateway ] || return 0
+    local any=0 s c v
+    for s in spdy h2c ws; do for c in get-4MiB-sha256 second-connection refused-port; do for v in 1.20 1.3 1.33; do
+        wanted "pf-upstream-$s-kubectl-$v-$c" && any=1
+    done; done; done
+    [ "$any" = 1 ] || return 0
     local D="$CASE_DIR/portforward-upstream"
     mkdir -p "$D/www"
     : >"$D/kubeconfig"
@@ -73,8 +79,7 @@ pfu_cases_main() {
     [ "${#kubectls[@]}" -gt 0 ] || { skip_case pf-upstream "no kubectl on this machine"; return 0; }
 
     local scheme fwd_port k version
-    # h2c:// joins once the gateway serves port-forward over HTTP/2 (pfwire §4).
-    for scheme in spdy; do
+    for scheme in spdy h2c ws; do
         fwd_port="$(free_port)"
         start_bg "$D/gateway-via-$scheme.log" "$GATEWAY" serve --listen "127.0.0.1:$fwd_port" --backend "$scheme://127.0.0.1:$local_port"
         if ! wait_port "$fwd_port" "$BG_PID"; then
