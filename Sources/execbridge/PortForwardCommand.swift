@@ -9,7 +9,7 @@ struct PortForwardCommand: ParsableCommand {
         discussion: """
             URL is any port-forward path form, e.g. http://127.0.0.1:8080/api/v1/namespaces/default/pods/web/portforward \
             or .../portForward/default/web. Each PORT is REMOTE, LOCAL:REMOTE, or :REMOTE (a free local port).
-            Prints "Forwarding from ADDRESS:LOCAL -> REMOTE" per listener and "Handling connection for REMOTE" per \
+            Prints "Forwarding from ADDRESS:LOCAL -> REMOTE" per listener and "Handling connection for LOCAL" per \
             accepted connection; a tunnel's error goes to stderr and the listener keeps serving.
             Exit status: 0 after SIGINT or SIGTERM; 1 when the server cannot be reached, refuses the upgrade, or the \
             connection is lost; 64 for a bad option.

@@ -57,5 +57,8 @@ final class PortForwardCLIGatewayTests: XCTestCase {
         let again = PodPortServer.announced(Array("still here".utf8))
         XCTAssertEqual(try exchange(throughLocalPort: cli.localPorts[pod.port]!, again), again, cli.stderrText, file: file, line: line)
         XCTAssertEqual(cli.stop(), 0, file: file, line: line)
+        // kubectl's lines: the listener, then one per accepted connection naming the local port.
+        XCTAssertTrue(cli.stdoutText.contains("Forwarding from 127.0.0.1:\(refused) -> 9\n"), cli.stdoutText, file: file, line: line)
+        XCTAssertTrue(cli.stdoutText.contains("Handling connection for \(refused)\n"), cli.stdoutText, file: file, line: line)
     }
 }

@@ -10,7 +10,8 @@ final class PortForwardProcess {
     let process = Process()
     /// Remote port → local port, from the "Forwarding from" lines.
     private(set) var localPorts: [UInt16: UInt16] = [:]
-    private(set) var stdoutText = ""
+    private var startupText = ""
+    private let laterText = LockedBox("")
     private let output = Pipe()
     private let errors = Pipe()
     private let errorText = LockedBox("")
@@ -31,8 +32,8 @@ final class PortForwardProcess {
         while Date() < deadline, localPorts.count < remotes.count, process.isRunning {
             let data = output.fileHandleForReading.availableData
             if data.isEmpty { break }
-            stdoutText += String(decoding: data, as: UTF8.self)
-            for line in stdoutText.split(separator: "\n") where line.hasPrefix("Forwarding from 127.0.0.1:") {
+            startupText += String(decoding: data, as: UTF8.self)
+            for line in startupText.split(separator: "\n") where line.hasPrefix("Forwarding from 127.0.0.1:") {
                 let parts = line.dropFirst("Forwarding from 127.0.0.1:".count).split(separator: " ")
                 if parts.count == 3, let local = UInt16(parts[0]), let remote = UInt16(parts[2]) { localPorts[remote] = local }
             }
@@ -40,13 +41,18 @@ final class PortForwardProcess {
         guard localPorts.count == remotes.count else {
             process.terminate()
             process.waitUntilExit()
-            throw PortForwardProcessError.notListening(stdoutText + stderrText)
+            throw PortForwardProcessError.notListening(startupText + stderrText)
         }
-        // The rest of stdout ("Handling connection for …") is drained so the child never blocks on it.
-        output.fileHandleForReading.readabilityHandler = { _ = $0.availableData }
+        // The rest of stdout ("Handling connection for …") is collected so the child never blocks on it.
+        let later = laterText
+        output.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            later.update { $0 += String(decoding: data, as: UTF8.self) }
+        }
     }
 
     var stderrText: String { errorText.value }
+    var stdoutText: String { startupText + laterText.value }
 
     /// Polls stderr until it contains `text` (or `seconds` pass).
     func waitForStderr(containing text: String, seconds: Double = 10) -> Bool {

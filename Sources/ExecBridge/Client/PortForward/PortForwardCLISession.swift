@@ -124,7 +124,8 @@ final class PortForwardCLISession {
             Glibc.close(fd)
             return
         }
-        ExecCLI.writeAll(1, Array("Handling connection for \(pair.remote)\n".utf8))
+        // kubectl names the local port here.
+        ExecCLI.writeAll(1, Array("Handling connection for \(pair.local)\n".utf8))
         let local = PortForwardLocalConnection(fd: fd, loop: loop, pair: pair)
         locals[ObjectIdentifier(local)] = local
         local.onClose = { [unowned self] in self.locals[ObjectIdentifier($0)] = nil }

@@ -21,7 +21,6 @@ public final class SPDYPortForwardClient: ConnectionHandler, SPDYSessionDelegate
     public private(set) var isReady = false
     /// Why the connection could not start or was lost (nil while it lives).
     public private(set) var failure: ExecStatus?
-    public var isClosed: Bool { connection == nil && (isReady || failure != nil) }
     /// Told once: the connection is up (nil) or failed before (the failure).
     public var onStart: ((ExecStatus?) -> Void)?
     /// Told once when a connection that had started is gone.
