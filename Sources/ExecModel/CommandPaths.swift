@@ -56,6 +56,8 @@ public enum CommandPaths {
         switch command {
         case "exec", "attach":
             return .notFound("not an \(command) path this gateway serves: expected /\(command)/{namespace}/{pod}/{container} or an apiserver or node-proxy form")
+        case "portforward":
+            return .notFound("not a port-forward path this gateway serves: expected /portForward/{namespace}/{pod} or an apiserver or node-proxy form")
         default:
             return RequestError(code: 501, reason: "NotImplemented",
                                 message: "\(command) requests are not served by this gateway, and are never passed through")

@@ -38,7 +38,9 @@ public enum PortForwardWebSocketForm: Equatable, Sendable {
             }
         }
         let supported = [PortForwardProtocol.tunnel, WebSocketSubprotocol.v4.token, WebSocketSubprotocol.v4Base64.token]
-        return .failure(.forbidden("requested protocol(s) are not supported: \(VersionNegotiation.goList(offered)); "
+        // A bearer token offered as a subprotocol (kubectl's WebSocket credentials) is never repeated back.
+        let shown = offered.filter { !$0.hasPrefix("base64url.bearer.authorization.k8s.io.") }
+        return .failure(.forbidden("requested protocol(s) are not supported: \(VersionNegotiation.goList(shown)); "
                                    + "supports \(VersionNegotiation.goList(supported))"))
     }
 

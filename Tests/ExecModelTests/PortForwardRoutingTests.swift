@@ -82,10 +82,33 @@ final class PortForwardRoutingTests: XCTestCase {
         XCTAssertEqual(error.message, "unable to upgrade: unable to negotiate protocol: client supports [v4.channel.k8s.io], server accepts [portforward.k8s.io]")
     }
 
+    func testWebSocketNegotiation() {
+        XCTAssertEqual(try PortForwardWebSocketForm.negotiate([]).get(), .channels(base64: false, echoed: nil))
+        XCTAssertEqual(try PortForwardWebSocketForm.negotiate(["SPDY/3.1+portforward.k8s.io", "v4.channel.k8s.io"]).get(), .tunnel)
+        XCTAssertEqual(try PortForwardWebSocketForm.negotiate(["x", "v4.base64.channel.k8s.io"]).get(),
+                       .channels(base64: true, echoed: "v4.base64.channel.k8s.io"))
+        guard case .failure(let error) = PortForwardWebSocketForm.negotiate(["v5.channel.k8s.io",
+                                                                            "base64url.bearer.authorization.k8s.io.c2VjcmV0"]) else {
+            return XCTFail("negotiated")
+        }
+        XCTAssertEqual(error.code, 403)
+        XCTAssertEqual(error.message, "requested protocol(s) are not supported: [v5.channel.k8s.io]; supports [SPDY/3.1+portforward.k8s.io v4.channel.k8s.io v4.base64.channel.k8s.io]")
+    }
+
     func testTunnelStatusText() {
         let target = ExecTarget(namespace: "ns", pod: "web", container: nil)
         let status = ExecStatus.portForwardFailure(port: 9999, target: target, "port not listed in the inventory")
         XCTAssertEqual(status.portForwardErrorText, "error forwarding port 9999 to pod ns/web: port not listed in the inventory")
         XCTAssertNil(ExecStatus.success.portForwardErrorText)
+    }
+}
+
+final class PortForwardCommandPathTests: XCTestCase {
+    func testAMisshapenPortForwardPathIsA404NotAnUnservedCommand() {
+        XCTAssertNil(ExecRouter.route(method: "POST", target: "/portForward/ns"))
+        XCTAssertEqual(CommandPaths.command(in: "/portForward/ns"), "portforward")
+        let refusal = CommandPaths.refusal("portforward")
+        XCTAssertEqual(refusal.code, 404)
+        XCTAssertEqual(refusal.message, "not a port-forward path this gateway serves: expected /portForward/{namespace}/{pod} or an apiserver or node-proxy form")
     }
 }

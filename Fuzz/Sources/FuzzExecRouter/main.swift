@@ -2,7 +2,7 @@
 @testable import ExecModel
 import FuzzSupport
 
-// The exec router (path forms, names, flags, command) and percent decoding, on an arbitrary target;
+// The exec router (path forms, names, flags, command, port-forward ports) and percent decoding, on an arbitrary target;
 // the selector picks the method. Version negotiation runs on the same bytes as offered protocols;
 // the command-path classifier (what passthrough never forwards), the browser gate's Host/Origin
 // parsers and the trace's secret-header filter run on the same text as header values.
@@ -14,11 +14,20 @@ fuzzMain { bytes in
     if case .success(let request)? = ExecRouter.route(method: method, target: text) {
         // An accepted request names nothing that failed validation.
         expect(!request.target.pod.isEmpty && !request.target.namespace.isEmpty, "empty name in \(request)")
-        expect(!request.command.isEmpty || request.kind == .attach, "exec without command: \(request)")
+        expect(!request.command.isEmpty || request.kind != .exec, "exec without command: \(request)")
+        if request.kind == .portForward {
+            // A pod's ports: no container, each port 1-65535, at most the bounded count.
+            expect(request.target.container == nil, "port-forward with a container: \(request)")
+            expect(request.ports.count <= ExecRouter.maximumPorts && !request.ports.contains(0), "bad ports: \(request.ports)")
+        }
     }
+    _ = PortForwardPorts.isValidRequestID(text)
+    if case .success(let port) = PortForwardPorts.port(Substring(text)) { expect(port > 0, "port 0 accepted") }
     _ = PercentDecoding.decode(text, plusIsSpace: input.selector & 1 == 1)
     let offers = VersionNegotiation.splitOffers(text.split(separator: "\n").map(String.init))
     _ = VersionNegotiation.negotiate(offered: offers, supported: ChannelVersion.allCases)
+    _ = PortForwardProtocol.negotiateSPDY(offered: offers)
+    _ = PortForwardWebSocketForm.negotiate(offers)
     _ = ExecRouter.kind(ofTarget: text)
     _ = CommandPaths.command(in: text)
     if let host = HostAndPort(text) { _ = host.isLoopback }

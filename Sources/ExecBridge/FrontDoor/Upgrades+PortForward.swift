@@ -1,11 +1,11 @@
 import ExecModel
 import HTTP1
+import HTTP2
 import Reactor
 
 extension Upgrades {
-    /// A port-forward request's upgrade: SPDY/3.1 (`portforward.k8s.io`), or WebSocket (kubelet's
-    /// channel form, or kubectl's SPDY tunnel). An h2c upgrade is refused: HTTP/2 clients use prior
-    /// knowledge or TLS for port-forward (docs/protocol.md).
+    /// A port-forward request's upgrade: SPDY/3.1 (`portforward.k8s.io`), WebSocket (kubelet's
+    /// channel form, or kubectl's SPDY tunnel), or h2c (ExecBridge's HTTP/2 form).
     static func portForward(_ kind: UpgradeKind, connection: Connection, head: HTTPRequestHead, request: ExecRequest,
                             context: RequestContext, services: ConnectionServices, handOff: (Outcome) -> Void) {
         switch kind {
@@ -15,8 +15,36 @@ extension Upgrades {
         case .websocket:
             webSocketPortForward(connection: connection, head: head, request: request, context: context,
                                  services: services, handOff: handOff)
-        case .h2c, .none:
-            handOff(.refused(.badRequest("port-forward is served over SPDY/3.1, WebSocket, or HTTP/2 with prior knowledge or TLS; not over an h2c upgrade")))
+        case .h2c:
+            h2cPortForward(connection: connection, head: head, context: context, services: services, handOff: handOff)
+        case .none:
+            handOff(.refused(.badRequest("Upgrade request required")))
+        }
+    }
+
+    /// An h2c upgrade on a port-forward path: the connection becomes HTTP/2, stream 1 is answered
+    /// `:status 200` with no body, and tunnels are opened as stream pairs (docs/protocol.md §12).
+    static func h2cPortForward(connection: Connection, head: HTTPRequestHead, context: RequestContext,
+                               services: ConnectionServices, handOff: (Outcome) -> Void) {
+        let length = Int(head.headers[first: "content-length"] ?? "0") ?? 0
+        guard length == 0, !head.headers.contains("transfer-encoding") else {
+            return handOff(.refused(.badRequest("a port-forward upgrade request carries no body")))
+        }
+        let lines = head.headers.values("http2-settings")
+        guard lines.count == 1, let settings = lines.first,
+              let payload = HTTP2Session.decodeSettingsHeader(settings), payload.count % 6 == 0 else {
+            return handOff(.refused(.badRequest("invalid HTTP2-Settings header")))
+        }
+        var headers = HTTPHeaders()
+        headers.add("Connection", "Upgrade")
+        headers.add("Upgrade", "h2c")
+        connection.write(HTTPResponseHead(status: 101, headers: headers).serialized())
+        handOff(.upgraded)
+        // Each tunnel is admitted on its own error stream; the upgrade itself holds no place.
+        context.admission.release()
+        if !HTTP2ServerConnection.upgradedForPortForward(connection: connection, services: services,
+                                                          settingsHeader: settings, headRequest: head.method == "HEAD") {
+            connection.close()
         }
     }
 

@@ -104,3 +104,22 @@ final class HTTP2PortForwardTests: XCTestCase {
         XCTAssertEqual(client[third.error].status, 200)
     }
 }
+
+/// A port-forward connection stays while its client keeps it, between forwarded connections too.
+final class HTTP2PortForwardIdleTests: XCTestCase {
+    func testAPortForwardConnectionIsNotClosedForIdleness() throws {
+        let echo = try PodPortServer(serve: PodPortServer.echo)
+        let harness = try PortForwardFixtures.gateway(podPorts: [echo.port]) { $0.keepAliveTimeout = 0.3 }
+        let client = try H2MuxClient(port: harness.port)
+        defer { client.close() }
+        let first = try client.openTunnel(port: echo.port, requestID: "1")
+        try client.send(Array("one".utf8), on: first.data, end: true)
+        XCTAssertTrue(client.run { client.ended(first) && client[first.data].ended })
+        // Several idle bounds pass without a stream open: an exec-only connection would be gone.
+        XCTAssertFalse(client.run(timeout: 1.5) { client.closed || client.goAway != nil })
+        let second = try client.openTunnel(port: echo.port, requestID: "2")
+        try client.send(Array("two".utf8), on: second.data, end: true)
+        XCTAssertTrue(client.run { client.ended(second) && client[second.data].ended })
+        XCTAssertEqual(client[second.data].text, "two")
+    }
+}

@@ -97,9 +97,15 @@ final class SPDYPortForwardClient: SPDYSessionDelegate {
         var buffer = [UInt8](repeating: 0, count: 65536)
         let n = recv(socket.fd, &buffer, buffer.count, wait ? 0 : Int32(MSG_DONTWAIT))
         if n == 0 { closed = true; return false }
-        if n > 0 { buffer[0..<n].withUnsafeBytes { session.receive($0) } }
+        if n > 0 {
+            raw.append(contentsOf: buffer[0..<n])
+            buffer[0..<n].withUnsafeBytes { session.receive($0) }
+        }
         return true
     }
+
+    /// Every byte the gateway sent after the 101 (SPDY form only).
+    private(set) var raw: [UInt8] = []
 
     private(set) var closed = false
 

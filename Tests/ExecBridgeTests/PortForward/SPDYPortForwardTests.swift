@@ -114,4 +114,14 @@ final class SPDYPortForwardTests: XCTestCase {
         XCTAssertTrue(client.pump { client.finished.contains(error) })
         XCTAssertEqual(client.text(error), #"unable to parse "70000" as a port: must be a decimal number from 1 to 65535"#)
     }
+
+    func testAnIdleConnectionIsKeptAliveByPings() throws {
+        let harness = try PortForwardFixtures.gateway(podPorts: [8080]) { $0.bridge.keepaliveInterval = 0.2 }
+        let client = try SPDYPortForwardClient(port: harness.port, path: PortForwardFixtures.kubeletPath)
+        XCTAssertEqual(client.answer?.status, 101)
+        // A SPDY/3 PING control frame: version 3, type 6, length 4.
+        let ping: [UInt8] = [0x80, 0x03, 0x00, 0x06, 0x00, 0x00, 0x00, 0x04]
+        XCTAssertTrue(client.pump(timeout: 10) { client.raw.starts(with: ping) })
+        XCTAssertFalse(client.closed)
+    }
 }

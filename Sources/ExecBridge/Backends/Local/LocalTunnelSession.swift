@@ -33,6 +33,8 @@ final class LocalTunnelSession: SessionEndpoint {
     private var inputEnded = false
     private var shutDown = false
     private var ended = false
+    /// Where the pod's bytes are read, handed on borrowed, once per read.
+    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: LocalTunnelSession.readChunk, alignment: 16)
 
     /// Hard cap on bytes held toward the pod; the bridge pauses the client far below it.
     static let outputLimit = 4 << 20
@@ -117,10 +119,9 @@ final class LocalTunnelSession: SessionEndpoint {
 
     private func readable() {
         guard !ended, reading else { return }
-        var buffer = [UInt8](repeating: 0, count: Self.readChunk)
-        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        let count = read(fd, buffer.baseAddress, buffer.count)
         if count > 0 {
-            buffer.withUnsafeBytes { delegate?.endpoint(self, emitted: .data(.stdout, UnsafeRawBufferPointer(rebasing: $0[0..<count]))) }
+            delegate?.endpoint(self, emitted: .data(.stdout, UnsafeRawBufferPointer(rebasing: buffer[0..<count])))
         } else if count == 0 {
             podEnded()
         } else if errno != EAGAIN && errno != EINTR {
@@ -193,6 +194,8 @@ final class LocalTunnelSession: SessionEndpoint {
         delegate = nil
         close()
     }
+
+    deinit { buffer.deallocate() }
 
     // MARK: The end
 

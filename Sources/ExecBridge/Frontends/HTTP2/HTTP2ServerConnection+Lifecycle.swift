@@ -98,7 +98,8 @@ extension HTTP2ServerConnection {
 
     private func idleCheck() {
         guard state != .closed, let since = idleSince else { return }
-        guard h2.isIdle, !hasLiveSession else {
+        // A port-forward connection waits for its client's next forwarded connection, however long.
+        guard h2.isIdle, !hasLiveSession, portForward == nil else {
             idleSince = nil
             return
         }

@@ -23,6 +23,10 @@ final class SPDYPortForwardSession: SPDYSessionDelegate, CarrierListener {
     /// Tunnels that asked the client to stop sending: the carrier reads again when none does.
     private var pausing: Set<ObjectIdentifier> = []
     private let trace: ConnectionTrace?
+    /// A connection that waits for its next forwarded connection says nothing for hours: a PING
+    /// after each silent keepalive interval keeps proxies and NATs from cutting it.
+    private var keepalive: LoopTimer?
+    private var sawTraffic = false
 
     /// Streams of one forwarded connection before both exist.
     private struct StreamPair {
@@ -43,13 +47,26 @@ final class SPDYPortForwardSession: SPDYSessionDelegate, CarrierListener {
         self.carrier = carrier
         self.starter = starter
         self.trace = trace
-        self.spdy = SPDYSession(role: .server, delegate: self)
+        // Two streams per forwarded connection: `--max-concurrent-streams` counts tunnels here.
+        var limits = SPDYLimits()
+        limits.maxConcurrentStreams = 2 * max(1, starter.launcher.bridge.maxConcurrentStreams)
+        self.spdy = SPDYSession(role: .server, limits: limits, delegate: self)
+        keepalive = LoopTimer(loop: carrier.loop, after: config.keepaliveInterval, repeats: true) { [weak self] in
+            self?.keepaliveTick()
+        }
+    }
+
+    private func keepaliveTick() {
+        guard state == .open || state == .draining, let spdy else { return }
+        if !sawTraffic { _ = spdy.ping() }
+        sawTraffic = false
     }
 
     // MARK: Carrier
 
     func carrierReceived(_ bytes: UnsafeRawBufferPointer) {
         guard state != .closed, let spdy else { return }
+        sawTraffic = true
         trace?.client(bytes)
         spdy.receive(bytes)
     }
@@ -61,6 +78,7 @@ final class SPDYPortForwardSession: SPDYSessionDelegate, CarrierListener {
 
     func carrierClosed() {
         state = .closed
+        keepalive?.cancel()
         trace?.end()
         for pair in pairs.values { pair.timer?.cancel() }
         pairs.removeAll()
