@@ -11,17 +11,7 @@ final class PortForwardCLIGatewayTests: XCTestCase {
     func testWebSocketTunnel() throws { try forward(protocol: "ws-tunnel") }
     func testWebSocket() throws { try forward(protocol: "ws") }
     func testHTTP2() throws { try forward(protocol: "h2") }
-
-    /// The gateway serves no tunnels over an h2c upgrade (docs/protocol.md §12): the client says so
-    /// before listening, in the server's words.
-    func testAnH2CUpgradeRefusalIsReportedBeforeListening() throws {
-        let gateway = try PortForwardFixtures.gateway(podPorts: [1])
-        let url = "http://127.0.0.1:\(gateway.port)\(PortForwardFixtures.apiserverPath)"
-        XCTAssertThrowsError(try PortForwardProcess(["--protocol", "h2c-upgrade", url, ":1"], expecting: [1])) { error in
-            guard case PortForwardProcessError.notListening(let text) = error else { return XCTFail("\(error)") }
-            XCTAssertTrue(text.hasPrefix("execbridge: error upgrading connection: port-forward is served over"), text)
-        }
-    }
+    func testHTTP2ByUpgrade() throws { try forward(protocol: "h2c-upgrade") }
 
     /// Both directions at once: the pod echoes while the upload still runs (and the upload starts
     /// before the gateway's connection to the pod is up, which once left the client paused for ever).
