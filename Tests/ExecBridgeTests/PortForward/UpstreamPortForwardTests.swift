@@ -24,14 +24,27 @@ final class UpstreamPortForwardTests: XCTestCase {
     func testSPDYClientThroughAnH2CUpgradeUpstream() throws { try tunnel(upstream: "h2c+upgrade", client: .spdy) }
     func testHTTP2ClientThroughAnH2CUpgradeUpstream() throws { try tunnel(upstream: "h2c+upgrade", client: .h2) }
 
+    /// TLS upstreams: the upstream gateway serves TLS with the test certificate, verified by name.
+    func testSPDYClientThroughTLSUpstreams() throws {
+        for scheme in ["spdys", "h2", "wss"] { try tunnel(upstream: scheme, client: .spdy, tls: true) }
+    }
+
     enum ClientWire { case spdy, wsTunnel, h2, ws }
 
-    private func tunnel(upstream scheme: String, client wire: ClientWire,
+    private func tunnel(upstream scheme: String, client wire: ClientWire, tls: Bool = false,
                         file: StaticString = #filePath, line: UInt = #line) throws {
         // The pod ends each connection itself (the WebSocket form has no half-close to wait for).
         let pod = try PodPortServer(serve: PodPortServer.replyAnnounced)
-        let upstream = try PortForwardFixtures.gateway(podPorts: [pod.port])
-        let gateway = try gatewayWithBackend("\(scheme)://127.0.0.1:\(upstream.port)")
+        let files = try TestCertificate.shared()
+        let upstream = try PortForwardFixtures.gateway(podPorts: [pod.port]) { config in
+            if tls { config.tls = try? TLSContext(certificate: files.cert, key: files.key) }
+        }
+        let gateway = try gatewayWithBackend("\(scheme)://127.0.0.1:\(upstream.port)") { settings in
+            if tls {
+                settings.caFile = files.cert
+                settings.serverName = "localhost"
+            }
+        }
         let run = PortForwardRun()
         let address = try SocketAddress(host: "127.0.0.1", port: gateway.port)
         let options = ExecClientOptions(authority: "127.0.0.1:\(gateway.port)", path: PortForwardFixtures.apiserverPath,
