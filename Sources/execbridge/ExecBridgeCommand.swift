@@ -8,7 +8,7 @@ struct ExecBridgeCommand: ParsableCommand {
         commandName: "execbridge",
         abstract: "A gateway for remote command execution in containers (SPDY/3.1, HTTP/2, WebSocket).",
         version: "execbridge \(ExecBridgeVersion.string)",
-        subcommands: [Serve.self, ExecCommand.self, AttachCommand.self, Version.self])
+        subcommands: [Serve.self, ExecCommand.self, AttachCommand.self, PortForwardCommand.self, Version.self])
 }
 
 struct Version: ParsableCommand {

@@ -72,6 +72,13 @@ final class HTTP2UpstreamPool {
         ensureSpare()
     }
 
+    /// Puts a port-forward tunnel (its error and data streams) on a connection with room.
+    func assign(_ tunnel: HTTP2PortForwardTunnel) {
+        let carrier = connections.first { hasRoom($0, streams: 2) } ?? dial()
+        tunnel.start(on: carrier)
+        ensureSpare()
+    }
+
     private func noExtendedConnect(_ detail: String) {
         guard !lacksExtendedConnect else { return }
         lacksExtendedConnect = true

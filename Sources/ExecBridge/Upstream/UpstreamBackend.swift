@@ -54,36 +54,39 @@ public final class UpstreamBackend: Backend, BackendActivity {
     /// Only a request the path template cannot express is refused here (400, before any upgrade),
     /// and for a `{node}` backend one whose node is missing (400) or unknown (404).
     public func check(_ request: ExecRequest) -> RequestError? {
-        // Tunnels are not exec sessions: never forwarded as one (upstream port-forward is separate work).
-        if request.kind == .portForward {
-            return RequestError(code: 501, reason: "NotImplemented", message: "port-forward is not forwarded to upstream backends yet")
-        }
+        if request.kind == .portForward { return config.template.checkPortForward(request) ?? checkNode(request) }
         return config.template.check(request) ?? checkNode(request)
     }
 
     public func startSession(_ request: ExecRequest, on loop: EventLoop, delegate: SessionEndpointDelegate) -> SessionEndpoint {
-        makeSession(request, on: loop, delegate: delegate)
+        if config.nodes != nil { return NodeSession(request: request, backend: self, loop: loop, delegate: delegate) }
+        return makeSession(request, on: loop, config: config, delegate: delegate)
+    }
+
+    /// One session (an exec or attach session, or a port-forward tunnel) to `config`'s upstream: a
+    /// `{node}` backend's is addressed to the request's node.
+    func makeSession(_ request: ExecRequest, on loop: EventLoop, config: UpstreamConfig,
+                     delegate: SessionEndpointDelegate) -> SessionEndpoint {
+        if request.kind == .portForward { return makePortForwardSession(request, on: loop, config: config, delegate: delegate) }
+        return makeExecSession(request, on: loop, config: config, delegate: delegate)
     }
 
     /// A connection per session (SPDY, WebSocket, h2c upgrade): dialled at admission, in parallel
     /// with the client opening its streams.
     public func prepareSession(_ request: ExecRequest, on loop: EventLoop) -> PreparedSession? {
+        // A tunnel is dialled when its bridge starts (docs/upstream.md, port-forward).
+        if request.kind == .portForward { return nil }
         // Pooled HTTP/2 sessions open their error stream now and the rest when started; RFC 8441
         // has nothing to hold back (the CONNECT starts the session upstream).
         guard let config = nodeConfig(for: request) else { return nil }
         if let pool = pool(on: loop, for: config, node: request.target.node), pool.carriesSessions, config.url.scheme == .wss {
             return nil
         }
-        return makeSession(request, on: loop, config: config, delegate: nil)
+        return makeExecSession(request, on: loop, config: config, delegate: nil)
     }
 
-    private func makeSession(_ request: ExecRequest, on loop: EventLoop, delegate: SessionEndpointDelegate) -> SessionEndpoint {
-        if config.nodes == nil { return makeSession(request, on: loop, config: config, delegate: delegate) }
-        return NodeSession(request: request, backend: self, loop: loop, delegate: delegate)
-    }
-
-    func makeSession(_ request: ExecRequest, on loop: EventLoop, config: UpstreamConfig,
-                     delegate: SessionEndpointDelegate?) -> UpstreamSession {
+    private func makeExecSession(_ request: ExecRequest, on loop: EventLoop, config: UpstreamConfig,
+                                 delegate: SessionEndpointDelegate?) -> UpstreamSession {
         activeSessions += 1
         var sessionLogger = logger
         sessionLogger[metadataKey: "target"] = "\(request.target)"
@@ -93,6 +96,19 @@ public final class UpstreamBackend: Backend, BackendActivity {
                                logger: sessionLogger) { [weak self] in
             self?.activeSessions -= 1
         }
+    }
+
+    /// One port-forward tunnel, in the upstream's generation (`UpstreamPortForwardSession`).
+    private func makePortForwardSession(_ request: ExecRequest, on loop: EventLoop, config: UpstreamConfig,
+                                        delegate: SessionEndpointDelegate) -> SessionEndpoint {
+        activeSessions += 1
+        var options = ExecClientOptions(authority: config.url.authority, path: config.template.expandPortForward(request),
+                                        stdin: false, stdout: false, stderr: false, tty: false)
+        options.headers = headers(for: request)
+        var sessionLogger = logger
+        sessionLogger[metadataKey: "target"] = "\(request.target.namespace)/\(request.target.pod):\(request.ports.first ?? 0)"
+        return UpstreamPortForwardSession(request: request, options: options, config: config, loop: loop, pool: pool(on: loop, for: config, node: request.target.node),
+                                          delegate: delegate, logger: sessionLogger) { [weak self] in self?.activeSessions -= 1 }
     }
 
     /// The upstream request: path from the template, the client's channels, every version the
