@@ -134,9 +134,3 @@ public final class Gateway: @unchecked Sendable {
     /// Live connections per loop (tests and metrics); safe from any thread only after `wait()`.
     public var loops: [EventLoop] { group.loops }
 }
-
-/// A value moved to another thread on purpose (the receiver is the only one to touch it).
-struct UncheckedBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
-}
