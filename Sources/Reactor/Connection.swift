@@ -45,6 +45,10 @@ public final class Connection {
     /// Bytes received and sent, for statistics and the audit record.
     public internal(set) var bytesIn = 0
     public internal(set) var bytesOut = 0
+    /// Queued on the loop to be written at the end of the current callback (see `+Flush`).
+    var flushQueued = false
+    /// The output low-water mark (`setOutputLowWater`): the drain callback fires at or below it.
+    var outputLowWater = 0
 
     var phase = Phase.open
     var bev: OpaquePointer?
@@ -164,7 +168,7 @@ public final class Connection {
         handler?.connectionDidRead(self)
     }
 
-    fileprivate func drained() {
+    func drained() {
         switch phase {
         case .flushing, .lingering:
             if outputCount == 0 { startLinger() }
@@ -196,14 +200,17 @@ public final class Connection {
 private func connectionReadCallback(_ bev: OpaquePointer?, _ arg: UnsafeMutableRawPointer?) {
     let connection = Unmanaged<Connection>.fromOpaque(arg!).takeUnretainedValue()
     withExtendedLifetime(connection) { connection.readable() }
+    connection.loop.flushQueuedWrites()
 }
 
 private func connectionWriteCallback(_ bev: OpaquePointer?, _ arg: UnsafeMutableRawPointer?) {
     let connection = Unmanaged<Connection>.fromOpaque(arg!).takeUnretainedValue()
     withExtendedLifetime(connection) { connection.drained() }
+    connection.loop.flushQueuedWrites()
 }
 
 private func connectionEventCallback(_ bev: OpaquePointer?, _ what: Int16, _ arg: UnsafeMutableRawPointer?) {
     let connection = Unmanaged<Connection>.fromOpaque(arg!).takeUnretainedValue()
     withExtendedLifetime(connection) { connection.event(what) }
+    connection.loop.flushQueuedWrites()
 }

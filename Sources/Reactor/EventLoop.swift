@@ -17,6 +17,9 @@ public final class EventLoop: @unchecked Sendable {
     /// to reap its child, a sweep): whoever stops driving the loop early (tests) drives it until
     /// none is left, or they and the loop leak. Touched only on the loop's thread.
     public var selfRetained = 0
+    /// Connections written to during the current callback, written out before it returns to
+    /// libevent (`Connection+Flush`). Touched only on the loop's thread.
+    var queuedFlushes: [Connection] = []
     /// The thread running the loop right now (0: none), for the debug-build confinement checks.
     let runningThread = Atomic<UInt>(0)
 
@@ -90,7 +93,9 @@ public final class EventLoop: @unchecked Sendable {
 }
 
 private func eventLoopWakeCallback(_ fd: Int32, _ what: Int16, _ arg: UnsafeMutableRawPointer?) {
-    Unmanaged<EventLoop>.fromOpaque(arg!).takeUnretainedValue().drainInbox()
+    let loop = Unmanaged<EventLoop>.fromOpaque(arg!).takeUnretainedValue()
+    loop.drainInbox()
+    loop.flushQueuedWrites()
 }
 
 /// Process-wide libevent setup.

@@ -1,0 +1,53 @@
+import CLibevent
+
+/// Writing output in the loop callback that produced it.
+///
+/// A bufferevent writes only when the loop next finds the socket writable: every write waited a
+/// loop turn (and two epoll_ctl calls to arm and disarm the write event). On a relay that is a turn
+/// per hop for each DATA frame, each session set-up step and the exit status. Instead, a plain
+/// socket written to during a callback (a read, a timer, a pipe, the bufferevent's own) is written
+/// out by one `writev` of everything queued when that callback returns: the frames a callback
+/// produces still go out together, and none waits for the next turn. What the kernel does not take
+/// stays queued for the bufferevent, which reports errors as before.
+///
+/// The bufferevent calls the drain callback only after writes of its own, so after a write here
+/// that leaves the output at or below the low-water mark, the connection reports the drain itself
+/// (producers paused on this output resume; a graceful close proceeds to its half-close).
+extension Connection {
+    func queueFlush() {
+        guard ssl == nil, !flushQueued else { return }
+        flushQueued = true
+        loop.queuedFlushes.append(self)
+    }
+
+    /// Writes what the kernel takes now.
+    func flushQueuedOutput() {
+        flushQueued = false
+        guard let bev, ssl == nil, phase == .open || phase == .flushing else { return }
+        let output = bufferevent_get_output(bev)
+        guard evbuffer_get_length(output) > 0 else { return }
+        // The bufferevent keeps its output's start frozen outside its own writes.
+        evbuffer_unfreeze(output, 1)
+        let written = evbuffer_write(output, fd)
+        evbuffer_freeze(output, 1)
+        // EAGAIN or an error: the bufferevent's own write meets it and reports it.
+        guard written > 0, evbuffer_get_length(output) <= outputLowWater else { return }
+        drained()
+    }
+}
+
+extension EventLoop {
+    /// Writes out every connection written to during the callback that is returning. A drain this
+    /// reports may write again, so the list is worked again, a bounded number of times: a handler
+    /// that writes on every drain must not hold the loop (what is left goes out by the bufferevent,
+    /// or at the end of the next callback).
+    func flushQueuedWrites() {
+        var passes = 0
+        while !queuedFlushes.isEmpty && passes < 8 {
+            passes += 1
+            let connections = queuedFlushes
+            queuedFlushes.removeAll(keepingCapacity: true)
+            for connection in connections { connection.flushQueuedOutput() }
+        }
+    }
+}
