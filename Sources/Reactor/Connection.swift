@@ -45,7 +45,7 @@ public final class Connection {
     /// Bytes received and sent, for statistics and the audit record.
     public internal(set) var bytesIn = 0
     public internal(set) var bytesOut = 0
-    /// Queued on the loop to be written at the end of the current callback (see `+Flush`).
+    /// Queued on the loop to be written before it next waits (see `+Flush`).
     var flushQueued = false
     /// The output low-water mark (`setOutputLowWater`): the drain callback fires at or below it.
     var outputLowWater = 0
@@ -200,17 +200,14 @@ public final class Connection {
 private func connectionReadCallback(_ bev: OpaquePointer?, _ arg: UnsafeMutableRawPointer?) {
     let connection = Unmanaged<Connection>.fromOpaque(arg!).takeUnretainedValue()
     withExtendedLifetime(connection) { connection.readable() }
-    connection.loop.flushQueuedWrites()
 }
 
 private func connectionWriteCallback(_ bev: OpaquePointer?, _ arg: UnsafeMutableRawPointer?) {
     let connection = Unmanaged<Connection>.fromOpaque(arg!).takeUnretainedValue()
     withExtendedLifetime(connection) { connection.drained() }
-    connection.loop.flushQueuedWrites()
 }
 
 private func connectionEventCallback(_ bev: OpaquePointer?, _ what: Int16, _ arg: UnsafeMutableRawPointer?) {
     let connection = Unmanaged<Connection>.fromOpaque(arg!).takeUnretainedValue()
     withExtendedLifetime(connection) { connection.event(what) }
-    connection.loop.flushQueuedWrites()
 }

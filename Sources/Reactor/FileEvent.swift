@@ -6,7 +6,7 @@ public final class FileEvent {
     public enum Kind { case read, write }
     private var event: OpaquePointer?
     /// Held so that the event_base outlives every event registered on it.
-    fileprivate let loop: EventLoop
+    private let loop: EventLoop
     private let callback: () -> Void
     public private(set) var isEnabled = false
     public let fd: Int32
@@ -49,5 +49,4 @@ public final class FileEvent {
 private func fileEventCallback(_ fd: Int32, _ what: Int16, _ arg: UnsafeMutableRawPointer?) {
     let event = Unmanaged<FileEvent>.fromOpaque(arg!).takeUnretainedValue()
     withExtendedLifetime(event) { event.fire() }
-    event.loop.flushQueuedWrites()
 }

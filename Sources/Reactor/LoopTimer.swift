@@ -4,7 +4,7 @@ import CLibevent
 public final class LoopTimer {
     private var event: OpaquePointer?
     /// Held so that the event_base outlives every event registered on it.
-    fileprivate let loop: EventLoop
+    private let loop: EventLoop
     private let callback: () -> Void
     private let interval: timeval
     private let repeats: Bool
@@ -53,7 +53,6 @@ public final class LoopTimer {
 private func timerCallback(_ fd: Int32, _ what: Int16, _ arg: UnsafeMutableRawPointer?) {
     let timer = Unmanaged<LoopTimer>.fromOpaque(arg!).takeUnretainedValue()
     withExtendedLifetime(timer) { timer.fire() }
-    timer.loop.flushQueuedWrites()
 }
 
 extension timeval {
