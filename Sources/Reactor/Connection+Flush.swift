@@ -1,4 +1,5 @@
 import CLibevent
+import Glibc
 
 /// Writing output before the loop waits again.
 ///
@@ -24,14 +25,16 @@ extension Connection {
     /// Writes what the kernel takes now.
     func flushQueuedOutput() {
         flushQueued = false
-        guard let bev, ssl == nil, phase == .open || phase == .flushing else { return }
+        guard let bev, ssl == nil, !connecting, phase == .open || phase == .flushing else { return }
         let output = bufferevent_get_output(bev)
         guard evbuffer_get_length(output) > 0 else { return }
         // The bufferevent keeps its output's start frozen outside its own writes.
         evbuffer_unfreeze(output, 1)
         let written = evbuffer_write(output, fd)
+        let failure = errno
         evbuffer_freeze(output, 1)
-        // EAGAIN or an error: the bufferevent's own write meets it and reports it.
+        // EAGAIN or an error: the bufferevent's own write meets it and reports it (with this error).
+        if written < 0, failure != EAGAIN, failure != EINTR, flushError == 0 { flushError = failure }
         guard written > 0, evbuffer_get_length(output) <= outputLowWater else { return }
         drained()
     }
