@@ -45,6 +45,15 @@ public final class Connection {
     /// Bytes received and sent, for statistics and the audit record.
     public internal(set) var bytesIn = 0
     public internal(set) var bytesOut = 0
+    /// Queued on the loop to be written before it next waits (see `+Flush`).
+    var flushQueued = false
+    /// The output low-water mark (`setOutputLowWater`): the drain callback fires at or below it.
+    var outputLowWater = 0
+    /// An outgoing connection not yet connected: nothing is written before the bufferevent says so.
+    var connecting = false
+    /// The error a write of `+Flush` met: the kernel reports it once, and the bufferevent's own
+    /// write would then see another (EPIPE for a reset), so this one is reported in its place.
+    var flushError: Int32 = 0
 
     var phase = Phase.open
     var bev: OpaquePointer?
@@ -118,6 +127,7 @@ public final class Connection {
         evutil_make_socket_nonblocking(fd)
         let connection = Connection(loop: loop, fd: fd, tls: tls, role: .client, serverName: serverName)
         connection.handler = handler
+        connection.connecting = true
         let rc = address.withSockaddr { sa, len in
             bufferevent_socket_connect(connection.bev, UnsafeMutablePointer(mutating: sa), Int32(len))
         }
@@ -164,7 +174,7 @@ public final class Connection {
         handler?.connectionDidRead(self)
     }
 
-    fileprivate func drained() {
+    func drained() {
         switch phase {
         case .flushing, .lingering:
             if outputCount == 0 { startLinger() }
@@ -176,6 +186,7 @@ public final class Connection {
     }
 
     fileprivate func event(_ what: Int16) {
+        connecting = false
         if what & Int16(BEV_EVENT_CONNECTED) != 0 {
             handler?.connectionDidConnect(self)
             return
@@ -184,7 +195,7 @@ public final class Connection {
         if what & Int16(BEV_EVENT_EOF) != 0 {
             finish(.peerClosed)
         } else if what & Int16(BEV_EVENT_ERROR) != 0 {
-            let err = errno
+            let err = flushError != 0 ? flushError : errno
             if what & Int16(BEV_EVENT_WRITING) != 0 && !lingering { salvageInput() }
             finish(lingering ? .peerClosed : .error(err))
         } else if what & Int16(BEV_EVENT_TIMEOUT) != 0 {

@@ -17,6 +17,11 @@ public final class EventLoop: @unchecked Sendable {
     /// to reap its child, a sweep): whoever stops driving the loop early (tests) drives it until
     /// none is left, or they and the loop leak. Touched only on the loop's thread.
     public var selfRetained = 0
+    /// Connections written to during the current pass, written out before the loop waits again
+    /// (`Connection+Flush`). Touched only on the loop's thread.
+    var queuedFlushes: [Connection] = []
+    /// `stop()` was asked: libevent forgets a loopbreak that comes between two passes.
+    private let stopRequested = Atomic<Bool>(false)
     /// The thread running the loop right now (0: none), for the debug-build confinement checks.
     let runningThread = Atomic<UInt>(0)
 
@@ -41,7 +46,13 @@ public final class EventLoop: @unchecked Sendable {
     /// event) does not count as pending for libevent, which would otherwise return at once.
     public func runUntilStopped() {
         enterLoop()
-        event_base_loop(base, EVLOOP_NO_EXIT_ON_EMPTY)
+        // One pass at a time (every callback whose event is ready), then the output the pass
+        // produced is written, then the next wait: see `Connection+Flush`.
+        while !stopRequested.load(ordering: .acquiring) {
+            event_base_loop(base, EVLOOP_ONCE | EVLOOP_NO_EXIT_ON_EMPTY)
+            flushQueuedWrites()
+        }
+        stopRequested.store(false, ordering: .releasing)
         // Work sent after the last turn never runs; what it captured (often whatever holds this
         // loop) must not stay referenced from the loop forever. Released outside the lock, still
         // on the loop's thread: a deinit it triggers may touch the loop.
@@ -58,12 +69,16 @@ public final class EventLoop: @unchecked Sendable {
     public func runOnce(block: Bool = true) {
         enterLoop()
         event_base_loop(base, block ? EVLOOP_ONCE : EVLOOP_NONBLOCK)
+        flushQueuedWrites()
         leaveLoop()
     }
 
     /// Safe from any thread.
     public func stop() {
+        stopRequested.store(true, ordering: .releasing)
         event_base_loopbreak(base)
+        // Wakes a pass that has not begun waiting yet (it clears the loopbreak as it starts).
+        event_active(wakeEvent, Int32(EV_READ), 0)
     }
 
     /// Runs `body` on the loop's thread, soon. Safe from any thread.

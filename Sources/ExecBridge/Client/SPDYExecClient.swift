@@ -36,6 +36,9 @@ public final class SPDYExecClient: ConnectionHandler, SPDYSessionDelegate, Sessi
     private var queued = PendingInput(limit: .max)
     private var pingTimer: LoopTimer?
     private let pingInterval: Double
+    /// Output of the read being parsed, handed on as one event when the read is done.
+    private var batch = OutputBatch()
+    private var batching = false
 
     public init(options: ExecClientOptions, delegate: SessionEndpointDelegate, pingInterval: Double = 5) {
         self.options = options
@@ -81,13 +84,24 @@ public final class SPDYExecClient: ConnectionHandler, SPDYSessionDelegate, Sessi
                 readUpgradeResponse(connection)
             }
             guard let session, connection.isOpen else { return }
+            batching = true
             connection.consumeInput { chunk in
                 // Once closing for good, the rest is dropped unparsed.
                 guard lifecycle != .closed, !safeClose.isPending else { return chunk.count }
                 session.receive(chunk)
                 return chunk.count
             }
+            batching = false
+            handOnBatch()
         }
+    }
+
+    /// Output held for the current read goes to the delegate before anything that follows it.
+    private func handOnBatch() {
+        // Ended by the caller (terminate, abort): nobody takes output any more.
+        guard !finished, let held = batch.take() else { return }
+        held.bytes.withUnsafeBytes { delegate?.endpoint(self, emitted: .data(held.channel, $0)) }
+        batch.recycle(held.bytes)
     }
 
     public func connectionDidDrain(_ connection: Connection) {
@@ -190,7 +204,11 @@ public final class SPDYExecClient: ConnectionHandler, SPDYSessionDelegate, Sessi
         guard let channel = channels[id] else { return }
         switch channel {
         case .stdout, .stderr:
-            delegate?.endpoint(self, emitted: .data(channel, bytes))
+            if batching, !batch.accepts(bytes.count, on: channel) { handOnBatch() }
+            guard batching, bytes.count < batch.limit else {
+                return delegate?.endpoint(self, emitted: .data(channel, bytes)) ?? ()
+            }
+            batch.append(bytes, on: channel)
         case .error:
             if errorBytes.count + bytes.count <= 64 * 1024 { errorBytes.append(contentsOf: bytes) }
         case .stdin, .resize:
@@ -200,6 +218,7 @@ public final class SPDYExecClient: ConnectionHandler, SPDYSessionDelegate, Sessi
 
     public func spdySession(_ s: SPDYSession, didReceiveFin id: UInt32) {
         guard let channel = channels[id] else { return }
+        handOnBatch()
         switch channel {
         case .stdout, .stderr:
             if openOutputs.remove(channel) != nil { delegate?.endpoint(self, emitted: .halfClose(channel)) }
@@ -229,6 +248,8 @@ public final class SPDYExecClient: ConnectionHandler, SPDYSessionDelegate, Sessi
 
     private func finishWithStatus(closedEarly: Bool) {
         guard !finished, let version else { return }
+        handOnBatch()
+        batch.release()
         // v1–v3 say nothing on success, so a server gone before ending its output streams
         // (neither FIN nor reset) is a lost backend there too.
         let outputsOpen = !openOutputs.isEmpty
@@ -248,6 +269,8 @@ public final class SPDYExecClient: ConnectionHandler, SPDYSessionDelegate, Sessi
 
     private func fail(_ status: ExecStatus, reason: EndReason) {
         guard !finished else { return }
+        handOnBatch()
+        batch.release()
         finished = true
         pingTimer?.cancel()
         if reason == .backendGone {
