@@ -98,6 +98,31 @@ final class UpstreamPoolTests: XCTestCase {
         XCTAssertEqual(relay.accepted.load(ordering: .relaxed), 4)
     }
 
+    func testSessionsThatComeBeforeTheUpstreamsSettingsAreNotPlacedByAGuessedLimit() throws {
+        // The upstream carries one session per connection (three streams), but its SETTINGS come
+        // only after three sessions were placed. Placed by a guess they would each open their
+        // error stream on the first connection and wait for ever for the rest (found under load).
+        let admitted = RequestRecorder()
+        let pair = try UpstreamPair(.h2c, relayed: true, holdingReplies: true,
+                                    upstreamConfig: { $0.bridge.maxConcurrentStreams = 3 },
+                                    gatewayConfig: { $0.pipelineExtensions.append(RecordingExtension(recorder: admitted)) })
+        let relay = try XCTUnwrap(pair.relay)
+        XCTAssertTrue(poll { relay.accepted.load(ordering: .relaxed) == 1 })
+        let gate = gate()
+        let runs = runConcurrently(pair, (0..<3).map { gated(gate, "t\($0)", code: $0 + 1) }) {
+            // The gateway placed each session in the turn that admitted it.
+            XCTAssertTrue(poll { admitted.all.count >= 3 }, "the gateway admitted \(admitted.all.count) sessions")
+            relay.releaseReplies()
+            XCTAssertTrue(poll { processes(containing: gate).count >= 3 }, "\(processes(containing: gate).count) running")
+            open(gate)
+        }
+        XCTAssertEqual(runs.map(\.stdoutText), ["t0\n", "t1\n", "t2\n"])
+        XCTAssertEqual(runs.map(\.exitCode), [1, 2, 3])
+        // The two that waited got a connection each, and one more was dialled ahead.
+        XCTAssertTrue(poll { relay.accepted.load(ordering: .relaxed) >= 4 })
+        XCTAssertEqual(relay.accepted.load(ordering: .relaxed), 4)
+    }
+
     func testAKilledPooledConnectionFailsOnlyItsSessionsAndThePoolHeals() throws {
         let pair = try UpstreamPair(.h2c, relayed: true, settings: { $0.maxSessionsPerConnection = 2 })
         let relay = try XCTUnwrap(pair.relay)

@@ -19,14 +19,16 @@ final class UpstreamPair {
     /// Between the two when asked for: a relay the test can cut (the upstream "dies").
     let relay: TCPRelay?
 
-    init(_ scheme: UpstreamScheme, relayed: Bool = false, settings: (inout BackendSettings) -> Void = { _ in },
+    /// `holdingReplies`: the relay passes nothing from the upstream until `relay.releaseReplies()`.
+    init(_ scheme: UpstreamScheme, relayed: Bool = false, holdingReplies: Bool = false,
+         settings: (inout BackendSettings) -> Void = { _ in },
          upstreamConfig: (inout GatewayConfig) -> Void = { _ in }, gatewayConfig: (inout GatewayConfig) -> Void = { _ in }) throws {
         let seen = self.seen
         upstream = try GatewayHarness(grace: 0.5, configure: { config in
             config.pipelineExtensions.append(RecordingExtension(recorder: seen))
             upstreamConfig(&config)
         })
-        relay = relayed ? try TCPRelay(to: upstream.port) : nil
+        relay = relayed ? try TCPRelay(to: upstream.port, holdingReplies: holdingReplies) : nil
         var backend = BackendSettings()
         backend.backend = "\(scheme.rawValue)://127.0.0.1:\(relay?.port ?? upstream.port)"
         settings(&backend)
@@ -81,7 +83,7 @@ final class RequestRecorder: @unchecked Sendable {
     }
 }
 
-private struct RecordingExtension: PipelineExtension {
+struct RecordingExtension: PipelineExtension {
     let recorder: RequestRecorder
 
     func install(into pipeline: RequestPipeline) {
@@ -298,9 +300,12 @@ final class TCPRelay: @unchecked Sendable {
     let accepted = Atomic<Int>(0)
     /// Relayed connections whose dialling side (the gateway) closed or shut down its sending side.
     let closedByDialer = Atomic<Int>(0)
+    /// Bytes from the upstream wait while set (a slow upstream, or a slow network back).
+    private let repliesHeld: Atomic<Bool>
 
-    init(to target: UInt16) throws {
+    init(to target: UInt16, holdingReplies: Bool = false) throws {
         self.target = target
+        repliesHeld = Atomic(holdingReplies)
         listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
@@ -323,8 +328,11 @@ final class TCPRelay: @unchecked Sendable {
         guard !stopped.exchange(true, ordering: .relaxed) else { return }
         shutdown(listener, Int32(SHUT_RDWR))
         close(listener)
+        releaseReplies()
         cut()
     }
+
+    func releaseReplies() { repliesHeld.store(false, ordering: .relaxed) }
 
     /// Ends every relayed connection: both peers see the connection close.
     func cut() {
@@ -360,15 +368,16 @@ final class TCPRelay: @unchecked Sendable {
                 TCPRelay.copy(from: client, to: server)
                 closedByDialer.add(1, ordering: .relaxed)
             }.start()
-            Thread { TCPRelay.copy(from: server, to: client) }.start()
+            Thread { [self] in TCPRelay.copy(from: server, to: client) { repliesHeld.load(ordering: .relaxed) } }.start()
         }
     }
 
-    private static func copy(from source: Int32, to destination: Int32) {
+    private static func copy(from source: Int32, to destination: Int32, held: () -> Bool = { false }) {
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             let n = recv(source, &buffer, buffer.count, 0)
             if n <= 0 { break }
+            while held() { usleep(2_000) }
             var offset = 0
             while offset < n {
                 let sent = buffer[offset..<n].withUnsafeBytes { send(destination, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }

@@ -84,6 +84,8 @@ public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
     /// Runs on a connection shared with other sessions (a pool's): opens its streams as soon as
     /// the connection is up, and leaves it open when done.
     func start(sharing carrier: HTTP2ClientConnection, reserving streams: Int) {
+        // Ended while the pool held it back (see HTTP2UpstreamPool.awaitingLimit): nothing to place.
+        guard !finished else { return }
         self.carrier = carrier
         sessionToken = carrier.nextSessionToken()
         carrier.attach(self, reserving: streams)

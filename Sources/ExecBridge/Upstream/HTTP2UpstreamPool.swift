@@ -26,7 +26,13 @@ final class HTTP2UpstreamPool {
     /// The upstream's stream limit as the last connection learned it: assumed for a connection
     /// whose SETTINGS have not come yet, so that a burst does not overfill it (sessions that
     /// each hold some of their streams while waiting for the rest would wait for ever).
-    private var streamLimit = 100
+    /// Nil until the first SETTINGS came.
+    private var streamLimit: Int?
+    /// Exec sessions that came before any SETTINGS, beyond the one each connection then takes:
+    /// placed when the limit is known (or their connection is gone). A guessed limit could put
+    /// more sessions on a connection than it carries; each opens its error stream, and the
+    /// rest of every one of them waits behind the others for ever.
+    private var awaitingLimit: [() -> Void] = []
     /// Connections dialled so far (the log and tests).
     private(set) var dialled = 0
     /// `wss://`: the upstream answered without RFC 8441 (ALPN http/1.1, or no
@@ -55,7 +61,13 @@ final class HTTP2UpstreamPool {
 
     /// Puts `client`'s session (with `streams` channel streams) on a connection with room.
     func assign(_ client: HTTP2ExecClient, streams: Int) {
-        let carrier = connections.first { hasRoom($0, streams: streams) } ?? dial()
+        let found = connections.first { hasRoom($0, streams: streams, guessing: false) }
+        guard let carrier = found ?? (learningLimit ? nil : dial()) else {
+            awaitingLimit.append { [weak self, weak client] in
+                if let client { self?.assign(client, streams: streams) }
+            }
+            return
+        }
         client.onRefused = { [weak self] client, refusing in self?.refused(client, on: refusing, streams: streams) }
         client.start(sharing: carrier, reserving: streams)
         ensureSpare()
@@ -107,16 +119,35 @@ final class HTTP2UpstreamPool {
         closed = true
         idleTimer?.cancel()
         respareTimer?.cancel()
+        awaitingLimit.removeAll()
         for carrier in connections { carrier.closeNow() }
         connections.removeAll()
     }
 
     // MARK: Internals
 
-    private func hasRoom(_ carrier: HTTP2ClientConnection, streams: Int) -> Bool {
+    /// `guessing`: before any SETTINGS, nghttp2's default limit is assumed (safe for streams
+    /// opened all at once: beyond the limit they wait in order); else such a connection takes
+    /// one session only.
+    private func hasRoom(_ carrier: HTTP2ClientConnection, streams: Int, guessing: Bool = true) -> Bool {
         guard carrier.phase != .closed, !carrier.refusesSessions, carrier.sessionCount < maxSessions else { return false }
-        let limit = carrier.peerStreamLimit ?? streamLimit
+        guard let limit = carrier.peerStreamLimit ?? streamLimit ?? (guessing ? 100 : nil) else {
+            return carrier.sessionCount == 0
+        }
         return carrier.reservedStreams + streams <= limit || carrier.sessionCount == 0
+    }
+
+    /// No SETTINGS yet, and a connection that will bring them is on its way.
+    private var learningLimit: Bool {
+        streamLimit == nil && connections.contains { $0.phase != .closed && !$0.refusesSessions && $0.peerStreamLimit == nil }
+    }
+
+    /// Places the sessions that waited for the limit (or for a connection that failed first).
+    private func placeAwaiting() {
+        guard !closed, !awaitingLimit.isEmpty, !learningLimit else { return }
+        let waiting = awaitingLimit
+        awaitingLimit = []
+        for place in waiting { place() }
     }
 
     /// Dials one more when no connection could take another session.
@@ -136,6 +167,7 @@ final class HTTP2UpstreamPool {
             guard let self else { return }
             self.upstreamDown = false
             if let limit = carrier.peerStreamLimit { self.streamLimit = limit }
+            defer { self.placeAwaiting() }
             // Learnt on the connection dialled ahead too, before any session depends on it.
             if self.config.url.scheme == .wss, carrier.h2?.peerAllowsExtendedConnect == false {
                 self.noExtendedConnect("no SETTINGS_ENABLE_CONNECT_PROTOCOL")
@@ -162,6 +194,7 @@ final class HTTP2UpstreamPool {
     private func lost(_ carrier: HTTP2ClientConnection) {
         connections.removeAll { $0 === carrier }
         guard !closed else { return }
+        defer { placeAwaiting() }
         if config.url.scheme == .wss, carrier.alpnDeclined { return noExtendedConnect("ALPN chose http/1.1") }
         if !carrier.heardServer {
             GatewayMetrics.upstreamDialed(started: carrier.openedAt, failure: carrier.lostBecause ?? "closed")
