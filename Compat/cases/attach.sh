@@ -18,24 +18,7 @@
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     set -uo pipefail
     source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
-    MODE=gateway
-    GATEWAY=""
-    ONLY=""
-    TTY_CASES=1
-    while [ $# -gt 0 ]; do
-        case "$1" in
-        --gateway) GATEWAY="${2:-}"; shift ;;
-        --only) ONLY="${2:-}"; shift ;;
-        --no-tty) TTY_CASES=0 ;;
-        *) echo "attach.sh: unknown argument '$1'" >&2; exit 2 ;;
-        esac
-        shift
-    done
-    [ -x "$GATEWAY" ] || { echo "attach.sh: --gateway needs the path of an executable execbridge" >&2; exit 2; }
-    GATEWAY="$(cd "$(dirname "$GATEWAY")" && pwd)/$(basename "$GATEWAY")"
-    wanted() { [ -z "$ONLY" ] || [[ "$1" =~ $ONLY ]]; }
-    trap stop_all EXIT
-    trap 'exit 130' INT TERM
+    standalone_case attach.sh "$@"
     ATTACH_STANDALONE=1
 fi
 
