@@ -12,7 +12,7 @@
 #   attach-VER-it:     `kubectl attach -it` on a pty (40x100) to a tty process: the typed line and the terminal
 #                      size reach it, its exit code 3 comes back as kubectl's.
 #   attach-VER-via-SCHEME-upstream-plain: the plain cell through `serve --backend SCHEME://` (spdy, h2c, ws).
-# kubectl 1.20 is Debian's kubernetes-client unpacked into Compat/.work/kubectl-1.20 (lib.sh's kubectl_binaries).
+# kubectl 1.20 is Debian's kubernetes-client unpacked into Compat/.work/kubectl-1.20 (kubectl_binaries, Compat/lib-kubectl.sh).
 # About 15 s in all.
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
