@@ -371,3 +371,8 @@ check() {
     done
     pass_case "$name"
 }
+
+# --- split out: finding kubectl, a case file run on its own -----------------------------------------------------
+
+source "$COMPAT_DIR/lib-kubectl.sh"
+source "$COMPAT_DIR/lib-standalone.sh"

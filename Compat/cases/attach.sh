@@ -12,30 +12,13 @@
 #   attach-VER-it:     `kubectl attach -it` on a pty (40x100) to a tty process: the typed line and the terminal
 #                      size reach it, its exit code 3 comes back as kubectl's.
 #   attach-VER-via-SCHEME-upstream-plain: the plain cell through `serve --backend SCHEME://` (spdy, h2c, ws).
-# kubectl 1.20 is Debian's kubernetes-client unpacked into Compat/.work/kubectl-1.20 (as kubectl.sh does).
+# kubectl 1.20 is Debian's kubernetes-client unpacked into Compat/.work/kubectl-1.20 (kubectl_binaries, Compat/lib-kubectl.sh).
 # About 15 s in all.
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     set -uo pipefail
     source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
-    MODE=gateway
-    GATEWAY=""
-    ONLY=""
-    TTY_CASES=1
-    while [ $# -gt 0 ]; do
-        case "$1" in
-        --gateway) GATEWAY="${2:-}"; shift ;;
-        --only) ONLY="${2:-}"; shift ;;
-        --no-tty) TTY_CASES=0 ;;
-        *) echo "attach.sh: unknown argument '$1'" >&2; exit 2 ;;
-        esac
-        shift
-    done
-    [ -x "$GATEWAY" ] || { echo "attach.sh: --gateway needs the path of an executable execbridge" >&2; exit 2; }
-    GATEWAY="$(cd "$(dirname "$GATEWAY")" && pwd)/$(basename "$GATEWAY")"
-    wanted() { [ -z "$ONLY" ] || [[ "$1" =~ $ONLY ]]; }
-    trap stop_all EXIT
-    trap 'exit 130' INT TERM
+    standalone_case attach.sh "$@"
     ATTACH_STANDALONE=1
 fi
 
@@ -55,31 +38,16 @@ attach_cases_main() {
 
     # --- kubectl 1.20 and the newest -----------------------------------------------------------------------
     local -a names=() paths=()
-    local k20="$WORK_DIR/kubectl-1.20/usr/bin/kubectl" p v newest="" newest_v=""
-    if [ ! -x "$k20" ]; then
-        (
-            cd "$ADIR" && apt-get download kubernetes-client >"$ADIR/apt.log" 2>&1 &&
-                dpkg-deb -x kubernetes-client_*.deb "$WORK_DIR/kubectl-1.20" >>"$ADIR/apt.log" 2>&1
-        ) || true
-    fi
-    if [ -x "$k20" ]; then
-        names+=("$(attach_kubectl_version "$k20")")
-        paths+=("$k20")
+    kubectl_binaries "$ADIR"
+    if [ -n "$KUBECTL_120" ]; then
+        names+=("${KUBECTL_NAMES[0]}")
+        paths+=("$KUBECTL_120")
     else
-        skip_case attach-kubectl-1.20 "apt-get download kubernetes-client failed: $(tail -n 1 "$ADIR/apt.log" 2>/dev/null)"
+        skip_case attach-kubectl-1.20 "$KUBECTL_120_WHY"
     fi
-    for p in /usr/bin/kubectl /usr/lib/google-cloud-sdk/bin/kubectl.1.*; do
-        [ -x "$p" ] || continue
-        v="$(attach_kubectl_version "$p")"
-        [ -n "$v" ] || continue
-        if [ -z "$newest_v" ] || [ "$(printf '%s\n%s\n' "$newest_v" "$v" | sort -V | tail -n 1)" = "$v" ]; then
-            newest="$p"
-            newest_v="$v"
-        fi
-    done
-    if [ -n "$newest" ] && [ "$newest" != "$k20" ] && [ "$newest_v" != "${names[0]:-}" ]; then
-        names+=("$newest_v")
-        paths+=("$newest")
+    if [ -n "$KUBECTL_NEWEST" ] && [ "$KUBECTL_NEWEST_NAME" != "${names[0]:-}" ]; then
+        names+=("$KUBECTL_NEWEST_NAME")
+        paths+=("$KUBECTL_NEWEST")
     fi
     if [ "${#paths[@]}" -eq 0 ]; then
         skip_case attach "no kubectl on this machine"
@@ -139,10 +107,6 @@ attach_cases_main() {
     done
     # The forwarding gateways first (their pooled connections), then the one that runs the main processes.
     for ((i = ${#gateways[@]} - 1; i >= 0; i--)); do stop_pid "${gateways[$i]}"; done
-}
-
-attach_kubectl_version() {
-    "$1" version --client -o json 2>/dev/null | sed -n 's/.*"gitVersion": *"v\([0-9][0-9.]*\).*/\1/p' | head -n 1
 }
 
 # attach_kubectl BIN BASE ARGS...: kubectl with its own discovery cache, against BASE.

@@ -14,24 +14,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     # Standalone: the little of run.sh this file needs.
     set -uo pipefail
     source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
-    MODE=gateway
-    GATEWAY=""
-    ONLY=""
-    TTY_CASES=1
-    while [ $# -gt 0 ]; do
-        case "$1" in
-        --gateway) GATEWAY="${2:-}"; shift ;;
-        --only) ONLY="${2:-}"; shift ;;
-        --no-tty) TTY_CASES=0 ;;
-        *) echo "kubectl.sh: unknown argument '$1'" >&2; exit 2 ;;
-        esac
-        shift
-    done
-    [ -x "$GATEWAY" ] || { echo "kubectl.sh: --gateway needs the path of an executable execbridge" >&2; exit 2; }
-    GATEWAY="$(cd "$(dirname "$GATEWAY")" && pwd)/$(basename "$GATEWAY")"
-    wanted() { [ -z "$ONLY" ] || [[ "$1" =~ $ONLY ]]; }
-    trap stop_all EXIT
-    trap 'exit 130' INT TERM
+    standalone_case kubectl.sh "$@"
     CASE_DIR="$WORK_DIR/cases/kubectl"
     rm -rf "$CASE_DIR"
     mkdir -p "$CASE_DIR"
@@ -65,32 +48,9 @@ kubectl_cases_main() {
     wait_port "$iport" "$BG_PID" && INV_BASE="http://127.0.0.1:$iport"
 
     # --- which kubectl binaries -----------------------------------------------------------------------------
-    local -a names=() paths=()
-    local k20="$WORK_DIR/kubectl-1.20/usr/bin/kubectl"
-    if [ ! -x "$k20" ]; then
-        (
-            cd "$KDIR" && apt-get download kubernetes-client >"$KDIR/apt.log" 2>&1 &&
-                dpkg-deb -x kubernetes-client_*.deb "$WORK_DIR/kubectl-1.20" >>"$KDIR/apt.log" 2>&1
-        ) || true
-    fi
-    if [ -x "$k20" ]; then
-        names+=("$(kubectl_version "$k20")")
-        paths+=("$k20")
-    else
-        skip_case kubectl-1.20 "apt-get download kubernetes-client failed: $(tail -n 1 "$KDIR/apt.log" 2>/dev/null)"
-    fi
-    local p v
-    if [ -x /usr/bin/kubectl ] && ! /usr/bin/kubectl version --client 2>/dev/null | grep -q dispatcher; then
-        names+=("$(kubectl_version /usr/bin/kubectl)")
-        paths+=(/usr/bin/kubectl)
-    fi
-    for p in /usr/lib/google-cloud-sdk/bin/kubectl.1.*; do
-        [ -x "$p" ] || continue
-        v="$(kubectl_version "$p")"
-        [ -n "$v" ] || continue
-        names+=("$v")
-        paths+=("$p")
-    done
+    kubectl_binaries "$KDIR"
+    local -a names=("${KUBECTL_NAMES[@]}") paths=("${KUBECTL_PATHS[@]}")
+    [ -n "$KUBECTL_120" ] || skip_case kubectl-1.20 "$KUBECTL_120_WHY"
     [ "${#paths[@]}" -gt 0 ] || skip_case kubectl "no kubectl on this machine"
     local i
     for i in "${!paths[@]}"; do
@@ -124,11 +84,6 @@ kubectl_cases_main() {
         cli_cells "$proto"
     done
     cli_restore_cells
-}
-
-# kubectl_version PATH: "1.20.2" (empty when it does not run).
-kubectl_version() {
-    "$1" version --client -o json 2>/dev/null | sed -n 's/.*"gitVersion": *"v\([0-9][0-9.]*\).*/\1/p' | head -n 1
 }
 
 # kubectl_run NAME STDIN KUBECTL ARGS...: one kubectl run with its own discovery cache.

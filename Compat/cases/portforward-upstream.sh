@@ -12,22 +12,7 @@
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     set -uo pipefail
     source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
-    MODE=gateway
-    GATEWAY=""
-    ONLY=""
-    while [ $# -gt 0 ]; do
-        case "$1" in
-        --gateway) GATEWAY="${2:-}"; shift ;;
-        --only) ONLY="${2:-}"; shift ;;
-        *) echo "portforward-upstream.sh: unknown argument '$1'" >&2; exit 2 ;;
-        esac
-        shift
-    done
-    [ -x "$GATEWAY" ] || { echo "portforward-upstream.sh: --gateway needs the path of an executable execbridge" >&2; exit 2; }
-    GATEWAY="$(cd "$(dirname "$GATEWAY")" && pwd)/$(basename "$GATEWAY")"
-    wanted() { [ -z "$ONLY" ] || [[ "$1" =~ $ONLY ]]; }
-    trap stop_all EXIT
-    trap 'exit 130' INT TERM
+    standalone_case portforward-upstream.sh "$@"
     CASE_DIR="$WORK_DIR/cases/portforward-upstream"
     rm -rf "$CASE_DIR"
     mkdir -p "$CASE_DIR"
@@ -63,22 +48,22 @@ pfu_cases_main() {
     start_bg "$D/gateway-local.log" "$GATEWAY" serve --listen "127.0.0.1:$local_port" --inventory "$D/inventory.yaml"
     wait_port "$local_port" "$BG_PID" || { fail_case pf-upstream "the local gateway did not start"; return 0; }
 
-    # kubectl 1.20 (unpacked by kubectl.sh, or here when run alone) and the newest on the machine.
-    local -a kubectls=()
-    local k20="$WORK_DIR/kubectl-1.20/usr/bin/kubectl" p newest=""
-    if [ ! -x "$k20" ]; then
-        (cd "$D" && apt-get download kubernetes-client >"$D/apt.log" 2>&1 &&
-            dpkg-deb -x kubernetes-client_*.deb "$WORK_DIR/kubectl-1.20" >>"$D/apt.log" 2>&1) || true
+    # kubectl 1.20 and the newest on the machine; cells are named by major.minor.
+    local -a kubectls=() versions=()
+    kubectl_binaries "$D"
+    if [ -n "$KUBECTL_120" ]; then
+        kubectls+=("$KUBECTL_120")
+        versions+=("${KUBECTL_NAMES[0]%.*}")
+    else
+        skip_case pf-upstream-kubectl-1.20 "no kubectl 1.20 (apt-get download failed)"
     fi
-    if [ -x "$k20" ]; then kubectls+=("$k20"); else skip_case pf-upstream-kubectl-1.20 "no kubectl 1.20 (apt-get download failed)"; fi
-    for p in /usr/lib/google-cloud-sdk/bin/kubectl.1.*; do [ -x "$p" ] && newest="$p"; done
-    if [ -z "$newest" ] && [ -x /usr/bin/kubectl ] && ! /usr/bin/kubectl version --client 2>/dev/null | grep -q dispatcher; then
-        newest=/usr/bin/kubectl
+    if [ -n "$KUBECTL_NEWEST" ]; then
+        kubectls+=("$KUBECTL_NEWEST")
+        versions+=("${KUBECTL_NEWEST_NAME%.*}")
     fi
-    [ -n "$newest" ] && kubectls+=("$newest")
     [ "${#kubectls[@]}" -gt 0 ] || { skip_case pf-upstream "no kubectl on this machine"; return 0; }
 
-    local scheme fwd_port k version
+    local scheme fwd_port i
     for scheme in spdy h2c ws; do
         fwd_port="$(free_port)"
         start_bg "$D/gateway-via-$scheme.log" "$GATEWAY" serve --listen "127.0.0.1:$fwd_port" --backend "$scheme://127.0.0.1:$local_port"
@@ -86,9 +71,8 @@ pfu_cases_main() {
             fail_case "pf-upstream-$scheme" "the forwarding gateway did not start: $(tail -n 2 "$D/gateway-via-$scheme.log" | tr '\n' ' ')"
             continue
         fi
-        for k in "${kubectls[@]}"; do
-            version="$("$k" version --client -o json 2>/dev/null | sed -n 's/.*"gitVersion": *"v\([0-9]*\.[0-9]*\).*/\1/p' | head -n 1)"
-            pfu_cells "pf-upstream-$scheme-kubectl-${version:-unknown}" "$k" "$fwd_port" "$http_port" "$sha"
+        for i in "${!kubectls[@]}"; do
+            pfu_cells "pf-upstream-$scheme-kubectl-${versions[$i]:-unknown}" "${kubectls[$i]}" "$fwd_port" "$http_port" "$sha"
         done
     done
 }

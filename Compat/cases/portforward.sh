@@ -14,22 +14,7 @@
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     set -uo pipefail
     source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
-    MODE=gateway
-    GATEWAY=""
-    ONLY=""
-    while [ $# -gt 0 ]; do
-        case "$1" in
-        --gateway) GATEWAY="${2:-}"; shift ;;
-        --only) ONLY="${2:-}"; shift ;;
-        *) echo "portforward.sh: unknown argument '$1'" >&2; exit 2 ;;
-        esac
-        shift
-    done
-    [ -x "$GATEWAY" ] || { echo "portforward.sh: --gateway needs the path of an executable execbridge" >&2; exit 2; }
-    GATEWAY="$(cd "$(dirname "$GATEWAY")" && pwd)/$(basename "$GATEWAY")"
-    wanted() { [ -z "$ONLY" ] || [[ "$1" =~ $ONLY ]]; }
-    trap stop_all EXIT
-    trap 'exit 130' INT TERM
+    standalone_case portforward.sh "$@"
     CASE_DIR="$WORK_DIR/cases/portforward"
     rm -rf "$CASE_DIR"
     mkdir -p "$CASE_DIR"
@@ -68,24 +53,13 @@ portforward_cases_main() {
     wait_port "$gport" "$BG_PID" || { fail_case pf-gateway "$(tail -n 2 "$PFDIR/gateway.log" | tr '\n' ' ')"; return 0; }
     PF_BASE="http://127.0.0.1:$gport"
 
-    # kubectl 1.20 (as kubectl.sh finds it) and the newest kubectl here.
-    local k20="$WORK_DIR/kubectl-1.20/usr/bin/kubectl" newest="" p
-    if [ ! -x "$k20" ]; then
-        (cd "$PFDIR" && apt-get download kubernetes-client >"$PFDIR/apt.log" 2>&1 &&
-            dpkg-deb -x kubernetes-client_*.deb "$WORK_DIR/kubectl-1.20" >>"$PFDIR/apt.log" 2>&1) || true
-    fi
-    for p in $(ls /usr/lib/google-cloud-sdk/bin/kubectl.1.* 2>/dev/null | sort -V); do
-        [ -x "$p" ] && newest="$p"
-    done
-    if [ -z "$newest" ] && [ -x /usr/bin/kubectl ] && ! /usr/bin/kubectl version --client 2>/dev/null | grep -q dispatcher; then
-        newest=/usr/bin/kubectl
-    fi
-    if [ -x "$k20" ]; then pf_kubectl_cells "pf-kubectl-1.20" "$k20" SPDY/3.1; else skip_case pf-kubectl-1.20 "no kubectl 1.20"; fi
-    if [ -n "$newest" ]; then
-        local v
-        v="$("$newest" version --client -o json 2>/dev/null | sed -n 's/.*"gitVersion": *"v\([0-9][0-9.]*\).*/\1/p' | head -n 1)"
-        pf_kubectl_cells "pf-kubectl-$v" "$newest" WebSocket
-        pf_kubectl_cells "pf-kubectl-$v-spdy-fallback" "$newest" SPDY/3.1 KUBECTL_PORT_FORWARD_WEBSOCKETS=false
+    # kubectl 1.20 and the newest kubectl here.
+    kubectl_binaries "$PFDIR"
+    if [ -n "$KUBECTL_120" ]; then pf_kubectl_cells "pf-kubectl-1.20" "$KUBECTL_120" SPDY/3.1; else skip_case pf-kubectl-1.20 "no kubectl 1.20"; fi
+    if [ -n "$KUBECTL_NEWEST" ]; then
+        local v="$KUBECTL_NEWEST_NAME"
+        pf_kubectl_cells "pf-kubectl-$v" "$KUBECTL_NEWEST" WebSocket
+        pf_kubectl_cells "pf-kubectl-$v-spdy-fallback" "$KUBECTL_NEWEST" SPDY/3.1 KUBECTL_PORT_FORWARD_WEBSOCKETS=false
     else
         skip_case pf-kubectl-newest "no recent kubectl on this machine"
     fi

@@ -27,10 +27,8 @@ mkdir -p "$TMP"
 : >"$TMP/kubeconfig"
 printf 'hello\n' >"$TMP/hello.in"
 
-K20="$WORK_DIR/kubectl-1.20/usr/bin/kubectl"
-if [ ! -x "$K20" ]; then
-    (cd "$TMP" && apt-get download kubernetes-client >/dev/null 2>&1 && dpkg-deb -x kubernetes-client_*.deb "$WORK_DIR/kubectl-1.20") || true
-fi
+kubectl_binaries "$TMP"
+K20="$KUBECTL_120"
 K32=/usr/lib/google-cloud-sdk/bin/kubectl.1.32
 [ -x "$K32" ] || K32=/usr/bin/kubectl
 "$here/../spdy-go/build.sh" >/dev/null 2>&1 || true

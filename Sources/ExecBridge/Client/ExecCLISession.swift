@@ -36,7 +36,7 @@ final class ExecCLISession: SessionEndpointDelegate {
         }
         let tls: TLSContext?
         do {
-            tls = try makeTLS()
+            tls = try options.clientTLS(secure: resolved.secure, h2: resolved.wireProtocol == .h2)
         } catch {
             return ExecCLI.fail(error)
         }
@@ -127,17 +127,6 @@ final class ExecCLISession: SessionEndpointDelegate {
             client?.receive(.resize(size))
         }
         if resolved.client.stdin { startStdin() }
-    }
-
-    private func makeTLS() throws -> TLSContext? {
-        guard resolved.secure else { return nil }
-        let alpn = resolved.wireProtocol == .h2 ? ["h2"] : ["http/1.1"]
-        do {
-            return try TLSContext(clientCA: options.ca, certificate: options.certificate, key: options.key, alpn: alpn,
-                                  insecure: options.insecureSkipTLSVerify)
-        } catch {
-            throw ExecCLIError.failed("TLS: \(error)")
-        }
     }
 
     // MARK: Signals

@@ -36,8 +36,7 @@ public final class WebSocketExecClient: ConnectionHandler, WebSocketConnectionDe
     /// of a socket of its own (`start(sharing:)`).
     private var stream: HTTP2WebSocketClientStream?
     private var onUnsupported: ((String) -> Void)?
-    private let key = WebSocketHandshake.makeClientKey()
-    private var answer = UpgradeAnswer()
+    private var handshake: WebSocketClientHandshake
     private var ws: WebSocketConnection?
     private var writer: ChannelMessageWriter?
     private var reader: ChannelMessageReader?
@@ -58,6 +57,7 @@ public final class WebSocketExecClient: ConnectionHandler, WebSocketConnectionDe
                 delegate: SessionEndpointDelegate, pingInterval: Double = 5) {
         self.options = options
         self.offered = subprotocols
+        self.handshake = WebSocketClientHandshake(offering: subprotocols.map(\.token))
         self.delegate = delegate
         self.pingInterval = pingInterval
     }
@@ -90,13 +90,7 @@ public final class WebSocketExecClient: ConnectionHandler, WebSocketConnectionDe
     // MARK: ConnectionHandler
 
     public func connectionDidConnect(_ connection: Connection) {
-        var headers = HTTPHeaders()
-        headers.add("Host", options.authority)
-        for line in WebSocketHandshake.requestHeaders(key: key, protocols: offered.map(\.token)) {
-            headers.add(line.name, line.value)
-        }
-        for (name, value) in options.headers { headers.add(name, value) }
-        connection.write(HTTPRequestHead(method: "GET", target: options.path, headers: headers).serialized())
+        connection.write(handshake.request(options))
     }
 
     public func connectionDidRead(_ connection: Connection) {
@@ -122,7 +116,7 @@ public final class WebSocketExecClient: ConnectionHandler, WebSocketConnectionDe
         pingTimer?.cancel()
         self.connection = nil
         guard !finished else { return }
-        if ws == nil, let refusal = answer.pendingRefusal { return complete(refusal) }
+        if ws == nil, let refusal = handshake.pendingRefusal { return complete(refusal) }
         guard ws != nil else { return fail("connection closed before the upgrade (\(reason))") }
         // No close frame: whatever status arrived is final; none at all is a lost server for
         // v4+ (they always send one), and success for older versions.
@@ -130,7 +124,7 @@ public final class WebSocketExecClient: ConnectionHandler, WebSocketConnectionDe
     }
 
     private func readUpgradeResponse(_ connection: Connection) {
-        switch answer.read(connection) {
+        switch handshake.read(connection) {
         case .needMore:
             return
         case .malformed(let message):
@@ -138,21 +132,13 @@ public final class WebSocketExecClient: ConnectionHandler, WebSocketConnectionDe
         case .refused(let head, let status):
             upgradeResponse = head
             complete(status)
-        case .switched(let head):
+        case .badHandshake(let head, let error):
             upgradeResponse = head
-            upgraded(head, loop: connection.loop)
+            fail("bad WebSocket handshake: \(error)")
+        case .accepted(let head, let chosen):
+            upgradeResponse = head
+            negotiated(chosen, loop: connection.loop)
         }
-    }
-
-    private func upgraded(_ head: HTTPResponseHead, loop: EventLoop) {
-        let chosen: String?
-        do throws(WebSocketResponseError) {
-            chosen = try WebSocketHandshake.verifyServerResponse(status: head.status, headers: { head.headers.values($0) },
-                                                                  key: key, offeredProtocols: offered.map(\.token))
-        } catch {
-            return fail("bad WebSocket handshake: \(error)")
-        }
-        negotiated(chosen, loop: loop)
     }
 
     private func negotiated(_ chosen: String?, loop: EventLoop) {

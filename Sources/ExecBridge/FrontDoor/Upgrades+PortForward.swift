@@ -30,16 +30,7 @@ extension Upgrades {
         guard length == 0, !head.headers.contains("transfer-encoding") else {
             return handOff(.refused(.badRequest("a port-forward upgrade request carries no body")))
         }
-        let lines = head.headers.values("http2-settings")
-        guard lines.count == 1, let settings = lines.first,
-              let payload = HTTP2Session.decodeSettingsHeader(settings), payload.count % 6 == 0 else {
-            return handOff(.refused(.badRequest("invalid HTTP2-Settings header")))
-        }
-        var headers = HTTPHeaders()
-        headers.add("Connection", "Upgrade")
-        headers.add("Upgrade", "h2c")
-        connection.write(HTTPResponseHead(status: 101, headers: headers).serialized())
-        handOff(.upgraded)
+        guard let settings = switchToH2C(connection: connection, head: head, handOff: handOff) else { return }
         // Each tunnel is admitted on its own error stream; the upgrade itself holds no place.
         context.admission.release()
         if !HTTP2ServerConnection.upgradedForPortForward(connection: connection, services: services,

@@ -58,17 +58,7 @@ extension Upgrades {
         } else {
             request.version = .v4
         }
-        // Exactly one HTTP2-Settings line holding whole 6-byte settings (RFC 9113 §3.2.1, RFC 7540 §3.2.1).
-        let lines = head.headers.values("http2-settings")
-        guard lines.count == 1, let settings = lines.first,
-              let payload = HTTP2Session.decodeSettingsHeader(settings), payload.count % 6 == 0 else {
-            return handOff(.refused(.badRequest("invalid HTTP2-Settings header")))
-        }
-        var headers = HTTPHeaders()
-        headers.add("Connection", "Upgrade")
-        headers.add("Upgrade", "h2c")
-        connection.write(HTTPResponseHead(status: 101, headers: headers).serialized())
-        handOff(.upgraded)
+        guard let settings = switchToH2C(connection: connection, head: head, handOff: handOff) else { return }
         if !HTTP2ServerConnection.upgraded(connection: connection, services: services, settingsHeader: settings,
                                            headRequest: head.method == "HEAD", request: request, context: context,
                                            channelMode: channelMode, body: body) {

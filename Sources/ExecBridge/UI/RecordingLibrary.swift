@@ -79,7 +79,7 @@ struct RecordingLibrary: Sendable {
         var info = stat()
         guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return .notFound }
         guard info.st_size <= Self.maxServedBytes else { return .tooLarge(Int(info.st_size)) }
-        guard let bytes = Self.readAll(fd, limit: Self.maxServedBytes),
+        guard let bytes = SmallFile.read(fd: fd, limit: Self.maxServedBytes, chunk: 64 * 1024),
               let header = Header(firstLineOf: bytes), header.user == user else { return .notFound }
         return .found(bytes)
     }
@@ -95,19 +95,6 @@ struct RecordingLibrary: Sendable {
         let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
         guard n > 0 else { return (nil, Int(info.st_size)) }
         return (Header(firstLineOf: Array(buffer[0..<n])), Int(info.st_size))
-    }
-
-    private static func readAll(_ fd: Int32, limit: Int) -> [UInt8]? {
-        var out: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else { return nil }
-            if n == 0 { return out }
-            out.append(contentsOf: buffer[0..<n])
-            if out.count > limit { return nil }
-        }
     }
 
     /// What the list shows of an asciicast header (`Asciicast.header`).

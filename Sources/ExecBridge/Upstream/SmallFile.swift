@@ -1,14 +1,21 @@
 import Glibc
 
-/// Reads small configuration files (tokens) without Foundation, bounded.
+/// Reads small files (tokens, configuration, the web terminal's assets, recordings) without
+/// Foundation, bounded.
 enum SmallFile {
     /// The whole file, or nil when it cannot be opened or is larger than `limit`.
     static func read(_ path: String, limit: Int) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
+        return read(fd: fd, limit: limit)
+    }
+
+    /// The rest of an open file (the caller opened and checked it, and closes it), or nil on a read
+    /// error or when it is larger than `limit`.
+    static func read(fd: Int32, limit: Int, chunk: Int = 4096) -> [UInt8]? {
         var out: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
+        var buffer = [UInt8](repeating: 0, count: chunk)
         while true {
             let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if n < 0 && errno == EINTR { continue }

@@ -25,7 +25,7 @@ final class PortForwardCLISession {
         let tls: TLSContext?
         do {
             address = try SocketAddress(host: resolved.host, port: resolved.port)
-            tls = try makeTLS()
+            tls = try options.clientTLS(secure: resolved.secure, h2: resolved.wireProtocol == .h2)
         } catch let error as ExecCLIError {
             return ExecCLI.fail(error)
         } catch {
@@ -81,17 +81,6 @@ final class PortForwardCLISession {
         let linger = EventLoop.now() + 0.05
         while EventLoop.now() < linger { loop.runOnce(block: false) }
         return exitCode ?? 1
-    }
-
-    private func makeTLS() throws -> TLSContext? {
-        guard resolved.secure else { return nil }
-        let alpn = resolved.wireProtocol == .h2 ? ["h2"] : ["http/1.1"]
-        do {
-            return try TLSContext(clientCA: options.ca, certificate: options.certificate, key: options.key, alpn: alpn,
-                                  insecure: options.insecureSkipTLSVerify)
-        } catch {
-            throw ExecCLIError.failed("TLS: \(error)")
-        }
     }
 
     /// Binds every address for every pair (`:R` takes the first address's free port for all), and

@@ -29,8 +29,9 @@ public final class SPDYPortForwardClient: ConnectionHandler, SPDYSessionDelegate
     private let options: ExecClientOptions
     private let transport: Transport
     private var connection: Connection?
+    /// The answer to the SPDY upgrade (`.upgrade`), or to the tunnel's WebSocket handshake.
     private var answer = UpgradeAnswer()
-    private let key = WebSocketHandshake.makeClientKey()
+    private var handshake = WebSocketClientHandshake(offering: [SPDYPortForwardClient.tunnelProtocol])
     private var ws: WebSocketConnection?
     private(set) var session: SPDYSession?
     private var tunnels: [UInt32: SPDYPortForwardTunnel] = [:]
@@ -119,25 +120,19 @@ public final class SPDYPortForwardClient: ConnectionHandler, SPDYSessionDelegate
     // MARK: ConnectionHandler
 
     public func connectionDidConnect(_ connection: Connection) {
+        guard transport == .upgrade else {
+            // A GET (RFC 6455 §4.1), as client-go's tunneling dialer sends.
+            connection.write(handshake.request(options))
+            return
+        }
         var headers = HTTPHeaders()
         headers.add("Host", options.authority)
-        let method: String
-        switch transport {
-        case .upgrade:
-            method = options.method
-            headers.add("Connection", "Upgrade")
-            headers.add("Upgrade", "SPDY/3.1")
-            headers.add("X-Stream-Protocol-Version", Self.protocolName)
-        case .webSocketTunnel:
-            // WebSocket needs GET (RFC 6455 §4.1), as client-go's tunneling dialer sends.
-            method = "GET"
-            for line in WebSocketHandshake.requestHeaders(key: key, protocols: [Self.tunnelProtocol]) {
-                headers.add(line.name, line.value)
-            }
-        }
+        headers.add("Connection", "Upgrade")
+        headers.add("Upgrade", "SPDY/3.1")
+        headers.add("X-Stream-Protocol-Version", Self.protocolName)
         for (name, value) in options.headers { headers.add(name, value) }
-        if transport == .upgrade { headers.add("Content-Length", "0") }
-        connection.write(HTTPRequestHead(method: method, target: options.path, version: .http11, headers: headers).serialized())
+        headers.add("Content-Length", "0")
+        connection.write(HTTPRequestHead(method: options.method, target: options.path, version: .http11, headers: headers).serialized())
     }
 
     public func connectionDidRead(_ connection: Connection) {
@@ -161,31 +156,38 @@ public final class SPDYPortForwardClient: ConnectionHandler, SPDYSessionDelegate
         lifecycle = .closed
         pingTimer?.cancel()
         self.connection = nil
-        if session == nil, let refusal = answer.pendingRefusal { return lose(refusal) }
+        if session == nil, let refusal = transport == .upgrade ? answer.pendingRefusal : handshake.pendingRefusal {
+            return lose(refusal)
+        }
         guard session != nil else { return lose(.internalError("connection closed before the upgrade (\(reason))")) }
         lose(.internalError("lost connection to the server"))
     }
 
     private func readUpgradeAnswer(_ connection: Connection) {
-        switch answer.read(connection) {
+        let step: UpgradeAnswer.Step
+        if transport == .upgrade {
+            step = answer.read(connection)
+        } else {
+            switch handshake.read(connection) {
+            case .needMore: step = .needMore
+            case .malformed(let message): step = .malformed(message)
+            case .refused(let head, let status): step = .refused(head, status)
+            case .badHandshake(_, let error): return lose(.internalError("bad WebSocket handshake: \(error)"))
+            case .accepted(let head, _):
+                let ws = WebSocketConnection(role: .client)
+                ws.delegate = self
+                self.ws = ws
+                step = .switched(head)
+            }
+        }
+        switch step {
         case .needMore:
             return
         case .malformed(let message):
             lose(.internalError("bad upgrade response: \(message)"))
         case .refused(_, let status):
             lose(status)
-        case .switched(let head):
-            if transport == .webSocketTunnel {
-                do throws(WebSocketResponseError) {
-                    _ = try WebSocketHandshake.verifyServerResponse(status: head.status, headers: { head.headers.values($0) },
-                                                                    key: key, offeredProtocols: [Self.tunnelProtocol])
-                } catch {
-                    return lose(.internalError("bad WebSocket handshake: \(error)"))
-                }
-                let ws = WebSocketConnection(role: .client)
-                ws.delegate = self
-                self.ws = ws
-            }
+        case .switched:
             session = SPDYSession(role: .client, delegate: self)
             isReady = true
             pingTimer = LoopTimer(loop: connection.loop, after: pingInterval, repeats: true) { [weak self] in

@@ -23,8 +23,7 @@ public final class WebSocketPortForwardClient: ConnectionHandler, WebSocketConne
     private let options: ExecClientOptions
     private weak var delegate: SessionEndpointDelegate?
     private var connection: Connection?
-    private let key = WebSocketHandshake.makeClientKey()
-    private var answer = UpgradeAnswer()
+    private var handshake = WebSocketClientHandshake(offering: WebSocketPortForwardClient.subprotocols)
     private var ws: WebSocketConnection?
     private var writer: ChannelMessageWriter?
     private var reader: ChannelMessageReader?
@@ -63,11 +62,7 @@ public final class WebSocketPortForwardClient: ConnectionHandler, WebSocketConne
     // MARK: ConnectionHandler
 
     public func connectionDidConnect(_ connection: Connection) {
-        var headers = HTTPHeaders()
-        headers.add("Host", options.authority)
-        for line in WebSocketHandshake.requestHeaders(key: key, protocols: Self.subprotocols) { headers.add(line.name, line.value) }
-        for (name, value) in options.headers { headers.add(name, value) }
-        connection.write(HTTPRequestHead(method: "GET", target: options.path, headers: headers).serialized())
+        connection.write(handshake.request(options))
     }
 
     public func connectionDidRead(_ connection: Connection) {
@@ -92,7 +87,7 @@ public final class WebSocketPortForwardClient: ConnectionHandler, WebSocketConne
         pingTimer?.cancel()
         self.connection = nil
         guard !finished else { return }
-        if ws == nil, let refusal = answer.pendingRefusal {
+        if ws == nil, let refusal = handshake.pendingRefusal {
             refused = true
             return fail(refusal)
         }
@@ -101,7 +96,7 @@ public final class WebSocketPortForwardClient: ConnectionHandler, WebSocketConne
     }
 
     private func readUpgradeAnswer(_ connection: Connection) {
-        switch answer.read(connection) {
+        switch handshake.read(connection) {
         case .needMore:
             return
         case .malformed(let message):
@@ -109,14 +104,9 @@ public final class WebSocketPortForwardClient: ConnectionHandler, WebSocketConne
         case .refused(_, let status):
             refused = true
             fail(status)
-        case .switched(let head):
-            let chosen: String?
-            do throws(WebSocketResponseError) {
-                chosen = try WebSocketHandshake.verifyServerResponse(status: head.status, headers: { head.headers.values($0) },
-                                                                      key: key, offeredProtocols: Self.subprotocols)
-            } catch {
-                return fail(.internalError("bad WebSocket handshake: \(error)"))
-            }
+        case .badHandshake(_, let error):
+            fail(.internalError("bad WebSocket handshake: \(error)"))
+        case .accepted(_, let chosen):
             base64 = chosen == WebSocketSubprotocol.v4Base64.token
             let ws = WebSocketConnection(role: .client)
             ws.delegate = self
