@@ -45,8 +45,14 @@ final class RequestPipeline {
     /// front doors ask it before anything else, with no request context, routing or parsing, since
     /// a load balancer probes thousands of times a second. Probes pass no gate: they carry nothing.
     func probe(target: String) -> PlainResponse? {
-        guard HealthHandler.answers(target: target) else { return nil }
-        return health.answer(path: target.prefix { $0 != "?" })
+        var target = target
+        return target.withUTF8 { probe(target: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// `probe(target:)` for a target still in the codec's buffer: no String is made for it.
+    func probe(target: UnsafeRawBufferPointer) -> PlainResponse? {
+        guard let path = HealthHandler.probePath(target) else { return nil }
+        return health.answer(probe: path)
     }
 
     /// The answer of the first plain handler that has one. A guarded resource (discovery) is
@@ -185,7 +191,7 @@ protocol PipelineExtension: Sendable {
 /// `/healthz`, `/readyz`, `/livez`. Not ready (503) while the gateway is at its session limit.
 final class HealthHandler: PlainHandler {
     let limits: SessionLimits
-    static let paths: Set<String> = ["/healthz", "/readyz", "/livez"]
+    static let paths = ["/healthz", "/readyz", "/livez"]
 
     init(limits: SessionLimits) { self.limits = limits }
 
@@ -195,25 +201,37 @@ final class HealthHandler: PlainHandler {
     /// String for the path, no hashing.
     static func answers(target: String) -> Bool {
         var target = target
-        return target.withUTF8 { bytes in
-            let end = bytes.firstIndex(of: UInt8(ascii: "?")) ?? bytes.endIndex
-            let path = UnsafeBufferPointer(rebasing: bytes[..<end])
-            return pathBytes.contains { $0.elementsEqual(path) }
-        }
+        return target.withUTF8 { probePath(UnsafeRawBufferPointer($0)) != nil }
+    }
+
+    /// The index in `paths` of the path of `target` (up to its query), or nil.
+    static func probePath(_ target: UnsafeRawBufferPointer) -> Int? {
+        let end = target.firstIndex(of: UInt8(ascii: "?")) ?? target.endIndex
+        let path = UnsafeRawBufferPointer(rebasing: target[..<end])
+        return pathBytes.firstIndex { $0.elementsEqual(path) }
     }
 
     private static let pathBytes: [[UInt8]] = paths.map { Array($0.utf8) }
+    private static let readyz = paths.firstIndex(of: "/readyz")
     /// Shared by every answer (the body array is copied on write only).
-    private static let healthy = PlainResponse(status: 200, contentType: "text/plain; charset=utf-8",
-                                               body: Array("ok".utf8))
+    static let healthy = PlainResponse(status: 200, contentType: "text/plain; charset=utf-8", body: Array("ok".utf8))
 
     func answer(_ request: PlainRequest) -> PlainResponse? {
         answer(path: request.path[...])
     }
 
     func answer(path: Substring) -> PlainResponse? {
-        guard Self.paths.contains(String(path)) else { return nil }
-        if path == "/readyz", limits.atSessionLimit {
+        var path = String(path)
+        return path.withUTF8 { bytes in
+            let bytes = UnsafeRawBufferPointer(bytes)
+            guard let index = Self.pathBytes.firstIndex(where: { $0.elementsEqual(bytes) }) else { return nil }
+            return answer(probe: index)
+        }
+    }
+
+    /// The answer for the path `probePath` found.
+    func answer(probe index: Int) -> PlainResponse {
+        if index == Self.readyz, limits.atSessionLimit {
             return PlainResponse(status: 503, contentType: "text/plain; charset=utf-8", body: Array("at session limit".utf8),
                                  headers: [("Retry-After", String(limits.retryAfter))])
         }
