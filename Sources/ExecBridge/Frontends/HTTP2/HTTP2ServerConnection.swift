@@ -114,10 +114,7 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
     }
 
     func respond(_ stream: Int32, status: Int, contentType: String, body: [UInt8], extra: [HTTP2Header] = []) {
-        var headers = [HTTP2Header(":status", String(status))]
-        headers.append(HTTP2Header("content-type", contentType))
-        headers.append(HTTP2Header("content-length", String(body.count)))
-        headers.append(contentsOf: extra)
+        let headers = Self.responseHeaders(status: status, contentType: contentType, bodyCount: body.count, extra: extra)
         do {
             try h2.submitResponse(stream: stream, headers: headers, hasBody: !body.isEmpty)
             if !body.isEmpty {
@@ -128,6 +125,14 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
             h2.resetStream(stream, errorCode: HTTP2ErrorCode.internalError)
         }
         flush()
+    }
+
+    static func responseHeaders(status: Int, contentType: String, bodyCount: Int, extra: [HTTP2Header]) -> [HTTP2Header] {
+        var headers = [HTTP2Header(":status", String(status))]
+        headers.append(HTTP2Header("content-type", contentType))
+        headers.append(HTTP2Header("content-length", String(bodyCount)))
+        headers.append(contentsOf: extra)
+        return headers
     }
 
     func respond(_ stream: Int32, error: RequestError) {

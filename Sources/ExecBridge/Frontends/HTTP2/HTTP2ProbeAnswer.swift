@@ -1,0 +1,26 @@
+import HTTP2
+
+/// Health probes on HTTP/2, answered at HEADERS time: a load balancer probes thousands of times a
+/// second, so the healthy answer's header block is laid out once for the process (the same fields
+/// `respond` would build) and sent without building or copying anything per probe.
+extension HTTP2ServerConnection {
+    private static let healthy = HealthHandler.healthy
+    private static let healthyHeaders = HTTP2PreparedHeaders(
+        responseHeaders(status: healthy.status, contentType: healthy.contentType, bodyCount: healthy.body.count, extra: []))
+
+    func respond(_ stream: Int32, probe answer: PlainResponse) {
+        let healthy = Self.healthy
+        // The shared healthy value compares by identity (same array and string storage): cheap.
+        guard answer.status == healthy.status, answer.headers.isEmpty, answer.contentType == healthy.contentType,
+              answer.body == healthy.body else {
+            return respond(stream, status: answer.status, contentType: answer.contentType, body: answer.body,
+                           extra: answer.headers.map { HTTP2Header($0.name.lowercased(), $0.value) })
+        }
+        do {
+            try healthy.body.withUnsafeBytes { try h2.submitResponse(stream: stream, headers: Self.healthyHeaders, body: $0) }
+        } catch {
+            h2.resetStream(stream, errorCode: HTTP2ErrorCode.internalError)
+        }
+        flush()
+    }
+}
