@@ -129,9 +129,7 @@ private func beginHeaders(_ session: OpaquePointer?, _ frame: UnsafePointer<nght
         state = StreamState(id: id)
         me.streams[id] = state
     }
-    state.headers.removeAll(keepingCapacity: true)
-    state.headers.reserveCapacity(StreamState.typicalHeaderCount)
-    state.headerListSize = 0
+    me.headerArena.reset()
     me.collecting = state
     return 0
 }
@@ -143,18 +141,16 @@ private func collectHeader(_ session: OpaquePointer?, _ frame: UnsafePointer<ngh
     guard let me = owner(userData), let frame else { return callbackFailure }
     guard frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue) else { return 0 }
     let id = frame.pointee.hd.stream_id
-    // The block's fields arrive one by one between beginHeaders and frameReceived: look the stream
-    // up once per block, not once per field.
-    guard let state = me.collecting?.id == id ? me.collecting : me.streams[id] else { return 0 }
+    // The block's fields arrive one by one between beginHeaders and frameReceived, into the
+    // connection's arena (blocks never interleave); a stream closed meanwhile collects nothing.
+    guard me.collecting?.id == id else { return 0 }
     // RFC 9113 §6.5.2 size: name + value + 32 per field. nghttp2 does not enforce our limit.
-    state.headerListSize += nameLength + valueLength + 32
-    if state.headerListSize > Int(me.settings.maxHeaderListSize) {
-        _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), state.id,
-                                      HTTP2ErrorCode.protocolError)
+    if me.headerArena.account(nameLength: nameLength, valueLength: valueLength) > Int(me.settings.maxHeaderListSize) {
+        _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), id, HTTP2ErrorCode.protocolError)
         return temporalFailure
     }
-    state.headers.append(HTTP2Header(name: HTTP2Header.text(UnsafeBufferPointer(start: name, count: nameLength)),
-                                     value: HTTP2Header.text(UnsafeBufferPointer(start: value, count: valueLength))))
+    me.headerArena.append(name: UnsafeRawBufferPointer(start: name, count: nameLength),
+                          value: UnsafeRawBufferPointer(start: value, count: valueLength))
     return 0
 }
 
@@ -165,17 +161,17 @@ private func frameReceived(_ session: OpaquePointer?, _ frame: UnsafePointer<ngh
     let endStream = hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
     switch Int(hd.type) {
     case Int(NGHTTP2_HEADERS.rawValue):
+        let collected = me.collecting?.id == hd.stream_id
         me.collecting = nil
         guard let state = me.streams[hd.stream_id] else { return 0 }
-        let headers = state.headers
-        state.headers = []
-        state.headerListSize = 0
+        // The arena holds this stream's block only if it was collecting it.
+        if !collected { me.headerArena.reset() }
+        let block = me.headerArena.block
         // nghttp2 has checked that pseudo-headers lead: a later block without them is trailers.
-        let isTrailer = frame.pointee.headers.cat == NGHTTP2_HCAT_HEADERS
-            && headers.first?.name.hasPrefix(":") != true
+        let isTrailer = frame.pointee.headers.cat == NGHTTP2_HCAT_HEADERS && !block.startsWithPseudoHeader
         state.sawHeaders = true
         state.announced = true
-        me.delegate?.http2Session(me, didReceiveHeaders: headers, stream: hd.stream_id,
+        me.delegate?.http2Session(me, didReceiveHeaderBlock: block, stream: hd.stream_id,
                                   endStream: endStream, isTrailer: isTrailer)
         if endStream, !me.isHalted { me.delegate?.http2Session(me, didReceiveEndStream: hd.stream_id) }
     case Int(NGHTTP2_DATA.rawValue):

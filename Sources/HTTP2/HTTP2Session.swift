@@ -13,8 +13,9 @@ public final class HTTP2Session {
 
     let session: OpaquePointer
     var streams: [Int32: StreamState] = [:]
-    /// The stream whose header block is being received (set by beginHeaders).
+    /// The stream whose header block is being received (set by beginHeaders), and the block.
     var collecting: StreamState?
+    var headerArena = HeaderArena()
 
     /// Depth of calls into nghttp2; delegate callbacks run inside them, where nghttp2 must not be
     /// re-entered by send or recv.
