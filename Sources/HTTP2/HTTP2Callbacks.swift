@@ -129,8 +129,7 @@ private func beginHeaders(_ session: OpaquePointer?, _ frame: UnsafePointer<nght
         state = StreamState(id: id)
         me.streams[id] = state
     }
-    me.headerArena.reset()
-    me.collecting = state
+    me.headerArena.begin(stream: id)
     return 0
 }
 
@@ -143,7 +142,7 @@ private func collectHeader(_ session: OpaquePointer?, _ frame: UnsafePointer<ngh
     let id = frame.pointee.hd.stream_id
     // The block's fields arrive one by one between beginHeaders and frameReceived, into the
     // connection's arena (blocks never interleave); a stream closed meanwhile collects nothing.
-    guard me.collecting?.id == id else { return 0 }
+    guard me.headerArena.stream == id else { return 0 }
     // RFC 9113 §6.5.2 size: name + value + 32 per field. nghttp2 does not enforce our limit.
     if me.headerArena.account(nameLength: nameLength, valueLength: valueLength) > Int(me.settings.maxHeaderListSize) {
         _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), id, HTTP2ErrorCode.protocolError)
@@ -161,11 +160,11 @@ private func frameReceived(_ session: OpaquePointer?, _ frame: UnsafePointer<ngh
     let endStream = hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
     switch Int(hd.type) {
     case Int(NGHTTP2_HEADERS.rawValue):
-        let collected = me.collecting?.id == hd.stream_id
-        me.collecting = nil
+        let collected = me.headerArena.stream == hd.stream_id
+        me.headerArena.stream = 0
         guard let state = me.streams[hd.stream_id] else { return 0 }
         // The arena holds this stream's block only if it was collecting it.
-        if !collected { me.headerArena.reset() }
+        if !collected { me.headerArena.begin(stream: 0) }
         let block = me.headerArena.block
         // nghttp2 has checked that pseudo-headers lead: a later block without them is trailers.
         let isTrailer = frame.pointee.headers.cat == NGHTTP2_HCAT_HEADERS && !block.startsWithPseudoHeader
@@ -218,7 +217,7 @@ private func streamClosed(_ session: OpaquePointer?, _ id: Int32, _ errorCode: U
                           _ userData: UnsafeMutableRawPointer?) -> Int32 {
     guard let me = owner(userData) else { return callbackFailure }
     guard let state = me.streams.removeValue(forKey: id) else { return 0 }
-    if me.collecting === state { me.collecting = nil }
+    if me.headerArena.stream == id { me.headerArena.stream = 0 }
     if state.announced { me.delegate?.http2Session(me, didCloseStream: id, errorCode: errorCode) }
     return afterDelegate(me)
 }
@@ -252,7 +251,7 @@ private func frameNotSent(_ session: OpaquePointer?, _ frame: UnsafePointer<nght
     guard frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue),
           nghttp2_session_find_stream(session, id) == nil,
           let state = me.streams.removeValue(forKey: id) else { return 0 }
-    if me.collecting === state { me.collecting = nil }
+    if me.headerArena.stream == id { me.headerArena.stream = 0 }
     if state.announced {
         me.delegate?.http2Session(me, didCloseStream: id, errorCode: HTTP2ErrorCode.refusedStream)
     }

@@ -56,6 +56,8 @@ struct HeaderArena: ~Copyable {
     private var fields: UnsafeMutablePointer<Field>? = nil
     private var fieldCapacity = 0
     private(set) var fieldCount = 0
+    /// The stream whose block is being received (0: none).
+    var stream: Int32 = 0
     /// RFC 9113 §6.5.2 size of the block so far: name + value + 32 per field.
     private(set) var listSize = 0
 
@@ -66,7 +68,9 @@ struct HeaderArena: ~Copyable {
         fields?.deallocate()
     }
 
-    mutating func reset() {
+    /// Starts the block of `stream`, dropping the previous one.
+    mutating func begin(stream: Int32) {
+        self.stream = stream
         byteCount = 0
         fieldCount = 0
         listSize = 0

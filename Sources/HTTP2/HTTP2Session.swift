@@ -9,13 +9,9 @@ public final class HTTP2Session {
 
     public let role: Role
     public let settings: HTTP2Settings
-    public weak var delegate: HTTP2SessionDelegate?
-
     let session: OpaquePointer
-    var streams: [Int32: StreamState] = [:]
-    /// The stream whose header block is being received (set by beginHeaders), and the block.
-    var collecting: StreamState?
-    var headerArena = HeaderArena()
+    /// The delegate, the streams, the header block being received (see `SessionHotState`).
+    let hot: UnsafeMutablePointer<SessionHotState>
 
     /// Depth of calls into nghttp2; delegate callbacks run inside them, where nghttp2 must not be
     /// re-entered by send or recv.
@@ -34,9 +30,6 @@ public final class HTTP2Session {
     var failure: HTTP2Error?
     /// The most recent text nghttp2 gave for an error, for the thrown error's message.
     var lastLibraryMessage = ""
-    /// The owner stopped listening (its connection closed, or is closing): nghttp2 is fed nothing
-    /// more, and a callback still running inside the current `receive` aborts it.
-    public private(set) var isHalted = false
     /// Inside a call into nghttp2 (a delegate callback runs): what is flushed now goes out later.
     public var isInsideCallback: Bool { nesting > 0 }
     /// The peer sent GOAWAY: it opens no more streams.
@@ -53,8 +46,9 @@ public final class HTTP2Session {
 
     public init(role: Role, delegate: HTTP2SessionDelegate?, settings: HTTP2Settings = .init()) {
         self.role = role
-        self.delegate = delegate
         self.settings = settings
+        hot = .allocate(capacity: 1)
+        hot.initialize(to: SessionHotState(delegate: delegate))
 
         var callbacks: OpaquePointer?
         guard nghttp2_session_callbacks_new(&callbacks) == 0, let callbacks else {
@@ -82,6 +76,8 @@ public final class HTTP2Session {
 
     deinit {
         nghttp2_session_del(session)
+        hot.deinitialize(count: 1)
+        hot.deallocate()
     }
 
     // MARK: Bytes in and out
