@@ -1,14 +1,15 @@
 /// What nghttp2's callbacks read or write for nearly every frame: the delegate, the stream table,
-/// the header block being received, whether the session halted. Kept behind a pointer the session
-/// owns rather than as stored properties: on a class every such access paid Swift's dynamic
-/// exclusivity check (a thread-local access set, ~80 instructions), some 45 per request, more than
-/// the work they guarded. Safe without it: the session is confined to one thread, and every access
-/// below is a short lookup or store that calls out to nothing while it lasts.
+/// the header block being received, whether the session halted, the peer's stream ids. Kept behind
+/// a pointer the session owns rather than as stored properties: on a class every such access paid
+/// Swift's dynamic exclusivity check (a thread-local access set, ~80 instructions), some 45 per
+/// request, more than the work they guarded. Safe without it: the session is confined to one
+/// thread, and every access below is a short lookup or store that calls out to nothing meanwhile.
 struct SessionHotState: ~Copyable {
     weak var delegate: HTTP2SessionDelegate?
     var streams: [Int32: StreamState] = [:]
     var headerArena = HeaderArena()
     var isHalted = false
+    var peerStreams = PeerStreamWindow()
 
     init(delegate: HTTP2SessionDelegate?) {
         self.delegate = delegate

@@ -22,6 +22,8 @@ public final class HTTP2Session {
     /// Streams whose producer may continue, reported once nghttp2_session_send has returned.
     var drainedStreams: [Int32] = []
     var started = false
+    /// Some stream was asked to reset once its end is sent: until then, sending an end looks up nothing.
+    var mayResetAfterEnd = false
     /// The application asked for GOAWAY itself (terminate): such a GOAWAY is not a peer error.
     var terminatedLocally = false
     var shutdownStarted = false
@@ -34,12 +36,6 @@ public final class HTTP2Session {
     public var isInsideCallback: Bool { nesting > 0 }
     /// The peer sent GOAWAY: it opens no more streams.
     public internal(set) var peerSentGoAway = false
-    /// The highest stream id the peer opened, and the ids it opened (recent ones, bounded), to
-    /// catch a HEADERS on a lower id never opened (RFC 9113 §5.1.1), which nghttp2 only ignores.
-    var highestPeerStream: Int32 = 0
-    var openedPeerStreams: Set<Int32> = []
-    /// Ids below this are no longer tracked: a late frame there is left to nghttp2.
-    var trackedPeerStreamsFloor: Int32 = 0
 
     /// Opaque data of the PING that measures one round trip before the final GOAWAY.
     static let shutdownPingData: [UInt8] = Array("goaway!\0".utf8)
@@ -177,17 +173,11 @@ public final class HTTP2Session {
     /// Records a stream id the peer opens; false if it is lower than one already opened and was
     /// never opened itself (idle streams below an opened one are closed: RFC 9113 §5.1.1).
     func notePeerStream(_ id: Int32) -> Bool {
-        if id > highestPeerStream {
-            highestPeerStream = id
-            openedPeerStreams.insert(id)
-            if openedPeerStreams.count > 1024 {
-                trackedPeerStreamsFloor = id - 512
-                openedPeerStreams = openedPeerStreams.filter { $0 >= trackedPeerStreamsFloor }
-            }
-            return true
-        }
-        return id < trackedPeerStreamsFloor || openedPeerStreams.contains(id)
+        hot.pointee.peerStreams.open(id)
     }
+
+    /// The highest stream id the peer opened.
+    var highestPeerStream: Int32 { hot.pointee.peerStreams.highest }
 
     /// PING; `http2SessionDidReceivePingAck` reports the answer.
     public func ping() {
