@@ -228,7 +228,7 @@ private func frameSent(_ session: OpaquePointer?, _ frame: UnsafePointer<nghttp2
     let hd = frame.pointee.hd
     if hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0,
        hd.type == UInt8(NGHTTP2_HEADERS.rawValue) || hd.type == UInt8(NGHTTP2_DATA.rawValue),
-       me.streams[hd.stream_id]?.resetAfterEnd == true,
+       me.mayResetAfterEnd, me.streams[hd.stream_id]?.resetAfterEnd == true,
        nghttp2_session_get_stream_remote_close(session, hd.stream_id) == 0 {
         _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), hd.stream_id, HTTP2ErrorCode.noError)
     }

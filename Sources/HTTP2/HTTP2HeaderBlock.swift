@@ -1,3 +1,5 @@
+import Glibc
+
 /// A received header block as the bytes nghttp2 handed over, copied once into the session's header
 /// arena: a delegate that needs only a field or two (a health probe's `:method` and `:path`)
 /// compares bytes and makes no `String`. Valid only during the delegate call that receives it.
@@ -17,9 +19,15 @@ public struct HTTP2HeaderBlock {
 
     /// The value of the first field named `name` (received names are lowercase), or nil.
     public func first(_ name: StaticString) -> UnsafeRawBufferPointer? {
-        let wanted = UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
-        for index in 0..<count where self.name(at: index).elementsEqual(wanted) { return value(at: index) }
+        for index in 0..<count where Self.bytes(self.name(at: index), equal: name) { return value(at: index) }
         return nil
+    }
+
+    /// Whether `bytes` are exactly `text` (a memcmp: the generic `elementsEqual` walks byte by byte).
+    public static func bytes(_ bytes: UnsafeRawBufferPointer, equal text: StaticString) -> Bool {
+        guard bytes.count == text.utf8CodeUnitCount else { return false }
+        guard let start = bytes.baseAddress else { return true }
+        return memcmp(start, text.utf8Start, bytes.count) == 0
     }
 
     /// The block as `HTTP2Header`s, as `didReceiveHeaders` delivers it.

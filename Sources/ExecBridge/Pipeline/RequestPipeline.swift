@@ -1,4 +1,5 @@
 import ExecModel
+import Glibc
 import Logging
 import Reactor
 
@@ -208,7 +209,9 @@ final class HealthHandler: PlainHandler {
     static func probePath(_ target: UnsafeRawBufferPointer) -> Int? {
         let end = target.firstIndex(of: UInt8(ascii: "?")) ?? target.endIndex
         let path = UnsafeRawBufferPointer(rebasing: target[..<end])
-        return pathBytes.firstIndex { $0.elementsEqual(path) }
+        return pathBytes.firstIndex { candidate in
+            candidate.count == path.count && candidate.withUnsafeBytes { memcmp($0.baseAddress!, path.baseAddress!, path.count) == 0 }
+        }
     }
 
     private static let pathBytes: [[UInt8]] = paths.map { Array($0.utf8) }

@@ -22,7 +22,7 @@ extension HTTP2ServerConnection {
     }
 
     private static func isProbeMethod(_ method: UnsafeRawBufferPointer) -> Bool {
-        method.elementsEqual("GET".utf8) || method.elementsEqual("HEAD".utf8)
+        HTTP2HeaderBlock.bytes(method, equal: "GET") || HTTP2HeaderBlock.bytes(method, equal: "HEAD")
     }
 
     func respond(_ stream: Int32, probe answer: PlainResponse) {

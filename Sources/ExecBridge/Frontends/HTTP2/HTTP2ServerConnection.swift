@@ -200,9 +200,9 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
 
     func http2Session(_ s: HTTP2Session, didReceiveData bytes: UnsafeRawBufferPointer, stream: Int32) {
         guard state != .closed else { return }
-        if let webSocket = webSockets[stream] {
+        if !webSockets.isEmpty, let webSocket = webSockets[stream] {
             webSocket.received(bytes)
-        } else if let exec = execStreams[stream] {
+        } else if !execStreams.isEmpty, let exec = execStreams[stream] {
             exec.data(bytes, stream: stream)
         } else {
             // A body nobody wants (plain requests, refused streams): credited as it arrives.
@@ -211,15 +211,16 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
     }
 
     func http2Session(_ s: HTTP2Session, didReceiveEndStream stream: Int32) {
+        // Emptiness first: a probe's stream is in neither, and a lookup hashes.
         guard state != .closed else { return }
-        webSockets[stream]?.peerEnded()
-        execStreams[stream]?.streamEnded(stream)
+        if !webSockets.isEmpty { webSockets[stream]?.peerEnded() }
+        if !execStreams.isEmpty { execStreams[stream]?.streamEnded(stream) }
     }
 
     func http2Session(_ s: HTTP2Session, didCloseStream stream: Int32, errorCode: UInt32) {
         guard state != .closed else { return }
-        webSockets.removeValue(forKey: stream)?.closed()
-        execStreams.removeValue(forKey: stream)?.streamClosed(stream, errorCode: errorCode)
+        if !webSockets.isEmpty { webSockets.removeValue(forKey: stream)?.closed() }
+        if !execStreams.isEmpty { execStreams.removeValue(forKey: stream)?.streamClosed(stream, errorCode: errorCode) }
         if h2.isIdle { becameIdle() }
     }
 
