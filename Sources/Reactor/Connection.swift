@@ -57,6 +57,14 @@ public final class Connection {
     /// Plain sockets are read here, not by the bufferevent: libevent 2.1 reads at most 4 KiB per call
     /// (EVBUFFER_MAX_READ), a loop turn and three syscalls per 4 KiB. TLS stays with bufferevent_openssl.
     var socketReader: FileEvent?
+    /// An accepted plain socket: `write` may send before queuing (see `+Output`).
+    var writesDirectly = false
+    /// The error a direct send met, reported in place of the bufferevent's later one.
+    var directWriteError: Int32 = 0
+    /// Posts `drained` after a direct send (see `+Output`), made on first use.
+    var drainNotice: OpaquePointer?
+    var drainNoticePending = false
+    var outputLowWater = 0
     let readHighWater: Int
     var lingerTimer: LoopTimer?
     var resumeTimer: LoopTimer?
@@ -99,6 +107,7 @@ public final class Connection {
         bufferevent_set_max_single_read(bev, readHighWater)
         bufferevent_set_max_single_write(bev, 256 * 1024)
         if ssl == nil {
+            writesDirectly = role == .server
             bufferevent_enable(bev, Int16(EV_WRITE))
             socketReader = FileEvent(loop: loop, fd: fd, kind: .read) { [unowned self] in self.readSocket() }
             socketReader?.enable()
@@ -138,6 +147,9 @@ public final class Connection {
         resumeTimer = nil
         socketReader?.invalidate()
         socketReader = nil
+        if let drainNotice { event_free(drainNotice) }
+        drainNotice = nil
+        drainNoticePending = false
         if let bev {
             bufferevent_setcb(bev, nil, nil, nil, nil)
             bufferevent_disable(bev, Int16(EV_READ | EV_WRITE))
@@ -164,7 +176,7 @@ public final class Connection {
         handler?.connectionDidRead(self)
     }
 
-    fileprivate func drained() {
+    func drained() {
         switch phase {
         case .flushing, .lingering:
             if outputCount == 0 { startLinger() }
@@ -184,7 +196,7 @@ public final class Connection {
         if what & Int16(BEV_EVENT_EOF) != 0 {
             finish(.peerClosed)
         } else if what & Int16(BEV_EVENT_ERROR) != 0 {
-            let err = errno
+            let err = directWriteError != 0 ? directWriteError : errno
             if what & Int16(BEV_EVENT_WRITING) != 0 && !lingering { salvageInput() }
             finish(lingering ? .peerClosed : .error(err))
         } else if what & Int16(BEV_EVENT_TIMEOUT) != 0 {
