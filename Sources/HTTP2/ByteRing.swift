@@ -47,7 +47,9 @@ struct ByteRing: ~Copyable {
     }
 
     private mutating func grow(to needed: Int) {
-        var newCapacity = max(capacity, 4096)
+        // Small first: most answers (probes, errors, exit statuses) are a few bytes, and a 4 KiB
+        // block per stream cost more in malloc than the doublings a bulk stream pays.
+        var newCapacity = max(capacity, 256)
         while newCapacity < needed { newCapacity *= 2 }
         let fresh = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
         if let base = storage, count > 0 {

@@ -129,10 +129,7 @@ private func beginHeaders(_ session: OpaquePointer?, _ frame: UnsafePointer<nght
         state = StreamState(id: id)
         me.streams[id] = state
     }
-    state.headers.removeAll(keepingCapacity: true)
-    state.headers.reserveCapacity(StreamState.typicalHeaderCount)
-    state.headerListSize = 0
-    me.collecting = state
+    me.headerArena.begin(stream: id)
     return 0
 }
 
@@ -143,18 +140,16 @@ private func collectHeader(_ session: OpaquePointer?, _ frame: UnsafePointer<ngh
     guard let me = owner(userData), let frame else { return callbackFailure }
     guard frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue) else { return 0 }
     let id = frame.pointee.hd.stream_id
-    // The block's fields arrive one by one between beginHeaders and frameReceived: look the stream
-    // up once per block, not once per field.
-    guard let state = me.collecting?.id == id ? me.collecting : me.streams[id] else { return 0 }
+    // The block's fields arrive one by one between beginHeaders and frameReceived, into the
+    // connection's arena (blocks never interleave); a stream closed meanwhile collects nothing.
+    guard me.headerArena.stream == id else { return 0 }
     // RFC 9113 §6.5.2 size: name + value + 32 per field. nghttp2 does not enforce our limit.
-    state.headerListSize += nameLength + valueLength + 32
-    if state.headerListSize > Int(me.settings.maxHeaderListSize) {
-        _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), state.id,
-                                      HTTP2ErrorCode.protocolError)
+    if me.headerArena.account(nameLength: nameLength, valueLength: valueLength) > Int(me.settings.maxHeaderListSize) {
+        _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), id, HTTP2ErrorCode.protocolError)
         return temporalFailure
     }
-    state.headers.append(HTTP2Header(name: HTTP2Header.text(UnsafeBufferPointer(start: name, count: nameLength)),
-                                     value: HTTP2Header.text(UnsafeBufferPointer(start: value, count: valueLength))))
+    me.headerArena.append(name: UnsafeRawBufferPointer(start: name, count: nameLength),
+                          value: UnsafeRawBufferPointer(start: value, count: valueLength))
     return 0
 }
 
@@ -165,17 +160,17 @@ private func frameReceived(_ session: OpaquePointer?, _ frame: UnsafePointer<ngh
     let endStream = hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
     switch Int(hd.type) {
     case Int(NGHTTP2_HEADERS.rawValue):
-        me.collecting = nil
+        let collected = me.headerArena.stream == hd.stream_id
+        me.headerArena.stream = 0
         guard let state = me.streams[hd.stream_id] else { return 0 }
-        let headers = state.headers
-        state.headers = []
-        state.headerListSize = 0
+        // The arena holds this stream's block only if it was collecting it.
+        if !collected { me.headerArena.begin(stream: 0) }
+        let block = me.headerArena.block
         // nghttp2 has checked that pseudo-headers lead: a later block without them is trailers.
-        let isTrailer = frame.pointee.headers.cat == NGHTTP2_HCAT_HEADERS
-            && headers.first?.name.hasPrefix(":") != true
+        let isTrailer = frame.pointee.headers.cat == NGHTTP2_HCAT_HEADERS && !block.startsWithPseudoHeader
         state.sawHeaders = true
         state.announced = true
-        me.delegate?.http2Session(me, didReceiveHeaders: headers, stream: hd.stream_id,
+        me.delegate?.http2Session(me, didReceiveHeaderBlock: block, stream: hd.stream_id,
                                   endStream: endStream, isTrailer: isTrailer)
         if endStream, !me.isHalted { me.delegate?.http2Session(me, didReceiveEndStream: hd.stream_id) }
     case Int(NGHTTP2_DATA.rawValue):
@@ -222,7 +217,7 @@ private func streamClosed(_ session: OpaquePointer?, _ id: Int32, _ errorCode: U
                           _ userData: UnsafeMutableRawPointer?) -> Int32 {
     guard let me = owner(userData) else { return callbackFailure }
     guard let state = me.streams.removeValue(forKey: id) else { return 0 }
-    if me.collecting === state { me.collecting = nil }
+    if me.headerArena.stream == id { me.headerArena.stream = 0 }
     if state.announced { me.delegate?.http2Session(me, didCloseStream: id, errorCode: errorCode) }
     return afterDelegate(me)
 }
@@ -233,7 +228,7 @@ private func frameSent(_ session: OpaquePointer?, _ frame: UnsafePointer<nghttp2
     let hd = frame.pointee.hd
     if hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0,
        hd.type == UInt8(NGHTTP2_HEADERS.rawValue) || hd.type == UInt8(NGHTTP2_DATA.rawValue),
-       me.streams[hd.stream_id]?.resetAfterEnd == true,
+       me.mayResetAfterEnd, me.streams[hd.stream_id]?.resetAfterEnd == true,
        nghttp2_session_get_stream_remote_close(session, hd.stream_id) == 0 {
         _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), hd.stream_id, HTTP2ErrorCode.noError)
     }
@@ -256,7 +251,7 @@ private func frameNotSent(_ session: OpaquePointer?, _ frame: UnsafePointer<nght
     guard frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue),
           nghttp2_session_find_stream(session, id) == nil,
           let state = me.streams.removeValue(forKey: id) else { return 0 }
-    if me.collecting === state { me.collecting = nil }
+    if me.headerArena.stream == id { me.headerArena.stream = 0 }
     if state.announced {
         me.delegate?.http2Session(me, didCloseStream: id, errorCode: HTTP2ErrorCode.refusedStream)
     }

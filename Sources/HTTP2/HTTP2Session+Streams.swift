@@ -101,6 +101,7 @@ extension HTTP2Session {
     /// (RFC 9113 §8.1): the response stands.
     public func resetAfterResponse(stream id: Int32) {
         streams[id]?.resetAfterEnd = true
+        mayResetAfterEnd = true
     }
 
     /// The peer may still send on the stream (it is open and the peer has not ended its side).

@@ -9,12 +9,9 @@ public final class HTTP2Session {
 
     public let role: Role
     public let settings: HTTP2Settings
-    public weak var delegate: HTTP2SessionDelegate?
-
     let session: OpaquePointer
-    var streams: [Int32: StreamState] = [:]
-    /// The stream whose header block is being received (set by beginHeaders).
-    var collecting: StreamState?
+    /// The delegate, the streams, the header block being received (see `SessionHotState`).
+    let hot: UnsafeMutablePointer<SessionHotState>
 
     /// Depth of calls into nghttp2; delegate callbacks run inside them, where nghttp2 must not be
     /// re-entered by send or recv.
@@ -25,6 +22,8 @@ public final class HTTP2Session {
     /// Streams whose producer may continue, reported once nghttp2_session_send has returned.
     var drainedStreams: [Int32] = []
     var started = false
+    /// Some stream was asked to reset once its end is sent: until then, sending an end looks up nothing.
+    var mayResetAfterEnd = false
     /// The application asked for GOAWAY itself (terminate): such a GOAWAY is not a peer error.
     var terminatedLocally = false
     var shutdownStarted = false
@@ -33,27 +32,19 @@ public final class HTTP2Session {
     var failure: HTTP2Error?
     /// The most recent text nghttp2 gave for an error, for the thrown error's message.
     var lastLibraryMessage = ""
-    /// The owner stopped listening (its connection closed, or is closing): nghttp2 is fed nothing
-    /// more, and a callback still running inside the current `receive` aborts it.
-    public private(set) var isHalted = false
     /// Inside a call into nghttp2 (a delegate callback runs): what is flushed now goes out later.
     public var isInsideCallback: Bool { nesting > 0 }
     /// The peer sent GOAWAY: it opens no more streams.
     public internal(set) var peerSentGoAway = false
-    /// The highest stream id the peer opened, and the ids it opened (recent ones, bounded), to
-    /// catch a HEADERS on a lower id never opened (RFC 9113 §5.1.1), which nghttp2 only ignores.
-    var highestPeerStream: Int32 = 0
-    var openedPeerStreams: Set<Int32> = []
-    /// Ids below this are no longer tracked: a late frame there is left to nghttp2.
-    var trackedPeerStreamsFloor: Int32 = 0
 
     /// Opaque data of the PING that measures one round trip before the final GOAWAY.
     static let shutdownPingData: [UInt8] = Array("goaway!\0".utf8)
 
     public init(role: Role, delegate: HTTP2SessionDelegate?, settings: HTTP2Settings = .init()) {
         self.role = role
-        self.delegate = delegate
         self.settings = settings
+        hot = .allocate(capacity: 1)
+        hot.initialize(to: SessionHotState(delegate: delegate))
 
         var callbacks: OpaquePointer?
         guard nghttp2_session_callbacks_new(&callbacks) == 0, let callbacks else {
@@ -81,6 +72,8 @@ public final class HTTP2Session {
 
     deinit {
         nghttp2_session_del(session)
+        hot.deinitialize(count: 1)
+        hot.deallocate()
     }
 
     // MARK: Bytes in and out
@@ -180,17 +173,11 @@ public final class HTTP2Session {
     /// Records a stream id the peer opens; false if it is lower than one already opened and was
     /// never opened itself (idle streams below an opened one are closed: RFC 9113 §5.1.1).
     func notePeerStream(_ id: Int32) -> Bool {
-        if id > highestPeerStream {
-            highestPeerStream = id
-            openedPeerStreams.insert(id)
-            if openedPeerStreams.count > 1024 {
-                trackedPeerStreamsFloor = id - 512
-                openedPeerStreams = openedPeerStreams.filter { $0 >= trackedPeerStreamsFloor }
-            }
-            return true
-        }
-        return id < trackedPeerStreamsFloor || openedPeerStreams.contains(id)
+        hot.pointee.peerStreams.open(id)
     }
+
+    /// The highest stream id the peer opened.
+    var highestPeerStream: Int32 { hot.pointee.peerStreams.highest }
 
     /// PING; `http2SessionDidReceivePingAck` reports the answer.
     public func ping() {

@@ -11,6 +11,11 @@ public protocol HTTP2SessionDelegate: AnyObject {
     /// `isTrailer`: a header block after the first one on the stream, without pseudo-headers.
     func http2Session(_ session: HTTP2Session, didReceiveHeaders headers: [HTTP2Header], stream: Int32,
                       endStream: Bool, isTrailer: Bool)
+    /// The same block as received bytes, valid only during the call; what the session calls. The
+    /// default makes the `[HTTP2Header]` and calls `didReceiveHeaders`: a delegate that can answer
+    /// from a field or two (a health probe) implements this and builds no Strings for them.
+    func http2Session(_ session: HTTP2Session, didReceiveHeaderBlock block: HTTP2HeaderBlock, stream: Int32,
+                      endStream: Bool, isTrailer: Bool)
     /// Body bytes, valid only during the call. They count against the flow-control windows until
     /// `consume(stream:bytes:)`.
     func http2Session(_ session: HTTP2Session, didReceiveData bytes: UnsafeRawBufferPointer, stream: Int32)
@@ -29,6 +34,10 @@ public protocol HTTP2SessionDelegate: AnyObject {
 }
 
 extension HTTP2SessionDelegate {
+    public func http2Session(_ session: HTTP2Session, didReceiveHeaderBlock block: HTTP2HeaderBlock, stream: Int32,
+                             endStream: Bool, isTrailer: Bool) {
+        http2Session(session, didReceiveHeaders: block.headers, stream: stream, endStream: endStream, isTrailer: isTrailer)
+    }
     public func http2Session(_ session: HTTP2Session, didReceiveEndStream stream: Int32) {}
     public func http2Session(_ session: HTTP2Session, didCloseStream stream: Int32, errorCode: UInt32) {}
     public func http2Session(_ session: HTTP2Session, streamCanSendMore stream: Int32) {}

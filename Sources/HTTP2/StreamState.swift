@@ -1,11 +1,6 @@
 /// What the session keeps per open stream.
 final class StreamState {
     let id: Int32
-    /// Header block being collected; handed over when the HEADERS frame completes.
-    var headers: [HTTP2Header] = []
-    /// Room reserved for a block: a request carries four pseudo-headers and a few more.
-    static let typicalHeaderCount = 12
-    var headerListSize = 0
     /// A header block has already been delivered: the next one is informational or trailers.
     var sawHeaders = false
     /// The delegate knows this stream (headers delivered, or submitted by us): close is reported.

@@ -1,4 +1,5 @@
 import ExecModel
+import Glibc
 import Logging
 import Reactor
 
@@ -48,8 +49,14 @@ final class RequestPipeline {
     /// front doors ask it before anything else, with no request context, routing or parsing, since
     /// a load balancer probes thousands of times a second. Probes pass no gate: they carry nothing.
     func probe(target: String) -> PlainResponse? {
-        guard HealthHandler.answers(target: target) else { return nil }
-        return health.answer(path: target.prefix { $0 != "?" })
+        var target = target
+        return target.withUTF8 { probe(target: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// `probe(target:)` for a target still in the codec's buffer: no String is made for it.
+    func probe(target: UnsafeRawBufferPointer) -> PlainResponse? {
+        guard let path = HealthHandler.probePath(target) else { return nil }
+        return health.answer(probe: path)
     }
 
     /// The answer of the first plain handler that has one. A guarded resource (discovery) is
@@ -195,7 +202,7 @@ protocol PipelineExtension: Sendable {
 final class HealthHandler: PlainHandler {
     let limits: SessionLimits
     let drain: DrainState
-    static let paths: Set<String> = ["/healthz", "/readyz", "/livez"]
+    static let paths = ["/healthz", "/readyz", "/livez"]
 
     init(limits: SessionLimits, drain: DrainState) {
         self.limits = limits
@@ -208,17 +215,22 @@ final class HealthHandler: PlainHandler {
     /// String for the path, no hashing.
     static func answers(target: String) -> Bool {
         var target = target
-        return target.withUTF8 { bytes in
-            let end = bytes.firstIndex(of: UInt8(ascii: "?")) ?? bytes.endIndex
-            let path = UnsafeBufferPointer(rebasing: bytes[..<end])
-            return pathBytes.contains { $0.elementsEqual(path) }
+        return target.withUTF8 { probePath(UnsafeRawBufferPointer($0)) != nil }
+    }
+
+    /// The index in `paths` of the path of `target` (up to its query), or nil.
+    static func probePath(_ target: UnsafeRawBufferPointer) -> Int? {
+        let end = target.firstIndex(of: UInt8(ascii: "?")) ?? target.endIndex
+        let path = UnsafeRawBufferPointer(rebasing: target[..<end])
+        return pathBytes.firstIndex { candidate in
+            candidate.count == path.count && candidate.withUnsafeBytes { memcmp($0.baseAddress!, path.baseAddress!, path.count) == 0 }
         }
     }
 
     private static let pathBytes: [[UInt8]] = paths.map { Array($0.utf8) }
+    private static let readyz = paths.firstIndex(of: "/readyz")
     /// Shared by every answer (the body array is copied on write only).
-    private static let healthy = PlainResponse(status: 200, contentType: "text/plain; charset=utf-8",
-                                               body: Array("ok".utf8))
+    static let healthy = PlainResponse(status: 200, contentType: "text/plain; charset=utf-8", body: Array("ok".utf8))
     private static let draining = PlainResponse(status: 503, contentType: "text/plain; charset=utf-8",
                                                 body: Array("draining".utf8))
 
@@ -227,11 +239,20 @@ final class HealthHandler: PlainHandler {
     }
 
     func answer(path: Substring) -> PlainResponse? {
-        guard Self.paths.contains(String(path)) else { return nil }
-        if path == "/readyz", drain.phase != .serving {
+        var path = String(path)
+        return path.withUTF8 { bytes in
+            let bytes = UnsafeRawBufferPointer(bytes)
+            guard let index = Self.pathBytes.firstIndex(where: { $0.elementsEqual(bytes) }) else { return nil }
+            return answer(probe: index)
+        }
+    }
+
+    /// The answer for the path `probePath` found.
+    func answer(probe index: Int) -> PlainResponse {
+        if index == Self.readyz, drain.phase != .serving {
             return Self.draining
         }
-        if path == "/readyz", limits.atSessionLimit {
+        if index == Self.readyz, limits.atSessionLimit {
             return PlainResponse(status: 503, contentType: "text/plain; charset=utf-8", body: Array("at session limit".utf8),
                                  headers: [("Retry-After", String(limits.retryAfter))])
         }

@@ -95,7 +95,10 @@ extension HTTP2ServerConnection {
     func becameIdle() {
         guard state != .closed, idleSince == nil, !hasLiveSession else { return }
         idleSince = EventLoop.now()
-        armIdleTimer(after: services.keepAliveTimeout)
+        // A timer still armed from an earlier idle spell serves: idleCheck re-arms for what is left.
+        // (Between probes a busy connection is idle again and again; a timer each time cost more
+        // than the probe.)
+        if idleTimer?.isActive != true { armIdleTimer(after: services.keepAliveTimeout) }
     }
 
     private func armIdleTimer(after seconds: Double) {

@@ -10,8 +10,7 @@ extension HTTP2ServerConnection {
         let path = headers.first(":path") ?? ""
         // Health checks first: a load balancer's probe costs no exec routing.
         if method == "GET" || method == "HEAD", let answer = services.pipeline.probe(target: path) {
-            return respond(stream, status: answer.status, contentType: answer.contentType, body: answer.body,
-                           extra: answer.headers.map { HTTP2Header($0.name.lowercased(), $0.value) })
+            return respond(stream, probe: answer)
         }
         if method == "CONNECT" {
             guard state == .open else { return refuse(stream) }

@@ -116,10 +116,7 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
     }
 
     func respond(_ stream: Int32, status: Int, contentType: String, body: [UInt8], extra: [HTTP2Header] = []) {
-        var headers = [HTTP2Header(":status", String(status))]
-        headers.append(HTTP2Header("content-type", contentType))
-        headers.append(HTTP2Header("content-length", String(body.count)))
-        headers.append(contentsOf: extra)
+        let headers = Self.responseHeaders(status: status, contentType: contentType, bodyCount: body.count, extra: extra)
         do {
             try h2.submitResponse(stream: stream, headers: headers, hasBody: !body.isEmpty)
             if !body.isEmpty {
@@ -130,6 +127,14 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
             h2.resetStream(stream, errorCode: HTTP2ErrorCode.internalError)
         }
         flush()
+    }
+
+    static func responseHeaders(status: Int, contentType: String, bodyCount: Int, extra: [HTTP2Header]) -> [HTTP2Header] {
+        var headers = [HTTP2Header(":status", String(status))]
+        headers.append(HTTP2Header("content-type", contentType))
+        headers.append(HTTP2Header("content-length", String(bodyCount)))
+        headers.append(contentsOf: extra)
+        return headers
     }
 
     func respond(_ stream: Int32, error: RequestError) {
@@ -199,9 +204,9 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
 
     func http2Session(_ s: HTTP2Session, didReceiveData bytes: UnsafeRawBufferPointer, stream: Int32) {
         guard state != .closed else { return }
-        if let webSocket = webSockets[stream] {
+        if !webSockets.isEmpty, let webSocket = webSockets[stream] {
             webSocket.received(bytes)
-        } else if let exec = execStreams[stream] {
+        } else if !execStreams.isEmpty, let exec = execStreams[stream] {
             exec.data(bytes, stream: stream)
         } else if let portForward, portForward.received(bytes, stream: stream) {
             // Credited by the tunnel as its bridge takes the bytes.
@@ -212,16 +217,17 @@ final class HTTP2ServerConnection: ConnectionHandler, HTTP2SessionDelegate, Drai
     }
 
     func http2Session(_ s: HTTP2Session, didReceiveEndStream stream: Int32) {
+        // Emptiness first: a probe's stream is in neither, and a lookup hashes.
         guard state != .closed else { return }
-        webSockets[stream]?.peerEnded()
-        execStreams[stream]?.streamEnded(stream)
+        if !webSockets.isEmpty { webSockets[stream]?.peerEnded() }
+        if !execStreams.isEmpty { execStreams[stream]?.streamEnded(stream) }
         portForward?.peerEnded(stream)
     }
 
     func http2Session(_ s: HTTP2Session, didCloseStream stream: Int32, errorCode: UInt32) {
         guard state != .closed else { return }
-        webSockets.removeValue(forKey: stream)?.closed()
-        execStreams.removeValue(forKey: stream)?.streamClosed(stream, errorCode: errorCode)
+        if !webSockets.isEmpty { webSockets.removeValue(forKey: stream)?.closed() }
+        if !execStreams.isEmpty { execStreams.removeValue(forKey: stream)?.streamClosed(stream, errorCode: errorCode) }
         portForward?.closed(stream, errorCode: errorCode)
         if h2.isIdle { becameIdle() }
     }
