@@ -2,7 +2,7 @@ import Glibc
 import Reactor
 import XCTest
 
-/// Answers each read with a small reply (sent at once: nothing is queued) and counts the drain
+/// Answers each read with a small reply and counts the drain
 /// notices; on "big" it writes more than the socket takes at once, so part of it is queued.
 private final class ReplyHandler: ConnectionHandler {
     var drains = 0
@@ -34,11 +34,12 @@ private final class Collector: ConnectionHandler {
     func connectionDidClose(_ connection: Connection, reason: Connection.CloseReason) {}
 }
 
-/// An accepted plain socket sends small writes at once; its handler still hears that the output
-/// drained after each, as it did when every write went through the bufferevent (producers that
-/// paused resume on that news).
-final class DirectWriteTests: XCTestCase {
-    func testDirectWritesArriveInOrderAndAnnounceTheirDrain() throws {
+/// Small replies written on an accepted plain socket leave before the loop waits again; their
+/// handler still hears that the output drained after each, as it did when every write went through
+/// the bufferevent alone (producers that paused resume on that news). The pass-end flush
+/// (`Connection+Flush`) and the bufferevent may both say so: at least one notice per reply.
+final class ReplyDrainTests: XCTestCase {
+    func testRepliesArriveInOrderAndAnnounceTheirDrain() throws {
         let loop = EventLoop()
         // Wakes the loop now and then, so that a notice that never comes fails at the deadline
         // instead of blocking runOnce for good.
@@ -66,7 +67,7 @@ final class DirectWriteTests: XCTestCase {
                 loop.runOnce()
             }
             XCTAssertEqual(collector.received, expected, "round \(round)")
-            XCTAssertEqual(server.drains, before + 1, "one drain notice per direct write, round \(round)")
+            XCTAssertGreaterThan(server.drains, before, "a drain notice after the reply, round \(round)")
         }
         // More than the kernel takes at once: the rest is queued, and every byte still arrives in order.
         let beforeBig = server.drains
