@@ -25,28 +25,11 @@ struct AttachCommand: ParsableCommand {
     @Flag(name: [.customShort("t"), .customLong("tty")], help: "The process has a terminal; the local one goes raw.")
     var tty = false
 
-    @Option(name: .long, help: ArgumentHelp("Bearer token (Authorization header).", valueName: "token"))
-    var token: String?
-
-    @Option(name: .long, help: ArgumentHelp("PEM client certificate (with --key).", valueName: "file"))
-    var cert: String?
-
-    @Option(name: .long, help: ArgumentHelp("PEM private key for --cert.", valueName: "file"))
-    var key: String?
-
-    @Option(name: .long, help: ArgumentHelp("PEM CA bundle to verify the server (default: the system's).", valueName: "file"))
-    var ca: String?
-
-    @Flag(name: .customLong("insecure-skip-tls-verify"), help: "Do not verify the server's certificate.")
-    var insecureSkipTLSVerify = false
+    @OptionGroup var connection: ConnectionFlags
 
     @Option(name: .customLong("version-list"), help: ArgumentHelp(
         "Channel versions to offer, preferred first (e.g. v4,v3).", valueName: "list"))
     var versionList: String?
-
-    @Option(name: .customLong("connect-timeout"), parsing: .unconditional, help: ArgumentHelp(
-        "Seconds to connect and start the session (upgrade answered, channel streams open).", valueName: "seconds"))
-    var connectTimeout: Double = 30
 
     @Argument(help: ArgumentHelp("The attach URL.", valueName: "url"))
     var url: String
@@ -70,12 +53,7 @@ struct AttachCommand: ParsableCommand {
         options.wireProtocol = wire
         options.stdin = stdin
         options.tty = tty
-        options.token = token
-        options.certificate = cert
-        options.key = key
-        options.ca = ca
-        options.insecureSkipTLSVerify = insecureSkipTLSVerify
-        options.connectTimeout = connectTimeout
+        connection.apply(to: &options)
         if let versionList {
             options.versions = try ExecCLIOptions.parseVersions(versionList)
         }

@@ -1,8 +1,8 @@
 import ArgumentParser
 import ExecBridge
 
-/// The connection flags of the client subcommands (`exec`, `port-forward`): one declaration, so
-/// the two keep the same names, meaning and help.
+/// The connection flags of the client subcommands (`exec`, `attach`, `port-forward`): one
+/// declaration, so they keep the same names, meaning and help.
 struct ConnectionFlags: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Bearer token (Authorization header).", valueName: "token"))
     var token: String?
