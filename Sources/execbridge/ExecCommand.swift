@@ -13,9 +13,7 @@ struct ExecCommand: ParsableCommand {
             TLS verification failed, not an exec server, upgrade refused — the line says which); 64 for a bad option.
             """)
 
-    @Option(name: .customLong("protocol"), help: ArgumentHelp(
-        "spdy, h2 (prior knowledge, or ALPN h2 over https), h2c-upgrade, or ws.", valueName: "protocol"))
-    var wireProtocol: String = "spdy"
+    @OptionGroup var channels: ChannelFlags
 
     @Flag(name: [.customShort("i"), .customLong("stdin")], help: "Pass stdin to the command (half-closed at EOF).")
     var stdin = false
@@ -24,10 +22,6 @@ struct ExecCommand: ParsableCommand {
     var tty = false
 
     @OptionGroup var connection: ConnectionFlags
-
-    @Option(name: .customLong("version-list"), help: ArgumentHelp(
-        "Channel versions to offer, preferred first (e.g. v4,v3).", valueName: "list"))
-    var versionList: String?
 
     @Argument(help: ArgumentHelp("The exec URL.", valueName: "url"))
     var url: String
@@ -47,17 +41,11 @@ struct ExecCommand: ParsableCommand {
     }
 
     func options() throws -> ExecCLIOptions {
-        guard let wire = ExecCLIOptions.WireProtocol(rawValue: wireProtocol) else {
-            throw ExecCLIError.usage("--protocol must be one of spdy, h2, h2c-upgrade, ws")
-        }
         var options = ExecCLIOptions(url: url, command: command)
-        options.wireProtocol = wire
+        try channels.apply(to: &options)
         options.stdin = stdin
         options.tty = tty
         connection.apply(to: &options)
-        if let versionList {
-            options.versions = try ExecCLIOptions.parseVersions(versionList)
-        }
         return options
     }
 }
