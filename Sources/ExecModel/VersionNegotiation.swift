@@ -43,7 +43,9 @@ public enum VersionNegotiation {
     /// The offers a refusal may repeat: never a bearer token offered as a subprotocol (kubectl's and
     /// browsers' WebSocket credentials), which would reach the client's screen, logs and the audit line.
     public static func shown(_ offered: [String]) -> [String] {
-        offered.filter { !$0.trimmingSpaces.lowercased().hasPrefix("base64url.bearer.authorization.k8s.io.") }
+        // Anything that names the bearer subprotocol, however spaced or cased: a look-alike is no
+        // credential, but it is no version either, and nothing is lost by leaving it out.
+        offered.filter { !$0.lowercased().contains("bearer.authorization.k8s.io") }
     }
 
     /// Go's `%v` of a string slice: `[a b c]`.

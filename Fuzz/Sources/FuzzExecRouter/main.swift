@@ -5,7 +5,8 @@ import FuzzSupport
 // The exec router (path forms, names, flags, command, port-forward ports) and percent decoding, on an arbitrary target;
 // the selector picks the method. Version negotiation runs on the same bytes as offered protocols;
 // the command-path classifier (what passthrough never forwards), the browser gate's Host/Origin
-// parsers and the trace's secret-header filter run on the same text as header values.
+// parsers and the trace's secret-header filter run on the same text as header values, as do the
+// web terminal's recording id check and the refusal's filter of offered subprotocols.
 fuzzMain { bytes in
     let input = FuzzInput(bytes)
     let text = String(decoding: input.rest, as: UTF8.self)
@@ -23,6 +24,14 @@ fuzzMain { bytes in
     }
     _ = PortForwardPorts.isValidRequestID(text)
     if case .success(let port) = PortForwardPorts.port(Substring(text)) { expect(port > 0, "port 0 accepted") }
+    // The web terminal's recording id comes from a browser's URL and names a file: never a path.
+    if RecordingLibrary.isValidID(text) {
+        expect(!text.contains("/") && !text.hasPrefix(".") && !text.contains("..") && text.hasSuffix(".cast"),
+               "recording id that reaches outside the directory: \(text)")
+    }
+    // What a refusal repeats of the offered subprotocols never carries a bearer token.
+    expect(!VersionNegotiation.shown(text.split(separator: ",").map(String.init)).contains { BearerToken.isWebSocketToken($0) },
+           "a refusal would repeat a bearer token: \(text)")
     _ = PercentDecoding.decode(text, plusIsSpace: input.selector & 1 == 1)
     let offers = VersionNegotiation.splitOffers(text.split(separator: "\n").map(String.init))
     _ = VersionNegotiation.negotiate(offered: offers, supported: ChannelVersion.allCases)
