@@ -63,14 +63,15 @@ final class UpstreamPortForwardSession: SessionEndpoint, SessionEndpointDelegate
         }
         state = .dialing
         dialStarted = EventLoop.now()
-        let tls = config.url.scheme.usesTLS ? config.sessionTLS : nil
-        guard let connection = Connection.connect(loop: loop, to: config.address, tls: tls,
-                                                  serverName: tls == nil ? nil : config.serverName, handler: self) else {
-            let code = errno
-            if state == .dialing { dialFailed(DialError.socket(code, upstream: config)) }
+        let connection: Connection
+        switch config.dialSession(on: loop, handler: self) {
+        case .connecting(let dialled):
+            connection = dialled
+        case .failed(let detail):
+            // (An immediate connect failure was already reported through connectionDidClose.)
+            if state == .dialing { dialFailed(detail) }
             return
         }
-        Socket.boundBuffers(connection.fd)
         guard state == .dialing else { return }
         dialConnection = connection
         timer = LoopTimer(loop: loop, after: config.connectTimeout) { [weak self] in
