@@ -34,6 +34,21 @@ if wanted h2-roundtrip-10MiB; then
         "[ '$got' = '$BIG_SHA' ] || { WHY=\"stdout sha256 $got ($(stat -c %s "$OUT") bytes), want $BIG_SHA\"; false; }"
 fi
 
+# A client that announces SETTINGS_MAX_FRAME_SIZE 1 MiB gets output in frames above 16 KiB (up to the gateway's
+# 128 KiB cap); one that keeps the default gets 16 KiB frames. h2 checks every frame against what it announced.
+if in_mode gateway && wanted h2-large-frames; then
+    run_h2 h2-large-frames "$BIG" --max-frame-size 1048576 "$(exec_url main stdin,stdout,stderr cat)"
+    got="$(sha256sum <"$OUT" | cut -d' ' -f1)"
+    check h2-large-frames 'expect_rc 0' \
+        "[ '$got' = '$BIG_SHA' ] || { WHY=\"stdout sha256 $got, want $BIG_SHA\"; false; }" \
+        'f="$(report_value largest_data_frame)"; [ "${f:-0}" -gt 16384 ] && [ "$f" -le 131072 ] || { WHY="largest DATA frame ${f:-none}, want 16385..131072"; false; }'
+fi
+
+if in_mode gateway && wanted h2-default-frames; then
+    run_h2 h2-default-frames "" "$(exec_url main stdout,stderr head -c 1048576 /dev/zero)"
+    check h2-default-frames 'expect_rc 0' 'expect_report largest_data_frame 16384'
+fi
+
 if wanted h2-negotiate-v2; then
     run_h2 h2-negotiate-v2 "" --versions "$V2" "$(exec_url main stdout,stderr sh -c 'echo hi; exit 3')"
     check h2-negotiate-v2 "expect_report protocol $V2" 'expect_out hi' 'expect_rc 1' \

@@ -120,6 +120,8 @@ def parse_args(argv):
     p.add_argument("--timeout", type=float, default=300.0, help="give up after this many seconds (exit 124); 0 = never")
     p.add_argument("--strict", action="store_true",
                    help="v4: an error stream that ends without a Status is a failure")
+    p.add_argument("--max-frame-size", type=int, default=0,
+                   help="announce SETTINGS_MAX_FRAME_SIZE (16384..16777215); the report's largest_data_frame shows use")
     p.add_argument("--report", help="write a key=value summary (http_status, protocol, exit, ...) here")
     p.add_argument("--save-error-stream", metavar="FILE",
                    help="write the raw error stream (single-stream: the exec-status trailer) to FILE")
@@ -342,6 +344,8 @@ class Client:
             elif isinstance(ev, h2.events.InformationalResponseReceived):
                 pass
             elif isinstance(ev, h2.events.DataReceived):
+                largest = int(self.report.get("largest_data_frame", "0"))
+                self.report["largest_data_frame"] = str(max(largest, ev.flow_controlled_length))
                 self.on_data(ch, ev)
             elif isinstance(ev, h2.events.TrailersReceived) and ch:
                 ch.trailers = dict(ev.headers)
@@ -635,7 +639,10 @@ class Client:
         else:
             self.h2.initiate_connection()
         # Bigger receive windows than the 64 KiB default: output flows without a round trip per 64 KiB.
-        self.h2.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: RECEIVE_WINDOW})
+        settings = {h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: RECEIVE_WINDOW}
+        if o.max_frame_size:
+            settings[h2.settings.SettingCodes.MAX_FRAME_SIZE] = o.max_frame_size
+        self.h2.update_settings(settings)
         self.h2.increment_flow_control_window(RECEIVE_WINDOW)
         self.start_loop(leftover)
         if o.single_stream:

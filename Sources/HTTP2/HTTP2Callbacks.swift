@@ -7,6 +7,7 @@ extension HTTP2Session {
     static func installCallbacks(_ callbacks: OpaquePointer) {
         nghttp2_session_callbacks_set_send_callback(callbacks, writeFrameBytes)
         nghttp2_session_callbacks_set_send_data_callback(callbacks, writeDataFrame)
+        nghttp2_session_callbacks_set_data_source_read_length_callback(callbacks, dataFrameLength)
         nghttp2_session_callbacks_set_on_begin_frame_callback(callbacks, beginFrame)
         nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, beginHeaders)
         nghttp2_session_callbacks_set_on_header_callback(callbacks, collectHeader)
@@ -77,6 +78,21 @@ private func writeDataFrame(_ session: OpaquePointer?, _ frame: UnsafeMutablePoi
         me.drainedStreams.append(id)
     }
     return afterDelegate(me)
+}
+
+/// The DATA payload to send next, at most. nghttp2 alone sends 16,384 whatever the peer allows;
+/// here a frame grows to the peer's SETTINGS_MAX_FRAME_SIZE, capped by `maxSendFrameSize` and by
+/// half the peer's initial stream window (so that a second frame is in flight while the first is
+/// credited back), and to no more than the stream has queued (nghttp2 grows its frame buffer to
+/// the length returned here and keeps it). nghttp2 applies the flow-control windows after.
+private func dataFrameLength(_ session: OpaquePointer?, _ frameType: UInt8, _ id: Int32, _ connectionWindow: Int32,
+                             _ streamWindow: Int32, _ peerMaxFrame: UInt32,
+                             _ userData: UnsafeMutableRawPointer?) -> Int {
+    let standard = 16_384
+    guard peerMaxFrame > standard, let me = owner(userData) else { return standard }
+    let halfWindow = Int(nghttp2_session_get_remote_settings(session, NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE)) / 2
+    let queued = me.streams[id]?.outgoing.count ?? 0
+    return max(standard, min(Int(peerMaxFrame), me.settings.maxSendFrameSize, halfWindow, queued))
 }
 
 /// nghttp2 asks how much of the stream's body to send: hand it queue bytes without copying, park the

@@ -8,6 +8,14 @@ public struct HTTP2Settings: Sendable, Equatable {
     public var initialWindowSize: UInt32
     /// SETTINGS_MAX_HEADER_LIST_SIZE; also enforced on received header blocks (RST_STREAM PROTOCOL_ERROR).
     public var maxHeaderListSize: UInt32
+    /// SETTINGS_MAX_FRAME_SIZE: the largest frame payload the peer may send us, 16,384 to 2^24-1
+    /// (RFC 9113 §6.5.2); announced only above 16,384. A reader of bulk output raises it: every
+    /// frame costs a header, a callback and bookkeeping in each process on the path, so a relayed
+    /// stream in 128 KiB frames pays that an eighth as often as in 16 KiB ones.
+    public var maxFrameSize: UInt32
+    /// The largest DATA payload we write in one frame when the peer allows more than 16,384.
+    /// nghttp2 keeps a frame buffer of the largest size a connection sent, so this also bounds that.
+    public var maxSendFrameSize: Int
     /// SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441): accept `:protocol` on CONNECT. Server role only.
     public var enableConnectProtocol: Bool
     /// Connection-level receive window. Larger than one stream's window so a stalled stream (stdin
@@ -21,6 +29,8 @@ public struct HTTP2Settings: Sendable, Equatable {
     public init(maxConcurrentStreams: UInt32 = 16,
                 initialWindowSize: UInt32 = 65_535,
                 maxHeaderListSize: UInt32 = 65_536,
+                maxFrameSize: UInt32 = 16_384,
+                maxSendFrameSize: Int = 128 * 1024,
                 enableConnectProtocol: Bool = false,
                 connectionWindowSize: Int32 = 1 << 20,
                 sendHighWater: Int = 64 << 10,
@@ -28,6 +38,8 @@ public struct HTTP2Settings: Sendable, Equatable {
         self.maxConcurrentStreams = maxConcurrentStreams
         self.initialWindowSize = initialWindowSize
         self.maxHeaderListSize = maxHeaderListSize
+        self.maxFrameSize = min(max(maxFrameSize, 16_384), (1 << 24) - 1)
+        self.maxSendFrameSize = max(maxSendFrameSize, 16_384)
         self.enableConnectProtocol = enableConnectProtocol
         self.connectionWindowSize = connectionWindowSize
         self.sendHighWater = sendHighWater
@@ -45,6 +57,7 @@ public struct HTTP2Settings: Sendable, Equatable {
         add(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, maxConcurrentStreams)
         add(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, initialWindowSize)
         add(NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, maxHeaderListSize)
+        if maxFrameSize > 16_384 { add(NGHTTP2_SETTINGS_MAX_FRAME_SIZE, min(maxFrameSize, (1 << 24) - 1)) }
         if isServer && enableConnectProtocol { add(NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1) }
         return list
     }

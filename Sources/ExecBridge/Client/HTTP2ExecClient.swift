@@ -65,6 +65,8 @@ public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
     static var settings: HTTP2Settings {
         var settings = HTTP2Settings()
         settings.initialWindowSize = 256 * 1024
+        // Output in frames of up to half that window (the server's choice), not 16 KiB.
+        settings.maxFrameSize = 1 << 20
         return settings
     }
 
