@@ -211,11 +211,37 @@ final class HTTP2MultiplexTests: XCTestCase {
         XCTAssertTrue(client.run { self.allClosed(client, [error, out, stdin]) })
         XCTAssertEqual(client[out].text, "typed")
         XCTAssertEqual(exitCode(ofStatus: client[error].body), 0)
-        // And "d" was never a session: it can be one now.
-        let dError = try client.open(channel(sh("echo d"), "error", session: "d"))
+        // "d" was refused: its token refuses the session's other streams (a client sends them without
+        // waiting for the first answer), so none of them is admitted as a session of its own.
         let dOut = try client.open(channel(sh("echo d"), "stdout", session: "d"))
-        XCTAssertTrue(client.run { self.allClosed(client, [dError, dOut]) })
-        XCTAssertEqual(client[dOut].text, "d\n")
+        XCTAssertTrue(client.run { client[dOut].closeCode != nil })
+        XCTAssertEqual(client[dOut].closeCode, HTTP2ErrorCode.refusedStream)
+        let eError = try client.open(channel(sh("echo e"), "error", session: "e"))
+        let eOut = try client.open(channel(sh("echo e"), "stdout", session: "e"))
+        XCTAssertTrue(client.run { self.allClosed(client, [eError, eOut]) })
+        XCTAssertEqual(client[eOut].text, "e\n")
+    }
+
+    /// A client may send all of a session's channel streams before the first answer. When that
+    /// session is refused, its error stream carries the refusal and the other streams are refused
+    /// with REFUSED_STREAM, never admitted (and refused, and audited) again as sessions of their own.
+    func testRefusedSessionsOtherStreamsAreRefusedNotAdmittedAgain() throws {
+        let client = try H2MuxClient(port: harness.port)
+        defer { client.close() }
+        let path = sh("echo never")
+        let offer: [(String, String)] = [("x-stream-protocol-version", "v9.channel.k8s.io"), ("exec-session", "r")]
+        let error = try client.open(request(path, [("streamtype", "error")] + offer))
+        let out = try client.open(request(path, [("streamtype", "stdout")] + offer))
+        XCTAssertTrue(client.run { self.allClosed(client, [error, out]) })
+        XCTAssertEqual(client[error].status, 403)
+        XCTAssertTrue(client[error].text.contains("v9.channel.k8s.io"), client[error].text)
+        XCTAssertNil(client[out].status)
+        XCTAssertEqual(client[out].closeCode, HTTP2ErrorCode.refusedStream)
+        // The connection serves the next session.
+        let nextError = try client.open(channel(sh("echo next"), "error", session: "s"))
+        let nextOut = try client.open(channel(sh("echo next"), "stdout", session: "s"))
+        XCTAssertTrue(client.run { self.allClosed(client, [nextError, nextOut]) })
+        XCTAssertEqual(client[nextOut].text, "next\n")
     }
 
     /// After an h2c upgrade in channel mode, the channel streams (no exec-session) join stream 1's

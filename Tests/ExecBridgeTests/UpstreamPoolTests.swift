@@ -123,6 +123,23 @@ final class UpstreamPoolTests: XCTestCase {
         XCTAssertEqual(relay.accepted.load(ordering: .relaxed), 4)
     }
 
+    /// Set-up latency: the relayed session's channel streams reach the upstream without waiting for
+    /// its answer to the first (each wait was a round trip). With every answer held back, the
+    /// upstream still has all the streams, so the command starts.
+    func testChannelStreamsDoNotWaitForTheUpstreamsFirstAnswer() throws {
+        let pair = try UpstreamPair(.h2c, relayed: true, holdingReplies: true)
+        let relay = try XCTUnwrap(pair.relay)
+        XCTAssertTrue(poll { relay.accepted.load(ordering: .relaxed) == 1 })
+        let gate = gate()
+        let runs = runConcurrently(pair, [gated(gate, "piped", code: 4)]) {
+            XCTAssertTrue(poll { processes(containing: gate).count >= 1 }, "nothing ran upstream while its answers were held")
+            relay.releaseReplies()
+            open(gate)
+        }
+        XCTAssertEqual(runs.map(\.stdoutText), ["piped\n"])
+        XCTAssertEqual(runs.map(\.exitCode), [4])
+    }
+
     func testAKilledPooledConnectionFailsOnlyItsSessionsAndThePoolHeals() throws {
         let pair = try UpstreamPair(.h2c, relayed: true, settings: { $0.maxSessionsPerConnection = 2 })
         let relay = try XCTUnwrap(pair.relay)

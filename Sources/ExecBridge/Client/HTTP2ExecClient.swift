@@ -4,8 +4,9 @@ import HTTP2
 import Reactor
 
 /// The client side of the HTTP/2 exec generation (spec §5): by h2c upgrade, by prior knowledge,
-/// or over TLS with ALPN h2. Channel streams are opened in client-go's order, each after the
-/// previous answer; the first answer carries the negotiated version.
+/// or over TLS with ALPN h2. Channel streams are opened in client-go's order (error first, with
+/// the version offers), in one write: the server answers each as it arrives and any answer carries
+/// the negotiated version; only resize, which some versions lack, waits for it.
 ///
 /// One session's channel streams: they run on an `HTTP2ClientConnection`, either one of its
 /// own (the CLI, tests, an h2c upgrade) or one a pool shares among sessions (the upstream
@@ -29,7 +30,6 @@ public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
     /// `exec-session` of this session's streams (nil on an upgraded connection: there stream 1,
     /// the upgrade request, opened the connection's one unnamed session).
     private var sessionToken: String?
-    private var toOpen: [Channel] = []
     private var streams: [Channel: Int32] = [:]
     private var channels: [Int32: Channel] = [:]
     /// Streams opened and not yet answered.
@@ -38,6 +38,8 @@ public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
     private var errorBytes: [UInt8] = []
     private var errorEnded = false
     private var refusal: (status: Int, body: [UInt8])?
+    /// Pooled: channel streams refused (REFUSED_STREAM) before any answer told the version.
+    private var refusedBeforeVersion: [Channel] = []
     private var finished = false
     private var reading = true
     private var owedCredit: [Int32: Int] = [:]
@@ -50,7 +52,7 @@ public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
     var onRefused: ((HTTP2ExecClient, HTTP2ClientConnection) -> Void)?
     /// Prepared at admission: the error stream goes now (the upstream admits the session and
     /// negotiates), the others wait for `releaseChannels` (the client has all its streams): the
-    /// upstream runs nothing before that, and the set-up then costs one round trip.
+    /// upstream runs nothing before that, and the set-up then costs at most one round trip.
     var holdsChannels = false
 
     public init(options: ExecClientOptions, transport: Transport, delegate: SessionEndpointDelegate,
@@ -96,12 +98,13 @@ public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
 
     /// Moves a session refused before its first answer to `carrier` (see `onRefused`).
     func move(to carrier: HTTP2ClientConnection, reserving reserve: Int) {
-        if let old = self.carrier { old.detach(self, resetting: [], errorCode: HTTP2ErrorCode.noError) }
+        // Channel streams that went out beside the refused error stream are cancelled there.
+        if let old = self.carrier { old.detach(self, resetting: Array(channels.keys), errorCode: HTTP2ErrorCode.cancel) }
+        refusedBeforeVersion.removeAll()
         streams.removeAll()
         channels.removeAll()
         openOutputs.removeAll()
         pendingOpen = []
-        toOpen = []
         start(sharing: carrier, reserving: reserve)
     }
 
@@ -147,9 +150,6 @@ public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
             pendingOpen = [upgradedStream]
             return
         }
-        // The first stream is the error channel; its answer tells the version (and that the
-        // session exists upstream, so the others cannot start a session of their own).
-        toOpen = [.error]
         openPending()
     }
 
@@ -157,7 +157,8 @@ public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
         guard !finished, !isTrailer, pendingOpen.remove(stream) != nil else { return }
         let status = Int(headers.first(":status") ?? "") ?? 0
         guard status == 200 else {
-            refusal = (status, [])
+            // The first refusal stands (its error stream's body is the Status); later ones add nothing.
+            if refusal == nil { refusal = (status, []) }
             return
         }
         if version == nil {
@@ -166,7 +167,9 @@ public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
                 return fail("server chose no known channel version (\(chosen ?? "none"))")
             }
             version = v
-            toOpen = options.channels(for: v).filter { streams[$0] == nil }
+            if let channel = refusedBeforeVersion.first {
+                return fail("server refused the \(channel) stream (code \(HTTP2ErrorCode.refusedStream))")
+            }
         }
         openPending()
     }
@@ -207,8 +210,13 @@ public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
     func carrier(_ carrier: HTTP2ClientConnection, closedStream stream: Int32, errorCode: UInt32) {
         owedCredit[stream] = nil
         guard !finished else { return }
-        if errorCode == HTTP2ErrorCode.refusedStream, version == nil, channels[stream] == .error, refusal == nil,
-           let onRefused {
+        // A refused session's other channel streams are refused too: its error stream brings the Status.
+        if refusal != nil, errorCode == HTTP2ErrorCode.refusedStream, channels[stream] != .error { return }
+        if errorCode == HTTP2ErrorCode.refusedStream, version == nil, refusal == nil, onRefused != nil,
+           let channel = channels[stream] {
+            // Not processed (RFC 9113 §8.7). The error stream decides: refused too, the session moves
+            // to another connection; answered, a channel refused before that fails the session.
+            guard channel == .error, let onRefused else { return refusedBeforeVersion.append(channel) }
             self.onRefused = nil
             return onRefused(self, carrier)
         }
@@ -234,20 +242,32 @@ public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
 
     // MARK: Streams
 
-    /// Opens every stream due now in one write: after the first answer the others go together
-    /// (the server answers each as it arrives; waiting for each reply costs a round trip apiece).
+    /// Opens every stream due now in one write, and marks the session ready once every channel of
+    /// the chosen version is open and answered.
     private func openPending() {
-        guard let carrier, !(holdsChannels && version != nil) else { return }
-        guard !toOpen.isEmpty || !pendingOpen.isEmpty else {
-            isReady = true
-            var held = queued.take()
-            held.replay { receive($0) }
+        guard let carrier, carrier.phase == .ready else { return }
+        let due = dueChannels()
+        guard !due.isEmpty else {
+            if version != nil, pendingOpen.isEmpty, !holdsChannels {
+                isReady = true
+                var held = queued.take()
+                held.replay { receive($0) }
+            }
             return
         }
-        let due = toOpen
-        toOpen = []
         for channel in due where !finished { open(channel, on: carrier) }
         carrier.flush()
+    }
+
+    /// The channels to open now. Error, stdin, stdout and stderr are the same in every version, so
+    /// they need not wait for the first answer (waiting cost a round trip per session); the server
+    /// groups them by `exec-session` whatever the order of its answers. Resize exists only from v3:
+    /// it waits for the version. On an h2c upgrade stream 1 is the session and the channels follow
+    /// its answer; a relay holds all but the error stream (`holdsChannels`).
+    private func dueChannels() -> [Channel] {
+        if upgraded && version == nil { return [] }
+        let wanted = options.channels(for: version ?? .v1)
+        return wanted.filter { streams[$0] == nil && ($0 == .error || !holdsChannels) }
     }
 
     private func open(_ channel: Channel, on carrier: HTTP2ClientConnection) {
@@ -273,7 +293,7 @@ public final class HTTP2ExecClient: HTTP2StreamSet, SessionEndpoint {
     func releaseChannels() {
         guard holdsChannels else { return }
         holdsChannels = false
-        if version != nil, !finished { openPending() }
+        if !finished { openPending() }
     }
 
     // MARK: Ending

@@ -38,7 +38,20 @@ struct HTTP2ChannelSessions {
 
     /// The session ended: its token now refuses further streams.
     mutating func ended(token: String) {
-        guard named.removeValue(forKey: token) != nil, !completed.contains(token) else { return }
+        guard named.removeValue(forKey: token) != nil else { return }
+        remember(token)
+    }
+
+    /// The stream that would have opened the session was refused (routing, admission, version):
+    /// the session's other channel streams, which a client may send without waiting for that
+    /// answer, are refused at once instead of being admitted (and audited) each as a session.
+    mutating func refused(token: String) {
+        guard named[token] == nil else { return }
+        remember(token)
+    }
+
+    private mutating func remember(_ token: String) {
+        guard !completed.contains(token) else { return }
         completed.insert(token)
         if completedOrder.count < Self.completedMemory {
             completedOrder.append(token)

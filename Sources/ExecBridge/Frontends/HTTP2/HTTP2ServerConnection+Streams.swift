@@ -47,6 +47,7 @@ extension HTTP2ServerConnection {
         var request: ExecRequest
         switch routed {
         case .failure(let error):
+            if channelMode, let token { channelSessions.refused(token: token) }
             return respond(stream, error: error)
         case .success(let routedRequest):
             request = routedRequest
@@ -56,6 +57,7 @@ extension HTTP2ServerConnection {
                                      endStream: endStream)
         }
         if let error = services.pipeline.admit(&request, context: context) {
+            if channelMode, let token { channelSessions.refused(token: token) }
             return respond(stream, error: error)
         }
         // A session whose first channel is missing or unknown could never start: refused now (and
@@ -63,6 +65,7 @@ extension HTTP2ServerConnection {
         if channelMode, streamType.flatMap({ Channel(streamType: $0.lowercased()) }) == nil {
             services.pipeline.notStarted(request, context: context,
                                          error: .badRequest("the first stream of a session needs a known streamtype"))
+            if let token { channelSessions.refused(token: token) }
             return refuse(stream)
         }
         request.generation = .http2
@@ -71,6 +74,7 @@ extension HTTP2ServerConnection {
             switch VersionNegotiation.negotiate(offered: offered, supported: ServedVersions.http2) {
             case .failure(let error):
                 services.pipeline.notStarted(request, context: context, error: error)
+                if let token { channelSessions.refused(token: token) }
                 return respond(stream, error: error)
             case .success(let version):
                 request.version = version
