@@ -3,12 +3,17 @@ public enum VersionNegotiation {
     /// The offers of a header: one per line and comma-folded (proxies join repeated lines: dotnet/yarp#467),
     /// trimmed, empties dropped. Case is kept: tokens are compared exactly, as Kubernetes does.
     public static func splitOffers(_ headerLines: [String]) -> [String] {
-        headerLines.flatMap { line in
-            line.split(separator: ",").compactMap { item -> String? in
-                let trimmed = item.trimmingSpaces
-                return trimmed.isEmpty ? nil : trimmed
+        // On the bytes: this runs for every channel stream of every session.
+        var offers: [String] = []
+        for line in headerLines {
+            for item in line.utf8.split(separator: UInt8(ascii: ",")) {
+                let isSpace = { (byte: UInt8) in byte == 0x20 || byte == 0x09 }
+                guard let first = item.firstIndex(where: { !isSpace($0) }),
+                      let last = item.lastIndex(where: { !isSpace($0) }) else { continue }
+                offers.append(String(decoding: item[first...last], as: UTF8.self))
             }
         }
+        return offers
     }
 
     /// `X-Stream-Protocol-Version` (SPDY, HTTP/2): the first offered version that is supported.
@@ -51,17 +56,5 @@ public enum VersionNegotiation {
     /// Go's `%v` of a string slice: `[a b c]`.
     static func goList(_ items: [String]) -> String {
         "[" + items.joined(separator: " ") + "]"
-    }
-}
-
-extension StringProtocol {
-    /// Without leading and trailing spaces and tabs (HTTP's OWS).
-    var trimmingSpaces: String {
-        let utf8 = Array(self.utf8)
-        var start = 0
-        var end = utf8.count
-        while start < end && (utf8[start] == 0x20 || utf8[start] == 0x09) { start += 1 }
-        while end > start && (utf8[end - 1] == 0x20 || utf8[end - 1] == 0x09) { end -= 1 }
-        return String(decoding: utf8[start..<end], as: UTF8.self)
     }
 }

@@ -31,7 +31,8 @@ public struct UpstreamURL: Equatable, Sendable {
 
     /// `Host` header and `:authority`: the host as written (brackets kept) and the port.
     public var authority: String {
-        (host.contains(":") ? "[\(host)]" : host) + ":\(port)"
+        // utf8: Foundation's String.contains(String) is a locale-aware search, paid per session here.
+        (host.utf8.contains(UInt8(ascii: ":")) ? "[\(host)]" : host) + ":\(port)"
     }
 
     public init(scheme: UpstreamScheme, host: String, port: UInt16) {
