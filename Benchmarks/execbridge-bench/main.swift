@@ -10,6 +10,7 @@ let usage = """
                                   [--any-exit yes] -- COMMAND ARGS...
            execbridge-bench hold --proto spdy|h2|ws --port PORT --pid GATEWAY_PID [--count 1000]
                                  [--bytes N (burst: each session streams N bytes; default idle sleep)] [--wave 200]
+           execbridge-bench splice-relay --port PORT --to UPSTREAM_PORT   (runs until killed)
            execbridge-bench free-port
     """
 
@@ -21,6 +22,7 @@ do {
     case "sessions": try ClientSessions.run(args)
     case "spawn": try SpawnRuns.run(args)
     case "hold": try HeldSessions.run(args)
+    case "splice-relay": try SpliceRelay.run(args)
     case "free-port": try FreePort.run()
     case "-h", "--help", "help": print(usage)
     default: throw UsageError("unknown subcommand '\(args.subcommand)'")

@@ -110,6 +110,9 @@ define_rows() {
         wants spdy || row spdy-s-go-go stream "Go client -> Go spdy-exec-server (anchor)" - goC ""
         row up-s-sw-go stream "in-repo SPDY client -> Go server" - goC ""
         row up-s-go-gwU stream "Go client -> execbridge -> Go server" "$cores" gwU spdy-s-go-go
+        # The ceiling of any relay on this machine: the same bytes moved by splice(2), never through user space.
+        start_server spl "$bench_bin" splice-relay --port PORT --to "${PORT[goC]}"
+        row up-s-go-spl stream "Go client -> splice(2) relay -> Go server" - spl spdy-s-go-go
         row up-s-sw-gwU stream "in-repo SPDY -> execbridge -> Go server" "$cores" gwU up-s-sw-go
         row up-s-h2-gwU stream "in-repo HTTP/2 -> execbridge -> Go server" "$cores" gwU up-s-sw-go
         row up-s-ws-gwU stream "in-repo WS v5 -> execbridge -> Go server" "$cores" gwU up-s-sw-go
@@ -145,7 +148,7 @@ row_command() {
     floor-true) CMD=("$bench_bin" spawn --count "$sessions_per_round" --samples "$work/$id.samples" -- true) ;;
     floor-go) CMD=("$bench_bin" spawn --count "$sessions_per_round" --samples "$work/$id.samples" --any-exit yes -- \
         "$go_client" -timeout 5s "$(url_gateway "$refused_port" true)") ;;
-    *-s-go-go) CMD=("$bench_bin" spawn --bytes "$bytes" -- "$go_client" -timeout 30m "$(url_kubelet "$port" head -c "$bytes" /dev/zero)") ;;
+    *-s-go-go | *-s-go-spl) CMD=("$bench_bin" spawn --bytes "$bytes" -- "$go_client" -timeout 30m "$(url_kubelet "$port" head -c "$bytes" /dev/zero)") ;;
     *-s-go-*) CMD=("$bench_bin" spawn --bytes "$bytes" -- "$go_client" -timeout 30m "$(url_gateway "$port" head -c "$bytes" /dev/zero)") ;;
     *-s-sw-* | up-s-h2* | up-s-ws-*) CMD=("$bench_bin" stream --proto "$wire" --port "$port" --bytes "$bytes") ;;
     *-n-go-go) CMD=("$bench_bin" spawn --count "$sessions_per_round" --samples "$work/$id.samples" -- "$go_client" "$(url_kubelet "$port" true)") ;;

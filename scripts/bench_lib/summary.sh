@@ -47,6 +47,13 @@ print_summary() {
         summary_ratio_row "$name: MB/s" "$id" "$anchor" "MB/s" 0.9
         cpu="$(cpu_per_gb "$id")"
         summary_row "$name: gateway CPU" "$cpu s/GB" "$(cpu_per_gb "$anchor") s/GB" - "<= 1.0 s/GB" "$(verdict "$cpu" le 1.0)"
+        if [ "$id" = up-s-go-gwU ] && [ -n "${KIND[up-s-go-spl]:-}" ]; then
+            # No target: what the machine leaves to any relay (see section 7).
+            summary_row "$name: vs splice(2) relay" "$(figure "$id") MB/s" "$(figure up-s-go-spl) MB/s" \
+                "$(ratio "$(figure "$id")" "$(figure up-s-go-spl)")" "(ceiling)" "-"
+            summary_row "  splice(2) relay vs direct" "$(figure up-s-go-spl) MB/s" "$(figure "$anchor") MB/s" \
+                "$(ratio "$(figure up-s-go-spl)" "$(figure "$anchor")")" "-" "-"
+        fi
     done
     if [ -n "${KIND[up-n-h2h-gwH]:-}" ]; then
         local plus
