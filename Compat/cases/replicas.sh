@@ -262,8 +262,12 @@ rep_rolling() {
         if ! rep_wait 40 rep_all_started "${wave_a[@]}"; then
             echo "round $k: sessions did not all start" >>"$REP_DIR/rolling.txt"
         fi
+        # Every session still running there counts (an earlier round's late wave too): HAProxy's round robin
+        # may give a replica that just came back most of a wave, and another none of it.
         on_k=0
-        for name in "${wave_a[@]}"; do [ "$(rep_replica_of "$name")" = "$k" ] && on_k=$((on_k + 1)); done
+        for name in "${REP_NAMES[@]}"; do
+            [ ! -e "$REP_DIR/s/$name.rc" ] && [ "$(rep_replica_of "$name")" = "$k" ] && on_k=$((on_k + 1))
+        done
         t0="$(rep_now)"
         kill -TERM "${REP_GW_PID[$k]}"
         local ready_ms=-1 down_ms=-1 exit_ms=-1

@@ -216,10 +216,7 @@ final class HTTP2MultiplexTests: XCTestCase {
         let dOut = try client.open(channel(sh("echo d"), "stdout", session: "d"))
         XCTAssertTrue(client.run { client[dOut].closeCode != nil })
         XCTAssertEqual(client[dOut].closeCode, HTTP2ErrorCode.refusedStream)
-        let eError = try client.open(channel(sh("echo e"), "error", session: "e"))
-        let eOut = try client.open(channel(sh("echo e"), "stdout", session: "e"))
-        XCTAssertTrue(client.run { self.allClosed(client, [eError, eOut]) })
-        XCTAssertEqual(client[eOut].text, "e\n")
+        try assertEchoSession(on: client, token: "e")
     }
 
     /// A client may send all of a session's channel streams before the first answer. When that
@@ -238,10 +235,16 @@ final class HTTP2MultiplexTests: XCTestCase {
         XCTAssertNil(client[out].status)
         XCTAssertEqual(client[out].closeCode, HTTP2ErrorCode.refusedStream)
         // The connection serves the next session.
-        let nextError = try client.open(channel(sh("echo next"), "error", session: "s"))
-        let nextOut = try client.open(channel(sh("echo next"), "stdout", session: "s"))
-        XCTAssertTrue(client.run { self.allClosed(client, [nextError, nextOut]) })
-        XCTAssertEqual(client[nextOut].text, "next\n")
+        try assertEchoSession(on: client, token: "s")
+    }
+
+    /// A channel session `token` running `echo token` on `client` prints it.
+    private func assertEchoSession(on client: H2MuxClient, token: String,
+                                   file: StaticString = #filePath, line: UInt = #line) throws {
+        let error = try client.open(channel(sh("echo \(token)"), "error", session: token))
+        let out = try client.open(channel(sh("echo \(token)"), "stdout", session: token))
+        XCTAssertTrue(client.run { self.allClosed(client, [error, out]) }, file: file, line: line)
+        XCTAssertEqual(client[out].text, "\(token)\n", file: file, line: line)
     }
 
     /// After an h2c upgrade in channel mode, the channel streams (no exec-session) join stream 1's
