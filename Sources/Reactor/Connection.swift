@@ -108,7 +108,14 @@ public final class Connection {
         bufferevent_set_max_single_read(bev, readHighWater)
         bufferevent_set_max_single_write(bev, 256 * 1024)
         if ssl == nil {
-            bufferevent_enable(bev, Int16(EV_WRITE))
+            // An accepted socket's output goes out at the end of each pass (`+Flush`), which hands
+            // the bufferevent only what is left over; an outgoing one's connect needs the write event.
+            // (A new bufferevent starts with writing enabled.)
+            if role == .client {
+                bufferevent_enable(bev, Int16(EV_WRITE))
+            } else {
+                bufferevent_disable(bev, Int16(EV_WRITE))
+            }
             socketReader = FileEvent(loop: loop, fd: fd, kind: .read) { [unowned self] in self.readSocket() }
             socketReader?.enable()
         } else {

@@ -60,6 +60,36 @@ final class SameTurnWriteTests: XCTestCase {
         connection.close()
     }
 
+    func testAnAcceptedConnectionWatchesWritabilityOnlyForWhatTheKernelDidNotTake() throws {
+        let loop = EventLoop()
+        let connection = Connection(loop: loop, fd: fds[0])
+        let handler = ReplyHandler(reply: [])
+        connection.handler = handler
+        settle(loop)
+        XCTAssertFalse(connection.waitsForWritability, "nothing to write: no write event for the wait")
+        // A small write goes out at the end of the pass; the write event it armed is taken back.
+        connection.write(Array("hello".utf8))
+        loop.runOnce(block: false)
+        XCTAssertEqual(receive(), Array("hello".utf8))
+        XCTAssertFalse(connection.waitsForWritability)
+        // More than the socket takes while the peer does not read: the rest waits for writability
+        // and arrives whole as the peer reads.
+        let big = (0..<(8 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        connection.write(big)
+        loop.runOnce(block: false)
+        XCTAssertGreaterThan(connection.outputCount, 0)
+        XCTAssertTrue(connection.waitsForWritability)
+        var received: [UInt8] = []
+        let deadline = EventLoop.now() + 10
+        while received.count < big.count && EventLoop.now() < deadline {
+            loop.runOnce(block: false)
+            received += receive()
+        }
+        XCTAssertEqual(received.count, big.count)
+        XCTAssertTrue(received == big)
+        connection.close()
+    }
+
     func testADrainIsReportedWhenTheSameTurnWriteEmptiesTheOutput() throws {
         let loop = EventLoop()
         let handler = ReplyHandler(reply: [UInt8](repeating: 7, count: 100_000))
